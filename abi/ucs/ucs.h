@@ -1,0 +1,25 @@
+/*
+ * ucs/ucs.h - the whole ucsd plugin SDK in one include.
+ *
+ * A plugin includes this, defines a struct ucs_plugin_desc, and exports it
+ * with UCS_PLUGIN_DEFINE. See docs/sdk/ for a complete example and the
+ * individual headers for the concepts: plugin.h (lifecycle), host.h (what
+ * the host offers), bus.h (messages), service.h (synchronous interfaces),
+ * config.h (configuration), net.h (sockets and TLS), timer.h, work.h, log.h.
+ */
+#ifndef UCS_UCS_H
+#define UCS_UCS_H
+
+#include <ucs/bus.h>
+#include <ucs/config.h>
+#include <ucs/host.h>
+#include <ucs/log.h>
+#include <ucs/net.h>
+#include <ucs/plugin.h>
+#include <ucs/service.h>
+#include <ucs/timer.h>
+#include <ucs/types.h>
+#include <ucs/version.h>
+#include <ucs/work.h>
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * ucs/work.h - blocking work off the loop thread.
+ *
+ * No plugin callback may hold the loop for more than a millisecond: one slow
+ * LDAP search would freeze every phone line and client. Work that blocks
+ * (a directory query, SQLite maintenance, rendering a large mail template)
+ * runs in the host's thread pool: work(arg) on a pool thread, then
+ * done(status, arg) back on the loop thread, where status is 0, or
+ * -ECANCELED when the job was cancelled before it ran or its plugin stopped.
+ * work() must not call the host, except the bus functions documented as
+ * thread-safe (msg_new, msg_ref, msg_unref, post).
+ */
+#ifndef UCS_WORK_H
+#define UCS_WORK_H
+
+#include <ucs/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ucs_work;
+typedef void(ucs_work_fn)(void *arg);
+typedef void(ucs_work_done_h)(int status, void *arg);
+
+struct ucs_work_api {
+	uint32_t size;
+	/* out may be NULL when the caller never cancels. */
+	int (*queue)(struct ucs_plugin *self, struct ucs_work **out, ucs_work_fn *work,
+		     ucs_work_done_h *done, void *arg);
+	/* Cancels a job that has not started; done() then reports -ECANCELED.
+	 * A running job finishes and reports its status. */
+	int (*cancel)(struct ucs_work *work);
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
