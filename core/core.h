@@ -50,6 +50,7 @@ struct ucs_plugin {
 	struct core_res ledger; /* list head; ledger.next is the oldest entry */
 	size_t ledger_count;
 	const struct ucs_cfg *section; /* current config section */
+	unsigned work_inflight;        /* revoked jobs still running in the pool */
 	struct ucs_plugin *next;       /* in load order */
 };
 

@@ -1,0 +1,24 @@
+/*
+ * core/host.h - the struct ucs_host handed to every plugin, and the facts
+ * about the running server that its env interface reports.
+ */
+#ifndef CORE_HOST_H
+#define CORE_HOST_H
+
+#include <ucs/host.h>
+
+struct core_env {
+	const char *server_name;
+	const char *presence_domain;
+	const char *state_dir;  /* absolute */
+	const char *config_dir; /* absolute */
+};
+
+extern const struct ucs_host core_host;
+extern const struct ucs_log_api core_log_api;
+
+/* Sets what env reports; the strings must outlive their use (the host keeps
+ * the pointers, not copies). */
+void core_host_set_env(const struct core_env *env);
+
+#endif
