@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "elfcheck.h"
 #include "loader.h"
 #include "log.h"
 #include "timer.h"
@@ -147,8 +148,9 @@ int core_loader_add(struct core_plugins *set, const struct ucs_plugin_desc *desc
 static int load_file(struct core_plugins *set, const char *dir, const char *file,
 		     const struct core_plugin_policy *policy)
 {
-	char path[4096], name[LOADER_NAME_MAX + 4];
+	char path[4096], name[LOADER_NAME_MAX + 4], errbuf[256];
 	size_t len = strlen(file) - 3; /* without ".so" */
+	const char *why;
 	ucs_plugin_descriptor_fn *fn;
 	const struct ucs_plugin_desc *desc;
 	void *dl;
@@ -168,6 +170,11 @@ static int load_file(struct core_plugins *set, const char *dir, const char *file
 	if (name_listed(&policy->disabled, name)) {
 		core_log("core", UCS_LOG_INFO, "skipping %s: listed in plugins.disabled", path);
 		return 0;
+	}
+	why = core_elf_check_file(path, errbuf, sizeof(errbuf));
+	if (why) {
+		refuse(set, path, "cannot load: %s", why);
+		return -ENOEXEC;
 	}
 	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
@@ -472,11 +479,15 @@ static void finalise(struct ucs_plugin *p)
 
 static void stop_one(struct ucs_plugin *p)
 {
+	size_t n;
+
 	if (p->lifecycle == CORE_PLUGIN_STARTED && p->desc->stop)
 		p->desc->stop(p->state);
 	if (p->lifecycle == CORE_PLUGIN_STARTED)
 		p->lifecycle = CORE_PLUGIN_INITIALISED;
-	core_ledger_revoke_all(p);
+	n = core_ledger_revoke_all(p);
+	if (n)
+		core_log("core", UCS_LOG_DEBUG, "plugin '%s': released %zu resources", p->name, n);
 }
 
 /* Reverse order: build an array of the set. */

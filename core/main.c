@@ -167,29 +167,24 @@ static const char *default_operator_file(void)
 	return access(path, F_OK) == 0 ? path : NULL;
 }
 
-/* Loads every layer and validates the core's own sections. */
+/* Loads every layer and validates the core's own sections. When the text
+ * parsed but a section is invalid, *out is still set (so that every further
+ * error can be reported in one run) and -EINVAL returned. */
 static int load_config(struct core_config **out)
 {
 	const char *file = srv.opt.config_file ? srv.opt.config_file : default_operator_file();
 	struct core_config *cfg = NULL;
 	int err;
 
+	*out = NULL;
 	err = core_config_load(&cfg, core_default_config, file);
 	if (err)
-		goto out;
+		return err;
 	err = core_config_validate(cfg, "server", server_keys);
 	err |= core_config_validate(cfg, "log", log_keys);
 	err |= core_config_validate(cfg, "plugins", plugins_keys);
-	if (err) {
-		err = -EINVAL;
-		goto out;
-	}
 	*out = cfg;
-	cfg = NULL;
-out:
-	if (cfg)
-		core_config_free(cfg);
-	return err;
+	return err ? -EINVAL : 0;
 }
 
 /* Absolute form of path (relative to base, or to the working directory). */
@@ -376,8 +371,8 @@ static void reload(void)
 	core_notify("RELOADING=1");
 	core_log("core", UCS_LOG_INFO, "SIGHUP: re-reading the configuration");
 	err = load_config(&cfg);
-	if (!err)
-		err = validate_plugins(cfg);
+	if (cfg && validate_plugins(cfg))
+		err = -EINVAL;
 	if (err) {
 		core_log("core", UCS_LOG_ERROR,
 			 "configuration reload refused; the running configuration stays");
@@ -492,15 +487,22 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &srv.opt) != 0)
 		return 2;
 	err = load_config(&srv.cfg);
-	if (err) {
+	if (!srv.cfg) {
 		core_log("core", UCS_LOG_ERROR, "the configuration is invalid");
 		return 1;
 	}
-	if (!srv.opt.check_config && !srv.opt.list_plugins)
+	if (!err && !srv.opt.check_config && !srv.opt.list_plugins)
 		apply_log_settings(srv.cfg);
-	err = scan_plugins();
-	if (!err || srv.opt.list_plugins)
-		err = validate_plugins(srv.cfg) ? -EINVAL : err;
+	/* go on after an invalid core section: report every error at once */
+	{
+		int scan_err = scan_plugins();
+
+		if (validate_plugins(srv.cfg) || scan_err)
+			err = err ? err : (scan_err ? scan_err : -EINVAL);
+	}
+	core_loader_bind_config(&srv.plugins, srv.cfg);
+	if (err && !srv.opt.check_config && !srv.opt.list_plugins)
+		core_log("core", UCS_LOG_ERROR, "the configuration is invalid");
 	if (srv.opt.list_plugins) {
 		list_plugins();
 		goto out;

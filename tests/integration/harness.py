@@ -1,0 +1,176 @@
+"""tests/integration/harness.py - runs the real ucsd binary for a test.
+
+Each test gets a fresh directory with its own plugin directory (copied from
+the test plugins the build made), operator config, conf.d and state
+directory. ucsd's stderr is collected line by line so a test can wait for
+and assert exact log lines. Only the standard library: any python3 runs it.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BUILD = os.environ.get("UCSD_BUILD_ROOT") or sys.argv[1]
+UCSD = os.path.join(BUILD, "core", "ucsd")
+TEST_PLUGINS = os.path.join(BUILD, "tests", "plugins")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+class Ucsd:
+    def __init__(self, plugins=(), config=None, conf_d=None, files=None):
+        self.dir = tempfile.mkdtemp(prefix="ucsd-test-")
+        self.plugin_dir = os.path.join(self.dir, "plugins")
+        self.etc = os.path.join(self.dir, "etc")
+        self.state = os.path.join(self.dir, "var")
+        os.makedirs(self.plugin_dir)
+        os.makedirs(self.etc)
+        for p in plugins:
+            shutil.copy(os.path.join(TEST_PLUGINS, p + ".so"), self.plugin_dir)
+        for name, data in (files or {}).items():
+            with open(os.path.join(self.plugin_dir, name), "wb") as f:
+                f.write(data)
+        self.config = os.path.join(self.etc, "ucsd.json")
+        self.write_config(config if config is not None else {})
+        for name, content in (conf_d or {}).items():
+            os.makedirs(os.path.join(self.etc, "conf.d"), exist_ok=True)
+            self.write(os.path.join("conf.d", name), content)
+        self.proc = None
+        self.lines = []
+        self.out = ""
+        self.cond = threading.Condition()
+
+    def write(self, name, content):
+        text = content if isinstance(content, str) else json.dumps(content, indent=2)
+        with open(os.path.join(self.etc, name), "w") as f:
+            f.write(text)
+
+    def write_config(self, content):
+        self.write("ucsd.json", content)
+
+    def args(self, *extra):
+        return [UCSD, "-c", self.config, "--plugin-dir", self.plugin_dir,
+                "--state-dir", self.state, *extra]
+
+    def run(self, *extra, timeout=20):
+        """Runs ucsd to completion (--check-config, --list-plugins)."""
+        r = subprocess.run(self.args(*extra), capture_output=True, text=True,
+                           timeout=timeout)
+        return r.returncode, r.stdout, r.stderr
+
+    def start(self, env=None, wait=True):
+        self.proc = subprocess.Popen(self.args(), stderr=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True,
+                                     env=env or os.environ.copy())
+        threading.Thread(target=self._read, daemon=True).start()
+        if wait:
+            self.wait_for(r"\[core\] ucsd \S+ started: \d+ plugins running")
+        return self
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append(None)  # end of output
+            self.cond.notify_all()
+
+    def log(self):
+        with self.cond:
+            return "\n".join(l for l in self.lines if l is not None)
+
+    def wait_for(self, pattern, timeout=10, after=0):
+        """Waits for a log line matching pattern (regex) at index >= after."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            i = after
+            while True:
+                while i < len(self.lines):
+                    line = self.lines[i]
+                    if line is None:
+                        raise Failure(f"ucsd ended before logging /{pattern}/:\n{self.log()}")
+                    if rx.search(line):
+                        return i
+                    i += 1
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Failure(f"no log line /{pattern}/ within {timeout}s:\n{self.log()}")
+                self.cond.wait(left)
+
+    def has(self, pattern):
+        rx = re.compile(pattern)
+        with self.cond:
+            return any(l is not None and rx.search(l) for l in self.lines)
+
+    def index(self, pattern):
+        rx = re.compile(pattern)
+        with self.cond:
+            for i, l in enumerate(self.lines):
+                if l is not None and rx.search(l):
+                    return i
+        raise Failure(f"no log line /{pattern}/:\n{self.log()}")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def _drain(self, timeout=10):
+        """Waits until every line ucsd wrote has been collected."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not self.lines or self.lines[-1] is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Failure("ucsd's stderr did not end")
+                self.cond.wait(left)
+
+    def stop(self, timeout=10):
+        """SIGTERM; returns (exit status, seconds it took)."""
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=timeout)
+        secs = time.monotonic() - t0
+        self._drain()
+        return rc, secs
+
+    def wait_exit(self, timeout=10):
+        rc = self.proc.wait(timeout=timeout)
+        self._drain()
+        return rc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main(cases):
+    """python3 SCRIPT BUILD_ROOT CASE: runs one case, exit 0 when it passed."""
+    name = sys.argv[2] if len(sys.argv) > 2 else None
+    if name not in cases:
+        print(f"usage: {sys.argv[0]} BUILD_ROOT CASE; cases: {', '.join(cases)}")
+        sys.exit(2)
+    try:
+        cases[name]()
+    except Failure as e:
+        print(f"FAIL {name}: {e}")
+        sys.exit(1)
+    print(f"ok {name}")
