@@ -156,7 +156,10 @@ static int load_file(struct core_plugins *set, const char *dir, const char *file
 	void *dl;
 	int err;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path)) {
+		core_log("core", UCS_LOG_ERROR, "skipping %s: path too long", file);
+		return -ENAMETOOLONG;
+	}
 	if (len == 0 || len > LOADER_NAME_MAX) {
 		refuse(set, path, "the file name is not a plugin name");
 		return -EINVAL;
