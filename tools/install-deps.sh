@@ -1,0 +1,32 @@
+#!/bin/sh
+# tools/install-deps.sh - installs what building and testing ucsd needs on
+# Debian 12, and nothing when it is all there already (so `make check` on a
+# prepared machine does not touch apt). Run as root, or with sudo available.
+#
+#   tools/install-deps.sh          build + test dependencies
+#   tools/install-deps.sh fuzz     also clang and libFuzzer for `make fuzz`
+set -eu
+
+# build: compiler, meson, the chosen libraries
+pkgs="gcc g++ make meson ninja-build pkg-config libc6-dev
+      libuv1-dev libjansson-dev libmbedtls-dev"
+# tests: python3 runs the integration harness, openssl makes certificates
+# and is an independent TLS peer
+pkgs="$pkgs python3 openssl ca-certificates"
+if [ "${1:-}" = fuzz ]; then
+	pkgs="$pkgs clang libclang-rt-14-dev"
+fi
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
