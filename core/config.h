@@ -39,6 +39,11 @@ struct core_config;
  * validated configuration. */
 int core_config_load(struct core_config **out, const char *builtin_json,
 		     const char *operator_file);
+/* One layer from memory, named name in messages, with the same checks as a
+ * file (size, syntax, object); relative paths resolve against the working
+ * directory. For tests and fuzzing. */
+int core_config_load_text(struct core_config **out, const char *name, const char *text,
+			  size_t len);
 /* Validates the named top-level section against keys and fills in defaults.
  * The section may be absent: it is then validated as an empty object. */
 int core_config_validate(struct core_config *cfg, const char *section,

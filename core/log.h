@@ -57,5 +57,8 @@ const char *core_log_level_name(enum ucs_log_level level);
 /* Calls h for the retained events, oldest first; returns how many. */
 size_t core_log_recent(void (*h)(const struct core_log_event *ev, void *arg), void *arg);
 void core_log_close(void);
+/* Test hook: the wall clock (seconds) comes from now() instead of time(), so
+ * tests can cross midnight and age files; NULL restores time(). */
+void core_log_set_clock(time_t (*now)(void));
 
 #endif

@@ -76,25 +76,21 @@ static void walk(const struct jsonpos *jp, json_t *v, struct path *b, size_t *va
 	}
 }
 
+/* Every entry's pointer leads back to it. */
 static void roundtrip(const struct jsonpos *jp)
 {
-	struct path b = {0};
-
 	for (size_t id = 0; id < jsonpos_count(jp); id++) {
 		long n = jsonpos_pointer(jp, id, NULL, 0);
+		char *buf;
 
 		if (n < 0)
 			abort();
-		b.len = 0;
-		path_add(&b, "", 0);
-		if ((size_t)n + 1 > b.cap)
-			path_add(&b, "", (size_t)n + 1), b.len = 0;
-		if (jsonpos_pointer(jp, id, b.p, b.cap) != n)
+		buf = malloc((size_t)n + 1);
+		if (!buf || jsonpos_pointer(jp, id, buf, (size_t)n + 1) != n ||
+		    jsonpos_find(jp, buf, (size_t)n, NULL, NULL) != (long)id)
 			abort();
-		if (jsonpos_find(jp, b.p, (size_t)n, NULL, NULL) != (long)id)
-			abort();
+		free(buf);
 	}
-	free(b.p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -105,7 +101,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct jsonpos *jp = NULL;
 	int err = jsonpos_scan(&jp, text, size);
 
-	if (root) {
+	/* jansson drops a NUL byte that follows a number or a literal, which
+	 * the scanner (like the config loader) refuses: no comparison then */
+	if (root && !memchr(data, 0, size)) {
 		struct path b = {0};
 		size_t values = 0;
 

@@ -20,7 +20,7 @@
 #include "core.h"
 #include "log.h"
 
-static char root[PATH_MAX];
+static char root[512];
 static char logged[1 << 16];
 static int saved_fd = -1;
 
@@ -68,12 +68,16 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static void fresh_root(void)
 {
 	char tmpl[] = "/tmp/ucsd-config-test.XXXXXX";
+	char *real;
 
 	if (root[0])
 		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK(mkdtemp(tmpl) != NULL);
 	/* compare against what getcwd() will say */
-	CHECK(realpath(tmpl, root) != NULL);
+	real = realpath(tmpl, NULL);
+	CHECK(real != NULL && strlen(real) < sizeof(root));
+	snprintf(root, sizeof(root), "%s", real ? real : tmpl);
+	free(real);
 }
 
 static void capture_begin(void)
@@ -213,8 +217,9 @@ static const struct ucs_cfg_key web_keys[] = {
 
 static void test_merge_order(void)
 {
-	const char *builtin = "{\"server\": {\"name\": \"builtin\", \"port\": 1, \"tags\": [\"a\", \"b\"],\n"
-			      " \"limits\": {\"max\": 5, \"min\": 1}}, \"log\": {\"level\": \"info\"}}";
+	const char *builtin =
+		"{\"server\": {\"name\": \"builtin\", \"port\": 1, \"tags\": [\"a\", \"b\"],\n"
+		" \"limits\": {\"max\": 5, \"min\": 1}}, \"log\": {\"level\": \"info\"}}";
 	struct core_config *cfg = NULL;
 	const struct ucs_cfg *server, *limits, *log;
 
@@ -227,7 +232,8 @@ static void test_merge_order(void)
 				"  }\n"
 				"}\n");
 	make_dir("conf.d");
-	write_file("conf.d/10-a.json", "{\"server\": {\"port\": 3, \"limits\": {\"min\": 2}, \"name\": \"ten\"}}");
+	write_file("conf.d/10-a.json",
+		   "{\"server\": {\"port\": 3, \"limits\": {\"min\": 2}, \"name\": \"ten\"}}");
 	write_file("conf.d/20-b.json", "{\n  \"server\": {\"port\": 4}\n}");
 	/* strcmp order: "9-c" sorts after "20-b" */
 	write_file("conf.d/9-c.json", "{\"server\": {\"name\": \"nine\"}}");
@@ -260,7 +266,8 @@ static void test_merge_order(void)
 	check_where(server, "tags", "ucsd.json", "4:13");
 	check_where(limits, "max", "ucsd.json", "5:23");
 	check_where(limits, "min", "conf.d/10-a.json", "1:42");
-	check_where(server, NULL, "conf.d/20-b.json", "2:13");
+	/* the object itself: the last layer that has it */
+	check_where(server, NULL, "conf.d/9-c.json", "1:12");
 	check_where(log, "level", NULL, "(built-in defaults):2:52");
 	check_where(limits, "step", NULL, "(default)");
 	CHECK_STR(core_config_dir(cfg), root);
@@ -391,16 +398,20 @@ static void test_invalid_json(void)
 	CHECK_INT(load(&cfg, NULL, "ucsd.json"), ==, -EINVAL);
 	check_logged("ucsd.json", "2:4: invalid JSON: duplicate object key near '\"a\"'");
 
-	/* a NUL byte is not let through */
+	/* a NUL byte is not let through, in a string or after a number
+	 * (where jansson alone would drop it) */
 	write_file_n("ucsd.json", "{\"a\": \"x\0y\"}", 12);
 	CHECK_INT(load(&cfg, NULL, "ucsd.json"), ==, -EINVAL);
-	check_logged("ucsd.json", "1:7: invalid JSON: control character 0x0");
+	check_logged("ucsd.json", "1:9: invalid JSON: a NUL byte");
+	write_file_n("ucsd.json", "{\"a\": 1,\n \"\xc3\xa9\": 2\0}", 19);
+	CHECK_INT(load(&cfg, NULL, "ucsd.json"), ==, -EINVAL);
+	check_logged("ucsd.json", "2:8: invalid JSON: a NUL byte");
 
 	/* every broken layer is reported, the drop-ins too */
 	make_dir("conf.d");
 	write_file("conf.d/a.json", "{\"x\": [1,}");
 	CHECK_INT(load(&cfg, NULL, "ucsd.json"), ==, -EINVAL);
-	check_logged("ucsd.json", "1:7: invalid JSON");
+	check_logged("ucsd.json", "2:8: invalid JSON");
 	check_logged("conf.d/a.json", "1:10: invalid JSON");
 
 	CHECK_INT(load(&cfg, "{\"server\": ", NULL), ==, -EINVAL);
@@ -610,7 +621,8 @@ static void test_stride(void)
 	key_v2_set(&outer[0], (struct ucs_cfg_key)UCS_CFG_INT_KEY("a", "1", 0, 10, "a"));
 	key_v2_set(&outer[1], (struct ucs_cfg_key)UCS_CFG_INT_KEY("b", "2", 0, 10, "b"));
 	key_v2_set(&outer[2], (struct ucs_cfg_key)UCS_CFG_OBJECT_KEY("obj", &inner[0].k, "o"));
-	key_v2_set(&outer[3], (struct ucs_cfg_key)UCS_CFG_CHOICE_KEY("lvl", "\"info\"", levels, ""));
+	key_v2_set(&outer[3],
+		   (struct ucs_cfg_key)UCS_CFG_CHOICE_KEY("lvl", "\"info\"", levels, ""));
 	key_v2_set(&outer[4], (struct ucs_cfg_key)UCS_CFG_END);
 
 	fresh_root();
@@ -727,7 +739,8 @@ static void test_accessors(void)
 	CHECK_INT(core_cfg_api.count(server, "name"), ==, -EINVAL);
 
 	/* where() follows snprintf: truncates and returns the full length */
-	CHECK_INT(core_cfg_api.where(server, "port", buf, sizeof(buf)), ==, strlen("mem.json:1:33"));
+	CHECK_INT(core_cfg_api.where(server, "port", buf, sizeof(buf)), ==,
+		  strlen("mem.json:1:33"));
 	CHECK_STR(buf, "mem.jso");
 
 	plugin.section = server;

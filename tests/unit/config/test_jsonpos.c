@@ -78,7 +78,8 @@ static void test_positions(void)
 
 static void test_pointer_roundtrip(void)
 {
-	const char *text = "{\"a/b\": {\"m~n\": [0, {\"x\": 1}]}, \"\\u00e9t\\u00e9\": [], \"q\\\"\": 1}";
+	const char *text =
+		"{\"a/b\": {\"m~n\": [0, {\"x\": 1}]}, \"\\u00e9t\\u00e9\": [], \"q\\\"\": 1}";
 	struct jsonpos *jp = scan_ok(text);
 	char buf[64];
 
