@@ -322,29 +322,39 @@ static bool drop(struct core_plugins *set, struct ucs_plugin *p, const char *fmt
 	return critical;
 }
 
-/* Drops plugins whose requirements nobody provides, until none is left. */
+/* The first requirement of p that no other plugin in the set provides. */
+static const char *unsatisfied(const struct core_plugins *set, const struct ucs_plugin *p)
+{
+	for (const char *const *r = p->desc->requires; r && *r; r++) {
+		bool found = false;
+
+		for (const struct ucs_plugin *q = set->head; q && !found; q = q->next)
+			found = q != p && provides(q, *r);
+		if (!found)
+			return *r;
+	}
+	return NULL;
+}
+
+/* Drops plugins whose requirements nobody provides, until none is left
+ * (dropping one may leave another without its provider). */
 static bool drop_unsatisfied(struct core_plugins *set)
 {
-	bool critical = false, changed = true;
+	bool critical = false;
+	struct ucs_plugin *p = set->head;
 
-	while (changed) {
-		changed = false;
-		for (struct ucs_plugin *p = set->head; p && !changed; p = p->next) {
-			for (const char *const *r = p->desc->requires; r && *r; r++) {
-				bool found = false;
+	while (p) {
+		const char *cap = unsatisfied(set, p);
 
-				for (struct ucs_plugin *q = set->head; q && !found; q = q->next)
-					found = q != p && provides(q, *r);
-				if (!found) {
-					critical |= drop(set, p,
-							 "plugin '%s' cannot run: it requires '%s', "
-							 "which no loaded plugin provides",
-							 p->name, *r);
-					changed = true;
-					break;
-				}
-			}
+		if (!cap) {
+			p = p->next;
+			continue;
 		}
+		critical |= drop(set, p,
+				 "plugin '%s' cannot run: it requires '%s', which no loaded plugin "
+				 "provides",
+				 p->name, cap);
+		p = set->head; /* start over: p is gone */
 	}
 	return critical;
 }

@@ -27,6 +27,19 @@ def sh(cmd, env=None, cwd=None):
     return r.stdout
 
 
+def build_options():
+    """The sanitizer options of the build under test, so the temporary install
+    (and the example) match the test plugins it loads, and run under ASan in
+    `make check-asan` too."""
+    import json
+    with open(os.path.join(BUILD, "meson-info", "intro-buildoptions.json")) as f:
+        opts = {o["name"]: o["value"] for o in json.load(f)}
+    out = []
+    if opts.get("b_sanitize", "none") != "none":
+        out += [f"-Db_sanitize={opts['b_sanitize']}", "-Db_lundef=false"]
+    return out
+
+
 def install_and_build_example():
     tmp = tempfile.mkdtemp(prefix="ucsd-sdk-")
     prefix = os.path.join(tmp, "prefix")
@@ -34,7 +47,7 @@ def install_and_build_example():
         build = os.path.join(tmp, "build")
         sh(["meson", "setup", build, SRC, f"--prefix={prefix}", "--libdir=lib",
             "-Dtests=false", "-Dsystemd_unit=enabled",
-            f"-Dsystemd_unitdir={prefix}/lib/systemd/system"])
+            f"-Dsystemd_unitdir={prefix}/lib/systemd/system", *build_options()])
         sh(["ninja", "-C", build])
         sh(["meson", "install", "-C", build, "--quiet"])
 
@@ -55,7 +68,8 @@ def install_and_build_example():
         # a vendor's build: only the installed SDK, found through pkg-config
         example = os.path.join(tmp, "example")
         shutil.copytree(os.path.join(SRC, "docs", "sdk", "example"), example)
-        sh(["meson", "setup", os.path.join(example, "build"), example], env=env)
+        sh(["meson", "setup", os.path.join(example, "build"), example, *build_options()],
+           env=env)
         sh(["ninja", "-C", os.path.join(example, "build")], env=env)
         sh(["meson", "install", "-C", os.path.join(example, "build"), "--quiet"], env=env)
         check(os.path.exists(os.path.join(plugindir, "echo.so")), "echo.so installed")
