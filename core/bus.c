@@ -728,7 +728,11 @@ static void bus_deliver_request(struct ucs_request *req)
 
 static void bus_deliver_reply(struct ucs_pending *p, struct ucs_msg *msg)
 {
-	if (!p->cancelled)
+	bool call = !p->cancelled;
+
+	/* marked first: a handler that cancels its own request must be a no-op */
+	p->cancelled = true;
+	if (call)
 		p->h(p->status, msg, p->arg);
 	bus_unref(msg);
 	bus_pending_free(p);
@@ -742,6 +746,7 @@ static void bus_pending_timeout(uv_timer_t *timer)
 		p->req->pending = NULL;
 	p->req = NULL;
 	core_log(core_plugin_name(p->requester), UCS_LOG_DEBUG, "request timed out");
+	p->cancelled = true;
 	p->h(-ETIMEDOUT, NULL, p->arg);
 	bus_pending_free(p);
 }

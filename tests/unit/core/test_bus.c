@@ -378,6 +378,16 @@ static void on_reply(int status, const struct ucs_msg *reply, void *arg)
 	uv_stop(core_loop());
 }
 
+static struct ucs_pending *self_cancel;
+
+static void on_reply_cancels_itself(int status, const struct ucs_msg *reply, void *arg)
+{
+	(void)reply;
+	*(int *)arg = status == -ETIMEDOUT ? 2 : 1;
+	bus->request_cancel(self_cancel); /* must be harmless */
+	uv_stop(core_loop());
+}
+
 static void on_serve(struct ucs_request *req, const struct ucs_msg *msg, void *arg)
 {
 	const char *text = bus->msg_payload(msg, NULL);
@@ -453,6 +463,27 @@ static void test_request(void)
 	CHECK_INT(r4.calls, ==, 1);
 	CHECK_INT(r4.status, ==, -ESHUTDOWN);
 	held_req = NULL;
+
+	/* a handler that cancels its own (finished) request changes nothing */
+	{
+		struct ucs_msg *m;
+		int got = 0;
+
+		CHECK_INT(bus->serve(NULL, &srv, "rq.ping", on_serve, NULL), ==, 0);
+		bus->msg_new(rq_type, NULL, "ping", 5, &m);
+		CHECK_INT(bus->request(NULL, &self_cancel, m, 1000, on_reply_cancels_itself, &got),
+			  ==, 0);
+		uv_run(core_loop(), UV_RUN_DEFAULT);
+		CHECK_INT(got, ==, 1);
+		bus->msg_new(rq_type, NULL, "hold", 5, &m);
+		CHECK_INT(bus->request(NULL, &self_cancel, m, 20, on_reply_cancels_itself, &got),
+			  ==, 0);
+		uv_run(core_loop(), UV_RUN_DEFAULT);
+		CHECK_INT(got, ==, 2);
+		bus->unserve(srv);
+		CHECK_INT(bus->reply(held_req, 0, NULL), ==, -ETIMEDOUT);
+		held_req = NULL;
+	}
 
 	/* after the server left, requests fail at once again */
 	CHECK_INT(send_request(NULL, "ping", 1000, &r5, NULL), ==, -ENOENT);
