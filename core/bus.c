@@ -34,9 +34,9 @@
 #include "mpsc.h"
 #include "strmap.h"
 
-#define BUS_NAME_MAX 128
-#define BUS_KEY_MAX 1024
-#define BUS_PAYLOAD_MAX (16u << 20)
+#define BUS_NAME_MAX		    128
+#define BUS_KEY_MAX		    1024
+#define BUS_PAYLOAD_MAX		    (16u << 20)
 #define BUS_REQUEST_TIMEOUT_DEFAULT 5000
 
 struct bus_sub_list {
@@ -245,8 +245,8 @@ static void bus_sweep(void)
 
 /* ---- dispatch --------------------------------------------------------- */
 
-static void bus_deliver_list(const struct bus_sub_list *l, const struct ucs_msg *m,
-			     bool prefix, const char *name)
+static void bus_deliver_list(const struct bus_sub_list *l, const struct ucs_msg *m, bool prefix,
+			     const char *name)
 {
 	for (struct ucs_sub *s = l->head; s; s = s->next) {
 		if (s->dead || m->seq < s->since)
@@ -365,7 +365,8 @@ static void bus_async_cb(uv_async_t *async)
 
 		if (!m->type->registered) {
 			core_log("core", UCS_LOG_WARNING,
-				 "posted '%s' after its type was withdrawn: dropped", m->type->name);
+				 "posted '%s' after its type was withdrawn: dropped",
+				 m->type->name);
 			bus_unref(m);
 			continue;
 		}
@@ -606,8 +607,8 @@ static int bus_subscribe(struct ucs_plugin *self, struct ucs_sub **out, const ch
 	int err = 0;
 
 	if (!out || !h || !pattern || (mode != UCS_SUB_EXACT && mode != UCS_SUB_PREFIX) ||
-	    (mode == UCS_SUB_EXACT && !bus_name_valid(pattern)) ||
-	    strlen(pattern) > BUS_NAME_MAX || (key && strlen(key) >= BUS_KEY_MAX)) {
+	    (mode == UCS_SUB_EXACT && !bus_name_valid(pattern)) || strlen(pattern) > BUS_NAME_MAX ||
+	    (key && strlen(key) >= BUS_KEY_MAX)) {
 		err = -EINVAL;
 		goto out;
 	}

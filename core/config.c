@@ -31,12 +31,12 @@
 #include "jsonpos.h"
 #include "log.h"
 
-#define CFG_TAG "config"
-#define CFG_FILE_MAX (4u << 20)
-#define CFG_ERRORS_MAX 50
-#define CFG_JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
-#define NO_INDEX SIZE_MAX
-#define DEFAULT_WHERE "(default)"
+#define CFG_TAG		  "config"
+#define CFG_FILE_MAX	  (4u << 20)
+#define CFG_ERRORS_MAX	  50
+#define CFG_JSON_FLAGS	  (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
+#define NO_INDEX	  SIZE_MAX
+#define DEFAULT_WHERE	  "(default)"
 #define PROGRAMMING_ERROR " (the key table's default: a programming error)"
 
 struct cfg_layer {
@@ -68,12 +68,12 @@ struct core_config {
 struct ucs_cfg {
 	struct core_config *cfg;
 	const struct ucs_cfg *parent;
-	char *key;    /* section name, member name, or the name of the list holding it */
-	size_t index; /* within that list, or NO_INDEX */
-	json_t *obj;  /* a reference is held */
+	char *key;	   /* section name, member name, or the name of the list holding it */
+	size_t index;	   /* within that list, or NO_INDEX */
+	json_t *obj;	   /* a reference is held */
 	json_t *defaulted; /* names of members filled in from their default, or NULL */
 	bool from_default; /* the object itself came from a default */
-	bool absent;       /* a section that no layer has */
+	bool absent;	   /* a section that no layer has */
 	struct ucs_cfg *next;
 };
 
@@ -404,8 +404,7 @@ static void node_name(const struct ucs_cfg *node, struct sbuf *b)
 		sb_printf(b, "[%zu]", node->index);
 }
 
-static void member_name(const struct ucs_cfg *node, const char *key, size_t index,
-			struct sbuf *b)
+static void member_name(const struct ucs_cfg *node, const char *key, size_t index, struct sbuf *b)
 {
 	node_name(node, b);
 	sb_add(b, ".");
@@ -543,8 +542,8 @@ static void check_child(struct vctx *ctx, struct ucs_cfg *node, const struct ucs
 	validate_object(ctx, child, k->fields);
 }
 
-static void check_choices(struct vctx *ctx, const struct ucs_cfg *node,
-			  const struct ucs_cfg_key *k, const char *s)
+static void check_choices(struct vctx *ctx, const struct ucs_cfg *node, const struct ucs_cfg_key *k,
+			  const char *s)
 {
 	struct sbuf list = {0}, quoted = {0};
 
@@ -593,7 +592,8 @@ static void check_string_list(struct vctx *ctx, const struct ucs_cfg *node,
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (!json_is_string(e))
 			report_value(ctx, node, k->name, i, "expected a string, got %s",
 				     json_kind(e));
@@ -606,7 +606,8 @@ static void check_object_list(struct vctx *ctx, struct ucs_cfg *node, const stru
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (json_is_object(e))
 			check_child(ctx, node, k, i, e);
 		else
@@ -688,7 +689,8 @@ static void check_members(struct vctx *ctx, struct ucs_cfg *node, const struct u
 	json_t *v;
 
 	/* replacing a member's value (PATH) keeps the iteration valid */
-	json_object_foreach(node->obj, name, v) {
+	json_object_foreach(node->obj, name, v)
+	{
 		struct sbuf where = {0}, what = {0}, quoted = {0};
 
 		if (key_find(table, name, &k)) {
@@ -834,7 +836,8 @@ void core_config_warn_unknown_sections(const struct core_config *cfg, const char
 
 	if (!cfg)
 		return;
-	json_object_foreach(cfg->merged, name, v) {
+	json_object_foreach(cfg->merged, name, v)
+	{
 		struct sbuf where = {0}, quoted = {0};
 		bool found = section_find(cfg, name) != NULL;
 
@@ -905,7 +908,8 @@ static int merge(json_t *dst, json_t *src)
 	json_t *sv;
 	int err = 0;
 
-	json_object_foreach(src, key, sv) {
+	json_object_foreach(src, key, sv)
+	{
 		json_t *dv = json_object_get(dst, key);
 
 		if (json_is_object(dv) && json_is_object(sv))
@@ -1171,8 +1175,7 @@ static struct core_config *config_new(const char *primary, char *dir)
 	return cfg;
 }
 
-int core_config_load(struct core_config **out, const char *builtin_json,
-		     const char *operator_file)
+int core_config_load(struct core_config **out, const char *builtin_json, const char *operator_file)
 {
 	struct core_config *cfg;
 	int err = 0;
@@ -1197,8 +1200,7 @@ int core_config_load(struct core_config **out, const char *builtin_json,
 	return 0;
 }
 
-int core_config_load_text(struct core_config **out, const char *name, const char *text,
-			  size_t len)
+int core_config_load_text(struct core_config **out, const char *name, const char *text, size_t len)
 {
 	struct core_config *cfg;
 	int err;

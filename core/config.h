@@ -37,20 +37,18 @@ struct core_config;
 /* builtin_json: the text of the built-in layer (may be NULL for none).
  * operator_file: NULL for none. On success *out is a merged, not yet
  * validated configuration. */
-int core_config_load(struct core_config **out, const char *builtin_json,
-		     const char *operator_file);
+int core_config_load(struct core_config **out, const char *builtin_json, const char *operator_file);
 /* One layer from memory, named name in messages, with the same checks as a
  * file (size, syntax, object); relative paths resolve against the working
  * directory. For tests and fuzzing. */
-int core_config_load_text(struct core_config **out, const char *name, const char *text,
-			  size_t len);
+int core_config_load_text(struct core_config **out, const char *name, const char *text, size_t len);
 /* Validates the named top-level section against keys and fills in defaults.
  * The section may be absent: it is then validated as an empty object. */
 int core_config_validate(struct core_config *cfg, const char *section,
 			 const struct ucs_cfg_key *keys);
 /* Warns about every top-level section not among known[] (count n). */
-void core_config_warn_unknown_sections(const struct core_config *cfg,
-				       const char *const *known, size_t n);
+void core_config_warn_unknown_sections(const struct core_config *cfg, const char *const *known,
+				       size_t n);
 /* The validated section as a node; NULL when it was never validated. Valid
  * until core_config_free(cfg). */
 const struct ucs_cfg *core_config_section(const struct core_config *cfg, const char *section);

@@ -50,7 +50,7 @@ struct ucs_plugin {
 	struct core_res ledger; /* list head; ledger.next is the oldest entry */
 	size_t ledger_count;
 	const struct ucs_cfg *section; /* current config section */
-	unsigned work_inflight;        /* revoked jobs still running in the pool */
+	unsigned work_inflight;	       /* revoked jobs still running in the pool */
 	struct ucs_plugin *next;       /* in load order */
 };
 
@@ -72,10 +72,10 @@ void core_loop_drain(unsigned max_rounds);
 /* Allocation helpers that abort on exhaustion: a server that cannot get a
  * few hundred bytes cannot log either, and pretending otherwise spreads
  * half-handled -ENOMEM paths through every caller. */
-void *core_alloc(size_t size);   /* zeroed */
+void *core_alloc(size_t size); /* zeroed */
 char *core_strdup(const char *s);
 
-#define CORE_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define CORE_ARRAY_SIZE(a)		     (sizeof(a) / sizeof((a)[0]))
 #define CORE_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

@@ -10,7 +10,7 @@
 struct core_env {
 	const char *server_name;
 	const char *presence_domain;
-	const char *state_dir;  /* absolute */
+	const char *state_dir;	/* absolute */
 	const char *config_dir; /* absolute */
 };
 

@@ -12,7 +12,7 @@
 #include "jsonpos.h"
 
 #define NO_PARENT UINT32_MAX
-#define NO_KEY UINT32_MAX /* key_len of an array element: key_off is its index */
+#define NO_KEY	  UINT32_MAX /* key_len of an array element: key_off is its index */
 #define INDEX_MAX 16
 
 struct entry {
@@ -28,7 +28,7 @@ struct jsonpos {
 	char *keys; /* decoded member names, back to back, no terminators */
 	size_t keys_len, keys_cap;
 	uint32_t *slots; /* open addressing over (parent, key): entry index + 1, 0 free */
-	size_t nslots;   /* a power of two, at least twice n */
+	size_t nslots;	 /* a power of two, at least twice n */
 };
 
 struct frame {

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #define JSONPOS_MAX_DEPTH 4096
-#define JSONPOS_MAX_TEXT (1u << 30)
+#define JSONPOS_MAX_TEXT  (1u << 30)
 
 struct jsonpos;
 

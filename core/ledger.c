@@ -19,7 +19,8 @@ uv_loop_t *core_loop(void)
 	if (!core_uv_loop_ready) {
 		int err = uv_loop_init(&core_uv_loop);
 		if (err) {
-			fprintf(stderr, "ucsd: cannot create the event loop: %s\n", uv_strerror(err));
+			fprintf(stderr, "ucsd: cannot create the event loop: %s\n",
+				uv_strerror(err));
 			abort();
 		}
 		core_uv_loop_ready = true;

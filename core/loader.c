@@ -14,7 +14,7 @@
 #include "log.h"
 #include "timer.h"
 
-#define LOADER_NAME_MAX 64
+#define LOADER_NAME_MAX	    64
 #define LOADER_WORK_WAIT_MS 5000
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -43,9 +43,8 @@ static bool plugin_name_valid(const char *name)
 	if (!name || !*name)
 		return false;
 	for (; name[n]; n++)
-		if (n >= LOADER_NAME_MAX ||
-		    !((name[n] >= 'a' && name[n] <= 'z') || (name[n] >= '0' && name[n] <= '9') ||
-		      name[n] == '-'))
+		if (n >= LOADER_NAME_MAX || !((name[n] >= 'a' && name[n] <= 'z') ||
+					      (name[n] >= '0' && name[n] <= '9') || name[n] == '-'))
 			return false;
 	return true;
 }
@@ -98,9 +97,10 @@ static const char *check_desc(const struct ucs_plugin_desc *d, char *buf, size_t
 		return buf;
 	}
 	if (d->abi_minor > UCS_ABI_MINOR) {
-		snprintf(buf, cap,
-			 "built for plugin ABI %u.%u, this ucsd offers %u.%u (it needs a newer ucsd)",
-			 d->abi_major, d->abi_minor, UCS_ABI_MAJOR, UCS_ABI_MINOR);
+		snprintf(
+			buf, cap,
+			"built for plugin ABI %u.%u, this ucsd offers %u.%u (it needs a newer ucsd)",
+			d->abi_major, d->abi_minor, UCS_ABI_MAJOR, UCS_ABI_MINOR);
 		return buf;
 	}
 	if (d->size < min_size) {
@@ -115,8 +115,8 @@ static const char *check_desc(const struct ucs_plugin_desc *d, char *buf, size_t
 	return NULL;
 }
 
-int core_loader_add(struct core_plugins *set, const struct ucs_plugin_desc *desc,
-		    const char *path, const struct core_plugin_policy *policy)
+int core_loader_add(struct core_plugins *set, const struct ucs_plugin_desc *desc, const char *path,
+		    const struct core_plugin_policy *policy)
 {
 	char buf[256];
 	const char *why = check_desc(desc, buf, sizeof(buf));
@@ -608,8 +608,9 @@ static int run_phase(struct core_plugins *set, const struct ucs_host *host, bool
 		if (err > 0)
 			err = -EINVAL;
 		if (p->critical)
-			core_log("core", UCS_LOG_ERROR, "critical plugin '%s' failed to %s: %s; stopping",
-				 p->name, start ? "start" : "initialise", strerror(-err));
+			core_log("core", UCS_LOG_ERROR,
+				 "critical plugin '%s' failed to %s: %s; stopping", p->name,
+				 start ? "start" : "initialise", strerror(-err));
 		if (fail_with_dependents(set, p, err, start ? "start" : "initialise")) {
 			unwind_all(set);
 			return -ECANCELED;

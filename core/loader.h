@@ -68,8 +68,8 @@ void core_loader_init(struct core_plugins *set);
 int core_loader_scan(struct core_plugins *set, const char *dir,
 		     const struct core_plugin_policy *policy);
 /* Adds one plugin from a descriptor already in memory (tests, static builds). */
-int core_loader_add(struct core_plugins *set, const struct ucs_plugin_desc *desc,
-		    const char *path, const struct core_plugin_policy *policy);
+int core_loader_add(struct core_plugins *set, const struct ucs_plugin_desc *desc, const char *path,
+		    const struct core_plugin_policy *policy);
 /* Returns -ELOOP/-ENOENT when a critical plugin cannot be ordered. */
 int core_loader_order(struct core_plugins *set);
 /* Validates every plugin's config section; -EINVAL after logging errors. */

@@ -24,24 +24,24 @@
 
 #include "log.h"
 
-#define LOG_PREFIX "ucsd-"
-#define LOG_SUFFIX ".log"
-#define LOG_MORE "..."
+#define LOG_PREFIX    "ucsd-"
+#define LOG_SUFFIX    ".log"
+#define LOG_MORE      "..."
 /* time, level, tag and the separators fit in the extra 128 bytes */
 #define LOG_LINE_SIZE (CORE_LOG_LINE_MAX + 128)
 
 struct log_state {
 	pthread_mutex_t lock;
 	bool to_stderr;
-	char *dir;         /* NULL: no files */
+	char *dir;	   /* NULL: no files */
 	uint64_t max_size; /* bytes; 0: no limit */
 	uint32_t keep_days;
 	time_t (*now)(void);
-	int fd;          /* the current file, or -1 */
-	uint32_t day;    /* YYYYMMDD of the current file, or of the last attempt to open it */
-	unsigned part;   /* 0: ucsd-DAY.log, n: ucsd-DAY.n.log */
-	uint64_t size;   /* of the current file */
-	bool reported;   /* the directory failure was told since files last worked */
+	int fd;	       /* the current file, or -1 */
+	uint32_t day;  /* YYYYMMDD of the current file, or of the last attempt to open it */
+	unsigned part; /* 0: ucsd-DAY.log, n: ucsd-DAY.n.log */
+	uint64_t size; /* of the current file */
+	bool reported; /* the directory failure was told since files last worked */
 	size_t ring_next, ring_count;
 	struct core_log_event ring[CORE_LOG_RING_SIZE];
 };

@@ -23,7 +23,7 @@
 #include <ucs/log.h>
 
 #define CORE_LOG_RING_SIZE 1024
-#define CORE_LOG_LINE_MAX 2048
+#define CORE_LOG_LINE_MAX  2048
 
 struct core_log_settings {
 	enum ucs_log_level level;

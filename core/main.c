@@ -34,7 +34,7 @@
 #include "service.h"
 
 #define UCSD_SHUTDOWN_SECONDS 15
-#define UCSD_MAX_PLUGINS 256
+#define UCSD_MAX_PLUGINS      256
 
 extern const char core_default_config[];
 
@@ -52,7 +52,8 @@ static const struct ucs_cfg_key server_keys[] = {
 static const struct ucs_cfg_key log_keys[] = {
 	UCS_CFG_CHOICE_KEY("level", "\"info\"", log_levels, "error, warning, info or debug"),
 	UCS_CFG_STRING_KEY("dir", "\"\"", "log directory; empty: no log files"),
-	UCS_CFG_INT_KEY("max_size_mb", "20", 0, 1 << 20, "start a new file beyond this size; 0: no limit"),
+	UCS_CFG_INT_KEY("max_size_mb", "20", 0, 1 << 20,
+			"start a new file beyond this size; 0: no limit"),
 	UCS_CFG_INT_KEY("keep_days", "7", 0, 36500, "delete logs older than this; 0: keep all"),
 	UCS_CFG_BOOL_KEY("stderr", "true", "also log to standard error"),
 	UCS_CFG_END,
@@ -508,7 +509,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (srv.opt.check_config) {
-		printf("%s\n", err ? "configuration invalid (reasons above)" : "configuration valid");
+		printf("%s\n",
+		       err ? "configuration invalid (reasons above)" : "configuration valid");
 		goto out;
 	}
 	if (err)

@@ -21,7 +21,7 @@ struct core_mpsc_node {
 
 struct core_mpsc {
 	struct core_mpsc_node *_Atomic head; /* producers push here */
-	struct core_mpsc_node *tail;          /* the consumer pops here */
+	struct core_mpsc_node *tail;	     /* the consumer pops here */
 	struct core_mpsc_node stub;
 };
 

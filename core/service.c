@@ -62,8 +62,7 @@ static int service_provide(struct ucs_plugin *self, const char *name, uint32_t v
 	s->vtable = vtable;
 	core_strmap_put(&services, name, s);
 	core_ledger_add(self, &s->res, "service", service_revoke);
-	core_log(core_plugin_name(self), UCS_LOG_DEBUG, "provides service '%s' v%u", name,
-		 version);
+	core_log(core_plugin_name(self), UCS_LOG_DEBUG, "provides service '%s' v%u", name, version);
 	return 0;
 }
 

@@ -35,8 +35,7 @@ void *core_strmap_put(struct core_strmap *map, const char *key, void *value);
 /* Removes; returns the value or NULL. */
 void *core_strmap_del(struct core_strmap *map, const char *key);
 /* Calls h for every entry (the map must not change during the walk). */
-void core_strmap_each(const struct core_strmap *map, void (*h)(const char *key, void *value,
-							       void *arg),
-		      void *arg);
+void core_strmap_each(const struct core_strmap *map,
+		      void (*h)(const char *key, void *value, void *arg), void *arg);
 
 #endif

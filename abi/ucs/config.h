@@ -42,9 +42,9 @@ enum ucs_cfg_type {
 	UCS_CFG_INT = 2,    /* a JSON integer within [min, max] when min < max */
 	UCS_CFG_NUMBER = 3, /* any JSON number */
 	UCS_CFG_STRING = 4, /* one of choices[] when choices is set */
-	UCS_CFG_PATH = 5,   /* a string; relative paths resolve against the config file's directory */
+	UCS_CFG_PATH = 5, /* a string; relative paths resolve against the config file's directory */
 	UCS_CFG_STRING_LIST = 6,
-	UCS_CFG_OBJECT = 7,      /* keys declared by fields */
+	UCS_CFG_OBJECT = 7,	 /* keys declared by fields */
 	UCS_CFG_OBJECT_LIST = 8, /* an array of objects whose keys are declared by fields */
 };
 
@@ -59,24 +59,27 @@ struct ucs_cfg_key {
 	uint32_t flags;
 	const char *default_json; /* the default as JSON text; NULL: none */
 	int64_t min, max;
-	const char *const *choices;      /* NULL-terminated, for STRING */
+	const char *const *choices;	  /* NULL-terminated, for STRING */
 	const struct ucs_cfg_key *fields; /* for OBJECT and OBJECT_LIST */
 	const char *help;
 };
 
-#define UCS_CFG_KEY_(n, t, fl, def, lo, hi, ch, fi, h)                                            \
-	{                                                                                         \
-		sizeof(struct ucs_cfg_key), (n), (t), (fl), (def), (lo), (hi), (ch), (fi), (h)     \
+#define UCS_CFG_KEY_(n, t, fl, def, lo, hi, ch, fi, h)                                         \
+	{                                                                                      \
+		sizeof(struct ucs_cfg_key), (n), (t), (fl), (def), (lo), (hi), (ch), (fi), (h) \
 	}
 #define UCS_CFG_BOOL_KEY(n, def, h) UCS_CFG_KEY_(n, UCS_CFG_BOOL, 0, def, 0, 0, NULL, NULL, h)
-#define UCS_CFG_INT_KEY(n, def, lo, hi, h) UCS_CFG_KEY_(n, UCS_CFG_INT, 0, def, lo, hi, NULL, NULL, h)
-#define UCS_CFG_NUMBER_KEY(n, def, h) UCS_CFG_KEY_(n, UCS_CFG_NUMBER, 0, def, 0, 0, NULL, NULL, h)
-#define UCS_CFG_STRING_KEY(n, def, h) UCS_CFG_KEY_(n, UCS_CFG_STRING, 0, def, 0, 0, NULL, NULL, h)
+#define UCS_CFG_INT_KEY(n, def, lo, hi, h) \
+	UCS_CFG_KEY_(n, UCS_CFG_INT, 0, def, lo, hi, NULL, NULL, h)
+#define UCS_CFG_NUMBER_KEY(n, def, h)	  UCS_CFG_KEY_(n, UCS_CFG_NUMBER, 0, def, 0, 0, NULL, NULL, h)
+#define UCS_CFG_STRING_KEY(n, def, h)	  UCS_CFG_KEY_(n, UCS_CFG_STRING, 0, def, 0, 0, NULL, NULL, h)
 #define UCS_CFG_CHOICE_KEY(n, def, ch, h) UCS_CFG_KEY_(n, UCS_CFG_STRING, 0, def, 0, 0, ch, NULL, h)
-#define UCS_CFG_PATH_KEY(n, def, h) UCS_CFG_KEY_(n, UCS_CFG_PATH, 0, def, 0, 0, NULL, NULL, h)
-#define UCS_CFG_LIST_KEY(n, def, h) UCS_CFG_KEY_(n, UCS_CFG_STRING_LIST, 0, def, 0, 0, NULL, NULL, h)
+#define UCS_CFG_PATH_KEY(n, def, h)	  UCS_CFG_KEY_(n, UCS_CFG_PATH, 0, def, 0, 0, NULL, NULL, h)
+#define UCS_CFG_LIST_KEY(n, def, h) \
+	UCS_CFG_KEY_(n, UCS_CFG_STRING_LIST, 0, def, 0, 0, NULL, NULL, h)
 #define UCS_CFG_OBJECT_KEY(n, fi, h) UCS_CFG_KEY_(n, UCS_CFG_OBJECT, 0, "{}", 0, 0, NULL, fi, h)
-#define UCS_CFG_OBJECTS_KEY(n, def, fi, h) UCS_CFG_KEY_(n, UCS_CFG_OBJECT_LIST, 0, def, 0, 0, NULL, fi, h)
+#define UCS_CFG_OBJECTS_KEY(n, def, fi, h) \
+	UCS_CFG_KEY_(n, UCS_CFG_OBJECT_LIST, 0, def, 0, 0, NULL, fi, h)
 #define UCS_CFG_END UCS_CFG_KEY_(NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL)
 
 struct ucs_cfg_api {

@@ -58,8 +58,8 @@ struct ucs_host {
 
 /* True when interface table `api` (a pointer to a table that starts with its
  * size) is new enough to contain `slot`. */
-#define UCS_HAS_SLOT(api, type, slot)                                                             \
-	((api) != NULL && (api)->size >= offsetof(type, slot) + sizeof(((type *)0)->slot) &&      \
+#define UCS_HAS_SLOT(api, type, slot)                                                        \
+	((api) != NULL && (api)->size >= offsetof(type, slot) + sizeof(((type *)0)->slot) && \
 	 (api)->slot != NULL)
 
 #ifdef __cplusplus

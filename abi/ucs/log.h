@@ -35,8 +35,8 @@ struct ucs_log_api {
 	uint32_t size;
 	void (*log)(struct ucs_plugin *self, enum ucs_log_level level, const char *fmt, ...)
 		UCS_PRINTF(3, 4);
-	void (*logv)(struct ucs_plugin *self, enum ucs_log_level level, const char *fmt,
-		     va_list ap) UCS_PRINTF(3, 0);
+	void (*logv)(struct ucs_plugin *self, enum ucs_log_level level, const char *fmt, va_list ap)
+		UCS_PRINTF(3, 0);
 	int (*enabled)(struct ucs_plugin *self, enum ucs_log_level level);
 };
 

@@ -68,7 +68,7 @@ struct ucs_listen_opts {
 	uint32_t size;
 	const char *name;    /* shown in log lines: "client-api", "admin-api" */
 	const char *address; /* numeric bind address; NULL: "::" (v4 and v6) */
-	uint16_t port;       /* 0: ephemeral (see listener_port) */
+	uint16_t port;	     /* 0: ephemeral (see listener_port) */
 	enum ucs_tls_policy tls;
 	const char *cert_file; /* PEM certificate chain; needed unless plain */
 	const char *key_file;  /* PEM private key */
@@ -79,17 +79,17 @@ struct ucs_conn_handlers {
 	void (*on_data)(struct ucs_conn *conn, const uint8_t *data, size_t len, void *arg);
 	void (*on_close)(struct ucs_conn *conn, int err, void *arg);
 	void (*on_connected)(struct ucs_conn *conn, void *arg); /* outgoing only; may be NULL */
-	void (*on_drain)(struct ucs_conn *conn, void *arg);     /* write queue emptied; may be NULL */
+	void (*on_drain)(struct ucs_conn *conn, void *arg); /* write queue emptied; may be NULL */
 };
 
 struct ucs_connect_opts {
 	uint32_t size;
 	const char *host; /* name or numeric address */
 	uint16_t port;
-	int tls;              /* nonzero: TLS handshake after connect */
-	int verify_none;      /* nonzero: do not verify the peer (explicit opt-out) */
-	const char *sni;      /* server name to send and verify; NULL: host */
-	const char *ca_file;  /* PEM CA bundle; NULL: the system bundle */
+	int tls;	       /* nonzero: TLS handshake after connect */
+	int verify_none;       /* nonzero: do not verify the peer (explicit opt-out) */
+	const char *sni;       /* server name to send and verify; NULL: host */
+	const char *ca_file;   /* PEM CA bundle; NULL: the system bundle */
 	const char *cert_file; /* optional client certificate */
 	const char *key_file;
 	uint32_t timeout_ms; /* connect + handshake; 0: 10000 */

@@ -47,7 +47,7 @@ struct ucs_cfg;
 struct ucs_cfg_key;
 
 struct ucs_plugin_desc {
-	uint32_t size;      /* sizeof(struct ucs_plugin_desc) the plugin was built with */
+	uint32_t size;	    /* sizeof(struct ucs_plugin_desc) the plugin was built with */
 	uint16_t abi_major; /* UCS_ABI_MAJOR at build time */
 	uint16_t abi_minor; /* UCS_ABI_MINOR at build time */
 	const char *name;   /* [a-z0-9-]+; also the name of its config section */
@@ -71,16 +71,16 @@ struct ucs_plugin_desc {
 #define UCS_PLUGIN_SYMBOL "ucs_plugin_descriptor"
 typedef const struct ucs_plugin_desc *(ucs_plugin_descriptor_fn)(void);
 
-#define UCS_PLUGIN_DEFINE(desc_var)                                            \
-	UCS_EXPORT const struct ucs_plugin_desc *ucs_plugin_descriptor(void);  \
-	UCS_EXPORT const struct ucs_plugin_desc *ucs_plugin_descriptor(void)   \
-	{                                                                      \
-		return &(desc_var);                                            \
+#define UCS_PLUGIN_DEFINE(desc_var)                                           \
+	UCS_EXPORT const struct ucs_plugin_desc *ucs_plugin_descriptor(void); \
+	UCS_EXPORT const struct ucs_plugin_desc *ucs_plugin_descriptor(void)  \
+	{                                                                     \
+		return &(desc_var);                                           \
 	}
 
 /* Fills the header fields of a descriptor initialiser. */
-#define UCS_PLUGIN_HEADER                                                      \
-	.size = sizeof(struct ucs_plugin_desc), .abi_major = UCS_ABI_MAJOR,    \
+#define UCS_PLUGIN_HEADER                                                   \
+	.size = sizeof(struct ucs_plugin_desc), .abi_major = UCS_ABI_MAJOR, \
 	.abi_minor = UCS_ABI_MINOR
 
 #ifdef __cplusplus

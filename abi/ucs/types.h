@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#define UCS_EXPORT __attribute__((visibility("default")))
+#define UCS_EXPORT		     __attribute__((visibility("default")))
 #define UCS_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
 #else
 #define UCS_EXPORT

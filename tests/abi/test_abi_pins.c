@@ -20,10 +20,13 @@
 
 static int pins;
 
-#define PIN_SIZE(s, n)                                                                            \
-	_Static_assert(sizeof(struct s) == (n), "sizeof(struct " #s ") changed");                 \
-	static void pin_size_##s(void) { pins += sizeof(struct s) == (n); }
-#define PIN_OFF(s, m, n)                                                                          \
+#define PIN_SIZE(s, n)                                                            \
+	_Static_assert(sizeof(struct s) == (n), "sizeof(struct " #s ") changed"); \
+	static void pin_size_##s(void)                                            \
+	{                                                                         \
+		pins += sizeof(struct s) == (n);                                  \
+	}
+#define PIN_OFF(s, m, n) \
 	_Static_assert(offsetof(struct s, m) == (n), "offsetof(struct " #s ", " #m ") changed");
 
 PIN_SIZE(ucs_phone, 48);

@@ -50,7 +50,9 @@ static void on_msg(const struct ucs_msg *m, void *arg)
 
 static const struct ucs_msg_type *make_type(const char *name)
 {
-	struct ucs_msg_type_desc d = {.size = sizeof(d), .name = name, .version = 1,
+	struct ucs_msg_type_desc d = {.size = sizeof(d),
+				      .name = name,
+				      .version = 1,
 				      .payload_size = sizeof(struct payload)};
 	const struct ucs_msg_type *t = NULL;
 
@@ -71,8 +73,8 @@ static double run_queued(const struct ucs_msg_type *t, uint64_t n, const char *c
 			struct payload p = {j, 0};
 			struct ucs_msg *m;
 
-			bus->msg_new(t, keys ? keys[(j * 2654435761u) % nkeys] : NULL, &p, sizeof(p),
-				     &m);
+			bus->msg_new(t, keys ? keys[(j * 2654435761u) % nkeys] : NULL, &p,
+				     sizeof(p), &m);
 			bus->publish(NULL, m);
 		}
 		uv_run(core_loop(), UV_RUN_NOWAIT);

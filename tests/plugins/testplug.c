@@ -98,7 +98,7 @@ static __attribute__((unused)) void tp_on_timer(struct ucs_timer *t, void *arg)
 }
 
 static __attribute__((unused)) void tp_on_accept(struct ucs_listener *l, struct ucs_conn *c,
-					    void *arg)
+						 void *arg)
 {
 	(void)l;
 	(void)arg;
@@ -122,10 +122,10 @@ static int tp_init(struct ucs_plugin *self, const struct ucs_host *host, void **
 		goto out;
 #ifdef TP_PROVIDES
 	{
-		struct ucs_msg_type_desc d = {.size = sizeof(d), .name = TP_NAME ".ping",
-					      .version = 1};
-		struct ucs_msg_type_desc r = {.size = sizeof(r), .name = TP_NAME ".pong",
-					      .version = 1};
+		struct ucs_msg_type_desc d = {
+			.size = sizeof(d), .name = TP_NAME ".ping", .version = 1};
+		struct ucs_msg_type_desc r = {
+			.size = sizeof(r), .name = TP_NAME ".pong", .version = 1};
 
 		err = host->service->provide(self, TP_PROVIDES, 1, &tp_service);
 		if (!err)
@@ -153,8 +153,8 @@ static int tp_init(struct ucs_plugin *self, const struct ucs_host *host, void **
 	{
 		struct ucs_timer *t;
 		struct ucs_listener *l;
-		struct ucs_listen_opts o = {.size = sizeof(o), .name = TP_NAME,
-					    .address = "127.0.0.1"};
+		struct ucs_listen_opts o = {
+			.size = sizeof(o), .name = TP_NAME, .address = "127.0.0.1"};
 
 		host->timer->open(self, &t, tp_on_timer, tp);
 		host->timer->start(t, 60000, 0);

@@ -186,14 +186,21 @@ static void echo_apply_ticker(struct echo *e)
 static int echo_init(struct ucs_plugin *self, const struct ucs_host *host, void **state)
 {
 	const struct ucs_msg_type_desc request = {
-		.size = sizeof(request), .name = "echo.request", .version = 1,
+		.size = sizeof(request),
+		.name = "echo.request",
+		.version = 1,
 	};
 	const struct ucs_msg_type_desc reply = {
-		.size = sizeof(reply), .name = "echo.reply", .version = 1,
+		.size = sizeof(reply),
+		.name = "echo.reply",
+		.version = 1,
 	};
 	const struct ucs_msg_type_desc tick = {
-		.size = sizeof(tick), .name = "echo.tick", .version = 1,
-		.payload_size = sizeof(struct echo_tick), .to_json = tick_to_json,
+		.size = sizeof(tick),
+		.name = "echo.tick",
+		.version = 1,
+		.payload_size = sizeof(struct echo_tick),
+		.to_json = tick_to_json,
 	};
 	const struct ucs_msg_type *request_type;
 	struct echo *e = calloc(1, sizeof(*e));
@@ -231,8 +238,11 @@ static int echo_start(void *state)
 	echo_apply_ticker(e);
 	if (e->port > 0) {
 		struct ucs_listen_opts o = {
-			.size = sizeof(o), .name = "echo", .address = e->address,
-			.port = (uint16_t)e->port, .tls = UCS_TLS_PLAIN,
+			.size = sizeof(o),
+			.name = "echo",
+			.address = e->address,
+			.port = (uint16_t)e->port,
+			.tls = UCS_TLS_PLAIN,
 		};
 		int err = e->host->net->listen(e->self, &e->listener, &o, echo_on_accept, e);
 

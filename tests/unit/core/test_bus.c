@@ -32,7 +32,10 @@ static int num_to_json(const void *payload, size_t len, char *buf, size_t cap)
 static const struct ucs_msg_type *reg(struct ucs_plugin *owner, const char *name, size_t size)
 {
 	struct ucs_msg_type_desc d = {
-		.size = sizeof(d), .name = name, .version = 1, .payload_size = size,
+		.size = sizeof(d),
+		.name = name,
+		.version = 1,
+		.payload_size = size,
 		.to_json = num_to_json,
 	};
 	const struct ucs_msg_type *t = NULL;
@@ -69,7 +72,8 @@ static void test_ordering(void)
 	const struct ucs_msg_type *t = reg(NULL, "test.order", sizeof(struct num));
 	struct ucs_sub *s;
 
-	CHECK_INT(bus->subscribe(NULL, &s, "test.order", UCS_SUB_EXACT, NULL, on_order, NULL), ==, 0);
+	CHECK_INT(bus->subscribe(NULL, &s, "test.order", UCS_SUB_EXACT, NULL, on_order, NULL), ==,
+		  0);
 	for (uint32_t i = 0; i < 10000; i++)
 		publish_num(t, NULL, i);
 	CHECK_INT(order_next, ==, 0); /* queued, not yet delivered */
@@ -292,7 +296,7 @@ static void test_errors(void)
 
 /* ---- cross-thread post ---- */
 
-#define POST_THREADS 4
+#define POST_THREADS	4
 #define POST_PER_THREAD 100000
 
 static const struct ucs_msg_type *post_type;
@@ -374,7 +378,8 @@ static void on_reply(int status, const struct ucs_msg *reply, void *arg)
 	r->status = status;
 	r->reply[0] = 0;
 	if (reply)
-		snprintf(r->reply, sizeof(r->reply), "%s", (const char *)bus->msg_payload(reply, NULL));
+		snprintf(r->reply, sizeof(r->reply), "%s",
+			 (const char *)bus->msg_payload(reply, NULL));
 	uv_stop(core_loop());
 }
 
@@ -402,8 +407,8 @@ static void on_serve(struct ucs_request *req, const struct ucs_msg *msg, void *a
 	bus->reply(req, 0, reply);
 }
 
-static int send_request(struct ucs_plugin *self, const char *text, uint32_t timeout,
-			struct rr *r, struct ucs_pending **p)
+static int send_request(struct ucs_plugin *self, const char *text, uint32_t timeout, struct rr *r,
+			struct ucs_pending **p)
 {
 	struct ucs_msg *m;
 

@@ -18,8 +18,14 @@ struct demo_v2 {
 	int (*thrice)(int); /* added in v2 */
 };
 
-static int twice(int x) { return 2 * x; }
-static int thrice(int x) { return 3 * x; }
+static int twice(int x)
+{
+	return 2 * x;
+}
+static int thrice(int x)
+{
+	return 3 * x;
+}
 
 static const struct demo_v2 demo = {sizeof(demo), twice, thrice};
 
