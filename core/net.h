@@ -8,6 +8,10 @@
 #ifndef CORE_NET_H
 #define CORE_NET_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include <ucs/net.h>
 
 extern const struct ucs_net_api core_net_api;
@@ -15,7 +19,28 @@ extern const struct ucs_net_api core_net_api;
 int core_net_init(void);
 /* SIGHUP: re-read the certificate and key of every TLS listener. */
 void core_net_reload_certs(void);
-/* Closes what is left (after every plugin was revoked). */
+/* Closes what is left (after every plugin was revoked), waits for the close
+ * callbacks and frees the TLS globals. */
 void core_net_shutdown(void);
+
+/* How long an incoming connection may take from accept to the end of its TLS
+ * handshake (first byte included); 0 restores the default of 10 s. For tests
+ * and for an operator setting later. */
+void core_net_set_handshake_timeout(uint32_t ms);
+/* Listeners, connections and UDP sockets not yet freed (tests, shutdown). */
+size_t core_net_live(void);
+
+/* core/resolve.c: the resolver half of core_net_api. */
+int core_resolve(struct ucs_plugin *self, struct ucs_resolve **out, const char *host, uint16_t port,
+		 int family, ucs_resolve_h *h, void *arg);
+int core_resolve_srv(struct ucs_plugin *self, struct ucs_resolve **out, const char *name,
+		     ucs_srv_h *h, void *arg);
+void core_resolve_cancel(struct ucs_resolve *req);
+/* Cancels every request; returns how many are still waiting for their thread. */
+size_t core_resolve_cancel_all(void);
+/* A libuv getaddrinfo status (UV_EAI_*) as a negative errno. */
+int core_resolve_error(int status);
+/* RFC 6761: names under .invalid never resolve, so nothing is asked. */
+bool core_resolve_is_invalid(const char *name);
 
 #endif

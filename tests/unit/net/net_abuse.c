@@ -9,12 +9,12 @@
  */
 #include "nettest.h"
 
-#define CROWD 20
+#define CROWD	    20
 #define DEADLINE_MS 300
 
 static const uint8_t partial_hello[] = {
 	0x16, 0x03, 0x01, 0x02, 0x00, /* handshake record, 512 bytes announced */
-	0x01, 0x00, 0x01, 0xfc,       /* ClientHello, 508 bytes */
+	0x01, 0x00, 0x01, 0xfc,	      /* ClientHello, 508 bytes */
 	0x03, 0x03, 0x11, 0x22, 0x33, 0x44,
 };
 

@@ -37,8 +37,10 @@ static void test_ucs_client(int port, struct echo *e)
 static void test_openssl_peer(int port)
 {
 	char in[300], out[300], ca[300], connect_to[64];
-	char *argv[] = {"/usr/bin/openssl", "s_client", "-connect", connect_to, "-CAfile", ca,
-			"-servername", "localhost", "-verify_return_error", "-ign_eof", NULL};
+	char *argv[] = {"/usr/bin/openssl", "s_client",	 "-connect",
+			connect_to,	    "-CAfile",	 ca,
+			"-servername",	    "localhost", "-verify_return_error",
+			"-ign_eof",	    NULL};
 	char *text;
 	int status;
 

@@ -11,8 +11,12 @@ static void expect_failure(int port, const char *ca, const char *sni, int want_e
 			   const char *want_log, uint32_t timeout_ms)
 {
 	char cap[300];
-	struct ucs_connect_opts o = {.size = sizeof(o), .host = "127.0.0.1", .port = (uint16_t)port,
-				     .tls = 1, .sni = sni, .timeout_ms = timeout_ms};
+	struct ucs_connect_opts o = {.size = sizeof(o),
+				     .host = "127.0.0.1",
+				     .port = (uint16_t)port,
+				     .tls = 1,
+				     .sni = sni,
+				     .timeout_ms = timeout_ms};
 	struct client cl = {0};
 	char *log;
 	int err;
@@ -54,7 +58,8 @@ int main(void)
 {
 	struct echo e = {0};
 	struct ucs_listener *l, *plain, *mute;
-	struct ucs_listen_opts po = {.size = sizeof(po), .name = "plain-echo", .address = "127.0.0.1"};
+	struct ucs_listen_opts po = {
+		.size = sizeof(po), .name = "plain-echo", .address = "127.0.0.1"};
 	struct ucs_listen_opts mo = {.size = sizeof(mo), .name = "mute", .address = "127.0.0.1"};
 	struct ucs_conn *muted = NULL;
 	struct client cl;
@@ -69,8 +74,8 @@ int main(void)
 	CHECK(nt_echo_roundtrip(&cl, "verified\n"));
 	net->close(cl.conn);
 
-	expect_failure(port, "ca2.crt", "localhost", -EACCES, "not correctly signed by the trusted CA",
-		       0);
+	expect_failure(port, "ca2.crt", "localhost", -EACCES,
+		       "not correctly signed by the trusted CA", 0);
 	expect_failure(port, "ca.crt", "wrong.example", -EACCES, "Common Name (CN) does not match",
 		       0);
 
@@ -103,7 +108,10 @@ int main(void)
 		net->close(muted);
 
 	/* a CA file that does not exist fails the call itself */
-	struct ucs_connect_opts bad = {.size = sizeof(bad), .host = "127.0.0.1", .port = 1, .tls = 1,
+	struct ucs_connect_opts bad = {.size = sizeof(bad),
+				       .host = "127.0.0.1",
+				       .port = 1,
+				       .tls = 1,
 				       .ca_file = "/nonexistent/ca.pem"};
 	struct ucs_conn *c = NULL;
 

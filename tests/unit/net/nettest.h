@@ -78,18 +78,28 @@ static inline void nt_guard_closed(uv_handle_t *h)
 	(void)h;
 }
 
-/* Runs the loop until cond holds or ms passed; true when cond held. */
-#define RUN_UNTIL(cond, ms)                                                                       \
-	({                                                                                        \
-		uv_timer_t nt_guard_;                                                             \
-		uv_timer_init(core_loop(), &nt_guard_);                                           \
-		nt_timed_out = false;                                                             \
-		uv_timer_start(&nt_guard_, nt_on_guard, (ms), 0);                                 \
-		while (!(cond) && !nt_timed_out)                                                  \
-			uv_run(core_loop(), UV_RUN_ONCE);                                         \
-		uv_close((uv_handle_t *)&nt_guard_, nt_guard_closed);                             \
-		uv_run(core_loop(), UV_RUN_NOWAIT);                                               \
-		(bool)(cond);                                                                     \
+static inline void nt_on_tick(uv_timer_t *t)
+{
+	(void)t;
+}
+
+/* Runs the loop until cond holds or ms passed; true when cond held. A 5 ms
+ * tick bounds each uv_run: a condition met by a timer callback would
+ * otherwise wait for the next I/O event to be seen. */
+#define RUN_UNTIL(cond, ms)                                           \
+	({                                                            \
+		uv_timer_t nt_guard_, nt_tick_;                       \
+		uv_timer_init(core_loop(), &nt_guard_);               \
+		uv_timer_init(core_loop(), &nt_tick_);                \
+		nt_timed_out = false;                                 \
+		uv_timer_start(&nt_guard_, nt_on_guard, (ms), 0);     \
+		uv_timer_start(&nt_tick_, nt_on_tick, 5, 5);          \
+		while (!(cond) && !nt_timed_out)                      \
+			uv_run(core_loop(), UV_RUN_ONCE);             \
+		uv_close((uv_handle_t *)&nt_guard_, nt_guard_closed); \
+		uv_close((uv_handle_t *)&nt_tick_, nt_guard_closed);  \
+		uv_run(core_loop(), UV_RUN_NOWAIT);                   \
+		(bool)(cond);                                         \
 	})
 
 static inline void nt_run_for(unsigned ms)
@@ -151,8 +161,8 @@ static inline void echo_accept(struct ucs_listener *l, struct ucs_conn *c, void 
 }
 
 static inline struct ucs_listener *nt_listen(struct ucs_plugin *owner, const char *name,
-				      enum ucs_tls_policy tls, const char *cert, const char *key,
-				      struct echo *e)
+					     enum ucs_tls_policy tls, const char *cert,
+					     const char *key, struct echo *e)
 {
 	char certp[300], keyp[300];
 	struct ucs_listen_opts o = {.size = sizeof(o), .name = name, .address = NULL, .tls = tls};
@@ -227,8 +237,8 @@ static const struct ucs_conn_handlers client_handlers = {
 };
 
 /* ca: a file in the PKI, or NULL for no TLS. */
-static inline int nt_connect(struct ucs_plugin *owner, struct client *cl, const char *host, int port,
-		      const char *ca, const char *sni, bool verify_none)
+static inline int nt_connect(struct ucs_plugin *owner, struct client *cl, const char *host,
+			     int port, const char *ca, const char *sni, bool verify_none)
 {
 	char cap[300];
 	struct ucs_connect_opts o = {.size = sizeof(o), .host = host, .port = (uint16_t)port};
