@@ -42,5 +42,11 @@ size_t core_resolve_cancel_all(void);
 int core_resolve_error(int status);
 /* RFC 6761: names under .invalid never resolve, so nothing is asked. */
 bool core_resolve_is_invalid(const char *name);
+/* Parses a DNS answer (as res_nquery returns it) into SRV records sorted by
+ * priority, then descending weight. The answer comes from the network: any
+ * bytes are safe. 0 with *out (malloc'd, the caller frees) and *count set;
+ * -EBADMSG for a malformed message, -ENOENT when there is no usable record
+ * or only the "." target (RFC 2782: the service is decidedly absent). */
+int core_srv_parse(const uint8_t *answer, size_t len, struct ucs_srv_record **out, size_t *count);
 
 #endif

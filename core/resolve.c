@@ -252,24 +252,29 @@ static int h_errno_to_err(int herr)
 	}
 }
 
-static int srv_parse(struct ucs_resolve *r, const uint8_t *ans, int len)
+int core_srv_parse(const uint8_t *ans, size_t len, struct ucs_srv_record **out, size_t *count)
 {
+	struct ucs_srv_record *recs = NULL;
+	size_t n_ok = 0;
 	ns_msg msg;
 	ns_rr rr;
 	int n, err = 0;
 
-	if (ns_initparse(ans, len, &msg) < 0)
+	*out = NULL;
+	*count = 0;
+	if (len > NS_MAXMSG || ns_initparse(ans, (int)len, &msg) < 0)
 		return -EBADMSG;
 	n = ns_msg_count(msg, ns_s_an);
-	r->recs = core_alloc((size_t)(n > 0 ? n : 1) * sizeof(*r->recs));
+	recs = core_alloc((size_t)(n > 0 ? n : 1) * sizeof(*recs));
 	for (int i = 0; i < n; i++) {
-		struct ucs_srv_record *rec = &r->recs[r->count];
+		struct ucs_srv_record *rec = &recs[n_ok];
 		const uint8_t *rd;
 
 		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
 			err = -EBADMSG;
-			break;
+			goto out;
 		}
+		/* priority, weight, port and at least the root label */
 		if (ns_rr_type(rr) != ns_t_srv || ns_rr_rdlen(rr) < 7)
 			continue;
 		rd = ns_rr_rdata(rr);
@@ -279,15 +284,20 @@ static int srv_parse(struct ucs_resolve *r, const uint8_t *ans, int len)
 		if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg), rd + 6, rec->target,
 				       sizeof(rec->target)) < 0)
 			continue;
-		r->count++;
+		n_ok++;
 	}
-	if (err)
-		return err;
 	/* RFC 2782: a lone "." target says the service is decidedly not there */
-	if (!r->count || (r->count == 1 && !strcmp(r->recs[0].target, ".")))
-		return -ENOENT;
-	qsort(r->recs, r->count, sizeof(*r->recs), srv_cmp);
-	return 0;
+	if (!n_ok || (n_ok == 1 && !strcmp(recs[0].target, "."))) {
+		err = -ENOENT;
+		goto out;
+	}
+	qsort(recs, n_ok, sizeof(*recs), srv_cmp);
+	*out = recs;
+	*count = n_ok;
+	recs = NULL;
+out:
+	free(recs);
+	return err;
 }
 
 /* Runs in a pool thread: touches only the request's own fields. */
@@ -313,7 +323,7 @@ static void srv_work(uv_work_t *w)
 		r->err = h_errno_to_err(st.res_h_errno);
 		goto out;
 	}
-	r->err = srv_parse(r, ans, len);
+	r->err = core_srv_parse(ans, (size_t)len, &r->recs, &r->count);
 out:
 	free(ans);
 	res_nclose(&st);
