@@ -999,6 +999,59 @@ static void conn_revoke(struct core_res *res)
 	conn_close(CORE_CONTAINER_OF(res, struct ucs_conn, res));
 }
 
+/*
+ * Client TLS configurations, cached. Building one parses the whole CA bundle
+ * (the system one holds ~150 certificates: milliseconds on the loop thread),
+ * and a server that federates or sends mail opens many connections with the
+ * same settings. The cache is keyed by everything that goes into the
+ * configuration and emptied on SIGHUP, when CA files may have changed.
+ */
+#define CLIENT_CONF_CACHE 8
+
+static struct {
+	char *key;
+	struct core_tls_conf *conf;
+} client_confs[CLIENT_CONF_CACHE];
+static unsigned client_conf_next;
+
+static void client_conf_flush(void)
+{
+	for (unsigned i = 0; i < CLIENT_CONF_CACHE; i++) {
+		free(client_confs[i].key);
+		core_tls_conf_unref(client_confs[i].conf);
+		client_confs[i].key = NULL;
+		client_confs[i].conf = NULL;
+	}
+}
+
+static int client_conf_get(const struct ucs_connect_opts *o, struct core_tls_conf **out,
+			   char *why, size_t cap)
+{
+	char key[3 * 4096 + 8];
+	unsigned slot;
+	int err;
+
+	snprintf(key, sizeof(key), "%d\n%s\n%s\n%s", !o->verify_none,
+		 o->ca_file ? o->ca_file : "", o->cert_file ? o->cert_file : "",
+		 o->key_file ? o->key_file : "");
+	for (unsigned i = 0; i < CLIENT_CONF_CACHE; i++) {
+		if (client_confs[i].key && strcmp(client_confs[i].key, key) == 0) {
+			*out = core_tls_conf_ref(client_confs[i].conf);
+			return 0;
+		}
+	}
+	err = core_tls_conf_client(out, o->ca_file, !o->verify_none, o->cert_file, o->key_file,
+				   why, cap);
+	if (err)
+		return err;
+	slot = client_conf_next++ % CLIENT_CONF_CACHE;
+	free(client_confs[slot].key);
+	core_tls_conf_unref(client_confs[slot].conf);
+	client_confs[slot].key = core_strdup(key);
+	client_confs[slot].conf = core_tls_conf_ref(*out);
+	return 0;
+}
+
 static int net_connect(struct ucs_plugin *self, struct ucs_conn **out,
 		       const struct ucs_connect_opts *opts, const struct ucs_conn_handlers *h,
 		       void *arg)
@@ -1015,8 +1068,7 @@ static int net_connect(struct ucs_plugin *self, struct ucs_conn **out,
 	if (!self)
 		self = core_self();
 	if (opts->tls) {
-		err = core_tls_conf_client(&conf, opts->ca_file, !opts->verify_none,
-					   opts->cert_file, opts->key_file, why, sizeof(why));
+		err = client_conf_get(opts, &conf, why, sizeof(why));
 		if (err) {
 			core_log(core_plugin_name(self), UCS_LOG_ERROR,
 				 "connect to %s port %u: cannot set up TLS: %s", opts->host,
@@ -1291,6 +1343,7 @@ size_t core_net_live(void)
 
 void core_net_reload_certs(void)
 {
+	client_conf_flush();
 	for (struct link *p = listeners.next; p != &listeners; p = p->next) {
 		struct ucs_listener *l = CORE_CONTAINER_OF(p, struct ucs_listener, link);
 		struct core_tls_conf *conf;
@@ -1327,6 +1380,7 @@ void core_net_shutdown(void)
 		uv_run(loop, UV_RUN_ONCE);
 	if (live)
 		core_log("core", UCS_LOG_WARNING, "net: %zu sockets still open at shutdown", live);
+	client_conf_flush();
 	core_tls_shutdown();
 }
 

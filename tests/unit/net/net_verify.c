@@ -74,6 +74,32 @@ int main(void)
 	CHECK(nt_echo_roundtrip(&cl, "verified\n"));
 	net->close(cl.conn);
 
+	/* Client configurations are cached (parsing a CA bundle is slow) until
+	 * SIGHUP: a CA file replaced on disk is not seen before the reload, and
+	 * is seen after it. */
+	{
+		char ca[512], ca2[512], cached[512], *text;
+
+		nt_path(ca, sizeof(ca), "ca.crt");
+		nt_path(ca2, sizeof(ca2), "ca2.crt");
+		nt_path(cached, sizeof(cached), "cached-ca.crt");
+		text = nt_read_file(ca); /* a static buffer */
+		nt_write_file(cached, text);
+		CHECK_INT(nt_connect(NULL, &cl, "127.0.0.1", port, "cached-ca.crt", "localhost", false),
+			  ==, 0);
+		CHECK(nt_echo_roundtrip(&cl, "first\n"));
+		net->close(cl.conn);
+		text = nt_read_file(ca2);
+		nt_write_file(cached, text);
+		CHECK_INT(nt_connect(NULL, &cl, "127.0.0.1", port, "cached-ca.crt", "localhost", false),
+			  ==, 0);
+		CHECK(nt_echo_roundtrip(&cl, "cached\n"));
+		net->close(cl.conn);
+		core_net_reload_certs();
+		expect_failure(port, "cached-ca.crt", "localhost", -EACCES,
+			       "not correctly signed by the trusted CA", 0);
+	}
+
 	expect_failure(port, "ca2.crt", "localhost", -EACCES,
 		       "not correctly signed by the trusted CA", 0);
 	expect_failure(port, "ca.crt", "wrong.example", -EACCES, "Common Name (CN) does not match",
