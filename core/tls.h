@@ -37,6 +37,12 @@ int core_tls_conf_client(struct core_tls_conf **out, const char *ca_file, bool v
 struct core_tls_conf *core_tls_conf_ref(struct core_tls_conf *conf);
 void core_tls_conf_unref(struct core_tls_conf *conf);
 
+/* Does the DER X.509 v3 extensions block (SEQUENCE OF Extension, as in
+ * mbedtls_x509_crt.v3_ext) hold an iPAddress subjectAltName equal to ip
+ * (4 or 16 bytes)? 1 yes, 0 no, -EBADMSG malformed. The bytes come from the
+ * peer: any input is safe. */
+int core_tls_san_has_ip(const uint8_t *ext, size_t len, const uint8_t *ip, size_t ip_len);
+
 /* hostname (clients only): sent as SNI and checked against the certificate. */
 int core_tls_new(struct core_tls **out, struct core_tls_conf *conf, const char *hostname);
 void core_tls_free(struct core_tls *tls);

@@ -74,6 +74,17 @@ int main(void)
 	CHECK(nt_echo_roundtrip(&cl, "verified\n"));
 	net->close(cl.conn);
 
+	/* A peer named by its address is verified against the certificate's
+	 * iPAddress subjectAltNames (127.0.0.1 and ::1 in the test PKI; the CN is
+	 * "localhost"), not accepted just because the chain is good. */
+	CHECK_INT(nt_connect(NULL, &cl, "127.0.0.1", port, "ca.crt", NULL, false), ==, 0);
+	CHECK(nt_echo_roundtrip(&cl, "by IPv4 address\n"));
+	net->close(cl.conn);
+	CHECK_INT(nt_connect(NULL, &cl, "::1", port, "ca.crt", NULL, false), ==, 0);
+	CHECK(nt_echo_roundtrip(&cl, "by IPv6 address\n"));
+	net->close(cl.conn);
+	expect_failure(port, "ca.crt", "127.0.0.2", -EACCES, "Common Name (CN) does not match", 0);
+
 	/* Client configurations are cached (parsing a CA bundle is slow) until
 	 * SIGHUP: a CA file replaced on disk is not seen before the reload, and
 	 * is seen after it. */
