@@ -25,6 +25,18 @@ class Failure(Exception):
     pass
 
 
+SANITIZER_REPORT = re.compile(r"(Address|Leak|Thread|UndefinedBehavior)Sanitizer|runtime error: ")
+
+
+def check_sanitizers(text, what="ucsd"):
+    """A sanitizer report anywhere in ucsd's output fails the test, whatever
+    the test itself asserted (ucsd's exit status is not checked everywhere)."""
+    m = SANITIZER_REPORT.search(text or "")
+    if m:
+        start = max(0, m.start() - 200)
+        raise Failure(f"{what} reported a sanitizer error:\n{text[start:start + 3000]}")
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)
@@ -69,6 +81,7 @@ class Ucsd:
         """Runs ucsd to completion (--check-config, --list-plugins)."""
         r = subprocess.run(self.args(*extra), capture_output=True, text=True,
                            timeout=timeout)
+        check_sanitizers(r.stderr)
         return r.returncode, r.stdout, r.stderr
 
     def start(self, env=None, wait=True):
@@ -137,6 +150,7 @@ class Ucsd:
                 if left <= 0:
                     raise Failure("ucsd's stderr did not end")
                 self.cond.wait(left)
+        check_sanitizers(self.log())
 
     def stop(self, timeout=10):
         """SIGTERM; returns (exit status, seconds it took)."""
