@@ -1164,7 +1164,9 @@ static int net_is_tls(const struct ucs_conn *c)
 	return c && c->tls ? 1 : 0;
 }
 
-static int net_peer_addr(const struct ucs_conn *c, struct sockaddr_storage *out)
+/* Either end's address of an established connection, IPv4 unmapped. */
+static int conn_addr(const struct ucs_conn *c, struct sockaddr_storage *out,
+		     int (*get)(const uv_tcp_t *, struct sockaddr *, int *))
 {
 	int len = sizeof(*out);
 	int err;
@@ -1173,25 +1175,20 @@ static int net_peer_addr(const struct ucs_conn *c, struct sockaddr_storage *out)
 		return -EINVAL;
 	if (c->state < ST_SNIFF || c->state == ST_DEAD || c->retrying)
 		return -ENOTCONN;
-	err = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)out, &len);
+	err = get(&c->tcp, (struct sockaddr *)out, &len);
 	if (!err)
 		unmap_v4(out);
 	return err;
 }
 
+static int net_peer_addr(const struct ucs_conn *c, struct sockaddr_storage *out)
+{
+	return conn_addr(c, out, uv_tcp_getpeername);
+}
+
 static int net_local_addr(const struct ucs_conn *c, struct sockaddr_storage *out)
 {
-	int len = sizeof(*out);
-	int err;
-
-	if (!c || !out)
-		return -EINVAL;
-	if (c->state < ST_SNIFF || c->state == ST_DEAD || c->retrying)
-		return -ENOTCONN;
-	err = uv_tcp_getsockname(&c->tcp, (struct sockaddr *)out, &len);
-	if (!err)
-		unmap_v4(out);
-	return err;
+	return conn_addr(c, out, uv_tcp_getsockname);
 }
 
 /* --- UDP ------------------------------------------------------------------ */
