@@ -12,6 +12,7 @@
 
 #include <ucs/bus.h>
 #include <ucs/config.h>
+#include <ucs/dialplan.h>
 #include <ucs/host.h>
 #include <ucs/log.h>
 #include <ucs/net.h>

@@ -198,6 +198,37 @@ PIN_OFF(ucs_host, service, 48);
 PIN_OFF(ucs_host, cfg, 56);
 PIN_OFF(ucs_host, env, 64);
 
+PIN_SIZE(ucs_dp_number, 184);
+PIN_OFF(ucs_dp_number, size, 0);
+PIN_OFF(ucs_dp_number, canonical, 4);
+PIN_OFF(ucs_dp_number, display, 52);
+PIN_OFF(ucs_dp_number, location, 116);
+PIN_OFF(ucs_dp_number, internal, 180);
+PIN_SIZE(ucs_dp_dial_request, 56);
+PIN_OFF(ucs_dp_dial_request, size, 0);
+PIN_OFF(ucs_dp_dial_request, number, 8);
+PIN_OFF(ucs_dp_dial_request, project, 16);
+PIN_OFF(ucs_dp_dial_request, pin, 24);
+PIN_OFF(ucs_dp_dial_request, user_id, 32);
+PIN_OFF(ucs_dp_dial_request, client, 40);
+PIN_OFF(ucs_dp_dial_request, at, 48);
+PIN_SIZE(ucs_dp_dial_result, 388);
+PIN_OFF(ucs_dp_dial_result, size, 0);
+PIN_OFF(ucs_dp_dial_result, dial, 4);
+PIN_OFF(ucs_dp_dial_result, postdial, 132);
+PIN_OFF(ucs_dp_dial_result, canonical, 196);
+PIN_OFF(ucs_dp_dial_result, project, 244);
+PIN_OFF(ucs_dp_dial_result, project_info, 308);
+PIN_OFF(ucs_dp_dial_result, internal, 372);
+PIN_OFF(ucs_dp_dial_result, special, 376);
+PIN_OFF(ucs_dp_dial_result, private_call, 380);
+PIN_OFF(ucs_dp_dial_result, journal, 384);
+PIN_SIZE(ucs_dialplan_api, 32);
+PIN_OFF(ucs_dialplan_api, size, 0);
+PIN_OFF(ucs_dialplan_api, location, 8);
+PIN_OFF(ucs_dialplan_api, format, 16);
+PIN_OFF(ucs_dialplan_api, dial, 24);
+
 int main(void)
 {
 	int expected = 0;
@@ -207,7 +238,8 @@ int main(void)
 		RUN(ucs_work_api), RUN(ucs_listen_opts), RUN(ucs_conn_handlers),
 		RUN(ucs_connect_opts), RUN(ucs_srv_record), RUN(ucs_net_api),
 		RUN(ucs_msg_type_desc), RUN(ucs_bus_api), RUN(ucs_service_api), RUN(ucs_cfg_key),
-		RUN(ucs_cfg_api), RUN(ucs_env_api), RUN(ucs_host);
+		RUN(ucs_cfg_api), RUN(ucs_env_api), RUN(ucs_host), RUN(ucs_dp_number),
+		RUN(ucs_dp_dial_request), RUN(ucs_dp_dial_result), RUN(ucs_dialplan_api);
 	printf("%d of %d struct sizes as pinned (offsets checked at compile time)\n", pins,
 	       expected);
 	if (UCS_ABI_MAJOR != 1) {

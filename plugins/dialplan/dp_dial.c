@@ -1,0 +1,1 @@
+/* placeholder while issue 3 is built: replaced by the real file */
