@@ -398,6 +398,9 @@ static void bus_type_revoke(struct core_res *res)
 
 	core_ledger_remove(res);
 	type->registered = false;
+	/* the formatter is the stopped plugin's code: messages of the type that
+	 * are still around no longer have a JSON form */
+	type->to_json = NULL;
 	if (type->topic->type == type)
 		type->topic->type = NULL;
 	type->retired_next = bus.retired;

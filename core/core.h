@@ -23,6 +23,8 @@
 
 #include <ucs/ucs.h>
 
+struct core_config;
+
 struct core_res {
 	struct core_res *prev, *next;
 	struct ucs_plugin *owner;
@@ -43,6 +45,7 @@ struct ucs_plugin {
 	char *name;
 	char *path; /* the .so, NULL for the core and built-in test plugins */
 	void *dl;   /* dlopen handle, NULL when none */
+	int dl_fd;  /* the descriptor it was loaded through (/proc/self/fd/N), -1 when none */
 	const struct ucs_plugin_desc *desc;
 	void *state; /* what init() returned */
 	enum core_plugin_state lifecycle;
@@ -51,6 +54,11 @@ struct ucs_plugin {
 	size_t ledger_count;
 	const struct ucs_cfg *section; /* current config section */
 	unsigned work_inflight;	       /* revoked jobs still running in the pool */
+	/* The configuration that owns `section`: after a SIGHUP a plugin that
+	 * has no reload() or refused its new section keeps its old one, so
+	 * that configuration lives on until no plugin points into it. */
+	const struct core_config *section_owner;
+	bool zombie; /* pool jobs outlived its stop: never finalised nor unloaded */
 	struct ucs_plugin *next;       /* in load order */
 };
 

@@ -2,11 +2,11 @@
  * core/elfcheck.c - pre-dlopen sanity check of plugin files (see elfcheck.h).
  */
 #include <elf.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,13 +46,16 @@ typedef Elf32_Phdr elf_phdr;
 #define ELFCHECK_MACHINE EM_S390
 #endif
 
-const char *core_elf_check(const uint8_t *data, size_t size)
+/* The checks, reading through `read` so that a mapped buffer and a file
+ * descriptor share them; returns NULL when loadable. */
+typedef bool(elf_read_fn)(void *ctx, uint64_t off, void *buf, size_t len);
+
+static const char *elf_check(elf_read_fn *rd, void *ctx, uint64_t size)
 {
 	elf_ehdr eh;
 
-	if (size < sizeof(eh))
+	if (size < sizeof(eh) || !rd(ctx, 0, &eh, sizeof(eh)))
 		return "file too short for an ELF header";
-	memcpy(&eh, data, sizeof(eh));
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
 		return "not an ELF file";
 	if (eh.e_ident[EI_CLASS] != ELFCHECK_CLASS || eh.e_ident[EI_DATA] != ELFCHECK_DATA)
@@ -70,7 +73,8 @@ const char *core_elf_check(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < eh.e_phnum; i++) {
 		elf_phdr ph;
 
-		memcpy(&ph, data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (!rd(ctx, eh.e_phoff + i * sizeof(ph), &ph, sizeof(ph)))
+			return "truncated: the program headers lie past the end of the file";
 		if (ph.p_type != PT_LOAD && ph.p_type != PT_DYNAMIC)
 			continue;
 		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset)
@@ -81,41 +85,44 @@ const char *core_elf_check(const uint8_t *data, size_t size)
 	return NULL;
 }
 
-const char *core_elf_check_file(const char *path, char *errbuf, size_t cap)
-{
-	const char *why = NULL;
-	struct stat st;
-	void *map = MAP_FAILED;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+struct mem_src {
+	const uint8_t *data;
+	size_t size;
+};
 
-	if (fd < 0 || fstat(fd, &st) != 0) {
+static bool mem_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct mem_src *m = ctx;
+
+	if (off > m->size || len > m->size - off)
+		return false;
+	memcpy(buf, m->data + off, len);
+	return true;
+}
+
+static bool fd_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	return pread(*(int *)ctx, buf, len, (off_t)off) == (ssize_t)len;
+}
+
+const char *core_elf_check(const uint8_t *data, size_t size)
+{
+	struct mem_src m = {data, size};
+
+	return elf_check(mem_read, &m, size);
+}
+
+const char *core_elf_check_fd(int fd, char *errbuf, size_t cap)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
 		snprintf(errbuf, cap, "cannot read: %s", strerror(errno));
-		why = errbuf;
-		goto out;
+		return errbuf;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		why = "not a regular file";
-		goto out;
-	}
-	if (st.st_size < (off_t)sizeof(elf_ehdr)) {
-		why = "file too short for an ELF header";
-		goto out;
-	}
-	if ((uint64_t)st.st_size > ELFCHECK_MAX_FILE) {
-		why = "larger than 256 MiB";
-		goto out;
-	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		snprintf(errbuf, cap, "cannot map: %s", strerror(errno));
-		why = errbuf;
-		goto out;
-	}
-	why = core_elf_check(map, (size_t)st.st_size);
-out:
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
-	if (fd >= 0)
-		close(fd);
-	return why;
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if ((uint64_t)st.st_size > ELFCHECK_MAX_FILE)
+		return "larger than 256 MiB";
+	return elf_check(fd_read, &fd, (uint64_t)st.st_size);
 }

@@ -18,8 +18,10 @@
 
 /* Checks the file's bytes; returns NULL when loadable, else why not. */
 const char *core_elf_check(const uint8_t *data, size_t size);
-/* Reads path (at most 256 MiB) and checks it; NULL when loadable, else why
- * not (a static string, or errbuf). */
-const char *core_elf_check_file(const char *path, char *errbuf, size_t cap);
+/* Checks the open file fd (at most 256 MiB) with pread, so a file truncated
+ * meanwhile cannot fault the check; NULL when loadable, else why not (a
+ * static string, or errbuf). The loader then dlopens this very descriptor
+ * (/proc/self/fd/N): a file replaced after the check is not the one loaded. */
+const char *core_elf_check_fd(int fd, char *errbuf, size_t cap);
 
 #endif

@@ -2,6 +2,9 @@
  * core/host.c - assembles struct ucs_host from the core's parts: the one
  * table every plugin receives in init().
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "host.h"
 #include "build_config.h"
 #include "bus.h"
@@ -19,9 +22,52 @@ static struct core_env env = {
 	.config_dir = "/",
 };
 
+/*
+ * The host keeps its own copies of the env strings: plugins may hold these
+ * pointers for their whole life, across reloads that free the configuration
+ * they came from. Every distinct value is kept once (reloads rarely change
+ * them, so the list stays tiny) and freed at exit.
+ */
+struct env_copy {
+	struct env_copy *next;
+	char text[];
+};
+
+static struct env_copy *env_copies;
+
+static const char *keep(const char *s)
+{
+	struct env_copy *c;
+	size_t n;
+
+	s = s ? s : "";
+	for (c = env_copies; c; c = c->next)
+		if (strcmp(c->text, s) == 0)
+			return c->text;
+	n = strlen(s) + 1;
+	c = core_alloc(sizeof(*c) + n);
+	memcpy(c->text, s, n);
+	c->next = env_copies;
+	env_copies = c;
+	return c->text;
+}
+
 void core_host_set_env(const struct core_env *e)
 {
-	env = *e;
+	env.server_name = keep(e->server_name);
+	env.presence_domain = keep(e->presence_domain);
+	env.state_dir = keep(e->state_dir);
+	env.config_dir = keep(e->config_dir);
+}
+
+void core_host_free_env(void)
+{
+	while (env_copies) {
+		struct env_copy *c = env_copies;
+
+		env_copies = c->next;
+		free(c);
+	}
 }
 
 static void host_logv(struct ucs_plugin *self, enum ucs_log_level level, const char *fmt,

@@ -17,8 +17,9 @@ struct core_env {
 extern const struct ucs_host core_host;
 extern const struct ucs_log_api core_log_api;
 
-/* Sets what env reports; the strings must outlive their use (the host keeps
- * the pointers, not copies). */
+/* Sets what env reports; the host copies the strings (plugins may keep the
+ * pointers until they stop). core_host_free_env() at exit frees them. */
 void core_host_set_env(const struct core_env *env);
+void core_host_free_env(void);
 
 #endif

@@ -4,9 +4,11 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "elfcheck.h"
@@ -137,6 +139,7 @@ int core_loader_add(struct core_plugins *set, const struct ucs_plugin_desc *desc
 	p->desc = desc;
 	p->optional = name_listed(&policy->optional, desc->name);
 	p->critical = name_listed(&policy->critical, desc->name);
+	p->dl_fd = -1;
 	core_ledger_init(p);
 	for (tail = &set->head; *tail; tail = &(*tail)->next)
 		;
@@ -148,7 +151,8 @@ int core_loader_add(struct core_plugins *set, const struct ucs_plugin_desc *desc
 static int load_file(struct core_plugins *set, const char *dir, const char *file,
 		     const struct core_plugin_policy *policy)
 {
-	char path[4096], name[LOADER_NAME_MAX + 4], errbuf[256];
+	char path[4096], name[LOADER_NAME_MAX + 4], errbuf[256], fd_path[64];
+	int fd;
 	size_t len = strlen(file) - 3; /* without ".so" */
 	const char *why;
 	ucs_plugin_descriptor_fn *fn;
@@ -174,13 +178,25 @@ static int load_file(struct core_plugins *set, const char *dir, const char *file
 		core_log("core", UCS_LOG_INFO, "skipping %s: listed in plugins.disabled", path);
 		return 0;
 	}
-	why = core_elf_check_file(path, errbuf, sizeof(errbuf));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		refuse(set, path, "cannot load: %s", strerror(errno));
+		return -ENOEXEC;
+	}
+	why = core_elf_check_fd(fd, errbuf, sizeof(errbuf));
 	if (why) {
+		close(fd);
 		refuse(set, path, "cannot load: %s", why);
 		return -ENOEXEC;
 	}
-	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* Loading the descriptor that was checked: a file replaced meanwhile is
+	 * not the one loaded. glibc knows loaded objects by this name, so the
+	 * descriptor stays open as long as the object is loaded (else the next
+	 * plugin, given the same number, would be handed this one). */
+	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+	dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
+		close(fd);
 		refuse(set, path, "cannot load: %s", dlerror());
 		return -ENOEXEC;
 	}
@@ -191,7 +207,8 @@ static int load_file(struct core_plugins *set, const char *dir, const char *file
 		goto fail;
 	}
 	desc = fn();
-	if (desc && desc->abi_major == UCS_ABI_MAJOR && desc->size >= sizeof(uint32_t) * 2 &&
+	if (desc && desc->abi_major == UCS_ABI_MAJOR &&
+	    desc->size >= offsetof(struct ucs_plugin_desc, name) + sizeof(desc->name) &&
 	    plugin_name_valid(desc->name) && strcmp(desc->name, name) != 0) {
 		refuse(set, path, "it calls itself '%s'; a plugin's file must be named NAME.so",
 		       desc->name);
@@ -202,10 +219,15 @@ static int load_file(struct core_plugins *set, const char *dir, const char *file
 	if (err)
 		goto fail;
 	find_plugin(set, name)->dl = dl;
+	find_plugin(set, name)->dl_fd = fd;
 	return 0;
 fail:
-	if (LOADER_DLCLOSE)
+	if (LOADER_DLCLOSE) {
 		dlclose(dl);
+		close(fd);
+	} else if (set->n_parked_fds < CORE_ARRAY_SIZE(set->parked_fds)) {
+		set->parked_fds[set->n_parked_fds++] = fd;
+	}
 	return err;
 }
 
@@ -296,8 +318,14 @@ static void unlink_plugin(struct core_plugins *set, struct ucs_plugin *p)
 
 static void free_plugin(struct ucs_plugin *p)
 {
+	if (p->zombie)
+		return; /* a pool job may still run its code and touch its record */
 	if (p->dl && LOADER_DLCLOSE)
 		dlclose(p->dl);
+	/* without dlclose (sanitizers) the object stays mapped under its fd name
+	 * until exit; ucsd loads nothing after the scan, so closing is safe */
+	if (p->dl_fd >= 0)
+		close(p->dl_fd);
 	free(p->name);
 	free(p->path);
 	free(p);
@@ -442,8 +470,18 @@ int core_loader_validate(struct core_plugins *set, struct core_config *cfg)
 
 void core_loader_bind_config(struct core_plugins *set, struct core_config *cfg)
 {
-	for (struct ucs_plugin *p = set->head; p; p = p->next)
+	for (struct ucs_plugin *p = set->head; p; p = p->next) {
 		p->section = core_config_section(cfg, p->name);
+		p->section_owner = cfg;
+	}
+}
+
+bool core_loader_uses_config(const struct core_plugins *set, const struct core_config *cfg)
+{
+	for (const struct ucs_plugin *p = set->head; p; p = p->next)
+		if (p->section_owner == cfg)
+			return true;
+	return false;
 }
 
 size_t core_loader_names(const struct core_plugins *set, const char **names, size_t max)
@@ -462,18 +500,35 @@ static enum ucs_log_level failure_level(const struct ucs_plugin *p)
 	return p->optional && !p->critical ? UCS_LOG_WARNING : UCS_LOG_ERROR;
 }
 
-static void wait_for_work(struct ucs_plugin *p)
+static void on_work_deadline(uv_timer_t *t)
 {
-	uint64_t deadline = uv_now(core_loop()) + LOADER_WORK_WAIT_MS;
+	*(bool *)t->data = true;
+}
 
-	while (core_work_inflight(p) && uv_now(core_loop()) < deadline) {
+/* Waits (running the loop) until p's revoked pool jobs came back, at most
+ * LOADER_WORK_WAIT_MS; false when some still run. The timer is what bounds
+ * the wait: UV_RUN_ONCE blocks until some event arrives. */
+static bool wait_for_work(struct ucs_plugin *p)
+{
+	uv_timer_t deadline;
+	bool expired = false;
+
+	if (!core_work_inflight(p))
+		return true;
+	uv_timer_init(core_loop(), &deadline);
+	deadline.data = &expired;
+	uv_timer_start(&deadline, on_work_deadline, LOADER_WORK_WAIT_MS, 0);
+	while (core_work_inflight(p) && !expired)
 		uv_run(core_loop(), UV_RUN_ONCE);
-		uv_update_time(core_loop());
-	}
-	if (core_work_inflight(p))
-		core_log("core", UCS_LOG_ERROR,
-			 "plugin '%s': %u thread-pool jobs still running after %d ms", p->name,
-			 core_work_inflight(p), LOADER_WORK_WAIT_MS);
+	uv_close((uv_handle_t *)&deadline, NULL);
+	uv_run(core_loop(), UV_RUN_NOWAIT); /* the close callback, before the stack frame goes */
+	if (!core_work_inflight(p))
+		return true;
+	core_log("core", UCS_LOG_ERROR,
+		 "plugin '%s': %u thread-pool jobs still running after %d ms; it stays loaded "
+		 "and is never finalised (restart ucsd to unload it)",
+		 p->name, core_work_inflight(p), LOADER_WORK_WAIT_MS);
+	return false;
 }
 
 /* Releases what p owns and finalises it (it was initialised). */
@@ -484,7 +539,12 @@ static void finalise(struct ucs_plugin *p)
 	if (n)
 		core_log("core", UCS_LOG_DEBUG, "plugin '%s': released %zu resources", p->name, n);
 	core_loop_drain(4);
-	wait_for_work(p);
+	if (!wait_for_work(p)) {
+		/* fini() would free what the running job uses, and unloading would
+		 * pull its code from under it: leave the plugin as it is */
+		p->zombie = true;
+		return;
+	}
 	if (p->desc->fini && p->lifecycle != CORE_PLUGIN_FAILED)
 		p->desc->fini(p->state);
 	p->state = NULL;
@@ -636,22 +696,27 @@ int core_loader_start(struct core_plugins *set, const struct ucs_host *host)
 void core_loader_reload(struct core_plugins *set, struct core_config *cfg)
 {
 	for (struct ucs_plugin *p = set->head; p; p = p->next) {
+		const struct ucs_cfg *section = core_config_section(cfg, p->name);
 		int err;
 
 		if (p->lifecycle != CORE_PLUGIN_STARTED)
 			continue;
-		p->section = core_config_section(cfg, p->name);
 		if (!p->desc->reload) {
-			core_log("core", UCS_LOG_DEBUG,
+			/* it keeps reading its old section, which stays valid */
+			core_log("core", UCS_LOG_INFO,
 				 "plugin '%s' has no reload: its new settings apply at restart",
 				 p->name);
 			continue;
 		}
-		err = p->desc->reload(p->state, p->section);
-		if (err)
+		err = p->desc->reload(p->state, section);
+		if (err) {
 			core_log("core", UCS_LOG_WARNING,
 				 "plugin '%s' kept its previous settings: %s", p->name,
 				 strerror(err < 0 ? -err : err));
+			continue;
+		}
+		p->section = section;
+		p->section_owner = cfg;
 	}
 }
 
@@ -693,6 +758,9 @@ void core_loader_free(struct core_plugins *set)
 		set->head = p->next;
 		free_plugin(p);
 	}
+	for (size_t i = 0; i < set->n_parked_fds; i++)
+		close(set->parked_fds[i]);
+	set->n_parked_fds = 0;
 	while (set->refused) {
 		struct core_refusal *r = set->refused;
 

@@ -60,6 +60,11 @@ struct core_plugins {
 	struct ucs_plugin *head; /* in start order after core_loader_order() */
 	size_t count;
 	struct core_refusal *refused; /* in the order found */
+	/* Descriptors of refused objects that stay loaded (no dlclose under
+	 * sanitizers): their /proc/self/fd/N name must not be reused while the
+	 * object is mapped, so they stay open until core_loader_free(). */
+	int parked_fds[64];
+	size_t n_parked_fds;
 };
 
 void core_loader_init(struct core_plugins *set);
@@ -78,8 +83,12 @@ int core_loader_validate(struct core_plugins *set, struct core_config *cfg);
 void core_loader_bind_config(struct core_plugins *set, struct core_config *cfg);
 /* init + start; -ECANCELED when a critical plugin failed (all unwound). */
 int core_loader_start(struct core_plugins *set, const struct ucs_host *host);
-/* Calls reload() of every started plugin with its new section. */
+/* Calls reload() of every started plugin with its new section; a plugin
+ * that accepts it reads cfg from then on, one that has no reload() or
+ * refuses keeps its previous section (and configuration). */
 void core_loader_reload(struct core_plugins *set, struct core_config *cfg);
+/* Does any plugin still read a section of cfg? */
+bool core_loader_uses_config(const struct core_plugins *set, const struct core_config *cfg);
 void core_loader_stop(struct core_plugins *set);
 /* Forgets every plugin (dlclose unless built with sanitizers). */
 void core_loader_free(struct core_plugins *set);

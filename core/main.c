@@ -86,6 +86,16 @@ static struct {
 	const char *names[UCSD_MAX_PLUGINS];
 	uv_signal_t sig_term, sig_int, sig_hup;
 	int exit_status;
+	/* Configurations replaced by a reload that some plugin still reads
+	 * (it has no reload() or refused the new section). */
+	struct core_config *retired[UCSD_MAX_PLUGINS];
+	size_t n_retired;
+	/* Signals are acted on only while running: during startup and shutdown
+	 * the loader runs nested loop iterations, where a reload would meet a
+	 * half-started set and uv_stop() would be forgotten. */
+	bool running;
+	bool stop_requested;
+	bool reload_pending;
 } srv;
 
 static void usage(FILE *f)
@@ -364,9 +374,28 @@ static void set_env(void)
 	core_host_set_env(&env);
 }
 
+/* Frees old unless a plugin still reads it, and every retired
+ * configuration nobody reads any more. */
+static void retire(struct core_config *old)
+{
+	size_t kept = 0;
+
+	if (old && srv.n_retired < UCSD_MAX_PLUGINS)
+		srv.retired[srv.n_retired++] = old;
+	else if (old)
+		core_config_free(old); /* cannot happen: each plugin holds one */
+	for (size_t i = 0; i < srv.n_retired; i++) {
+		if (core_loader_uses_config(&srv.plugins, srv.retired[i]))
+			srv.retired[kept++] = srv.retired[i];
+		else
+			core_config_free(srv.retired[i]);
+	}
+	srv.n_retired = kept;
+}
+
 static void reload(void)
 {
-	struct core_config *cfg = NULL;
+	struct core_config *cfg = NULL, *old;
 	int err;
 
 	core_notify("RELOADING=1");
@@ -383,10 +412,11 @@ static void reload(void)
 		return;
 	}
 	apply_log_settings(cfg);
-	core_loader_reload(&srv.plugins, cfg);
-	core_config_free(srv.cfg);
+	old = srv.cfg;
 	srv.cfg = cfg;
-	set_env();
+	set_env(); /* before the plugins' reload(), which may read it */
+	core_loader_reload(&srv.plugins, cfg);
+	retire(old);
 	core_net_reload_certs();
 	core_log("core", UCS_LOG_INFO, "configuration reloaded");
 	core_notify("READY=1");
@@ -396,10 +426,16 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	(void)h;
 	if (signum == SIGHUP) {
-		reload();
+		if (srv.running)
+			reload();
+		else
+			srv.reload_pending = true;
 		return;
 	}
+	if (srv.stop_requested)
+		return;
 	core_log("core", UCS_LOG_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	srv.stop_requested = true;
 	uv_stop(core_loop());
 }
 
@@ -454,7 +490,14 @@ static int serve(const struct timespec *t0)
 	core_log("core", UCS_LOG_INFO, "ucsd %s started: %zu plugins running (%.1f ms)",
 		 UCSD_VERSION, core_loader_running(&srv.plugins), ms_since(t0));
 	core_notify("READY=1");
-	uv_run(core_loop(), UV_RUN_DEFAULT);
+	srv.running = true;
+	if (srv.reload_pending && !srv.stop_requested)
+		reload();
+	/* a nested loop run may have swallowed an earlier uv_stop(): the flag decides */
+	while (!srv.stop_requested)
+		uv_run(core_loop(), UV_RUN_DEFAULT);
+	srv.running = false;
+	uv_signal_stop(&srv.sig_hup);
 
 	core_notify("STOPPING=1");
 	signal(SIGALRM, on_watchdog);
@@ -531,6 +574,9 @@ int main(int argc, char **argv)
 out:
 	core_loader_free(&srv.plugins);
 	core_config_free(srv.cfg);
+	for (size_t i = 0; i < srv.n_retired; i++)
+		core_config_free(srv.retired[i]);
+	core_host_free_env();
 	core_log_close();
 	return err ? 1 : 0;
 }

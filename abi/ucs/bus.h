@@ -49,7 +49,9 @@
  * -ETIMEDOUT when the server did not answer in time, or with -ESHUTDOWN when
  * the serving plugin stopped. The server gets a request handle and must
  * reply() exactly once, now or later; replying after the requester gave up is
- * harmless.
+ * harmless. The requester's pending handle is valid until its reply handler
+ * has been called (or it was cancelled); the server's request handle until
+ * reply() returns.
  *
  * The bus itself never drops a message. Consumers with a network peer own
  * bounded queues and decide what to do with a slow peer.

@@ -6,9 +6,18 @@
  * (a directory query, SQLite maintenance, rendering a large mail template)
  * runs in the host's thread pool: work(arg) on a pool thread, then
  * done(status, arg) back on the loop thread, where status is 0, or
- * -ECANCELED when the job was cancelled before it ran or its plugin stopped.
- * work() must not call the host, except the bus functions documented as
- * thread-safe (msg_new, msg_ref, msg_unref, post).
+ * -ECANCELED when the job was cancelled before it ran. work() must not call
+ * the host, except the bus functions documented as thread-safe (msg_new,
+ * msg_ref, msg_unref, post).
+ *
+ * The job handle is valid until done() has been called; do not cancel it
+ * afterwards.
+ *
+ * When the plugin stops, like every other callback, done() is no longer
+ * called: queued jobs are dropped and running ones finish unseen, so free
+ * per-job memory in stop() or fini(), not only in done(). The host waits
+ * (up to 5 seconds) for running jobs before it calls fini(); a plugin whose
+ * job runs longer is never finalised nor unloaded, and the log says so.
  */
 #ifndef UCS_WORK_H
 #define UCS_WORK_H
