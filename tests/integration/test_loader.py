@@ -96,7 +96,7 @@ def init_fails():
         check(not u.has(r"testplug initfail: fini"), "no fini after a failed init")
         rc, secs = u.stop()
         check(rc == 0, f"exit status {rc}")
-        u.index(r"\[alpha\] stop$")
+        u.index(r"\[alpha\] stop kept=hello$")
     finally:
         u.close()
 
@@ -152,7 +152,7 @@ def order_and_bus():
         u.index(r"\[consumer\] service test\.zeta answers 42$")
         u.wait_for(r"\[consumer\] reply from zeta\.ping: status 0, pong$")
         u.stop()
-        check(u.index(r"\[consumer\] stop$") < u.index(r"\[zeta\] stop$"), "stop order")
+        check(u.index(r"\[consumer\] stop kept=") < u.index(r"\[zeta\] stop kept="), "stop order")
         check(u.index(r"testplug consumer: fini") < u.index(r"testplug zeta: fini"),
               "fini order")
     finally:
@@ -221,8 +221,23 @@ def revoke_on_stop():
         u.close()
 
 
+def zombie_job():
+    """A plugin whose pool job outlives the bounded wait is left loaded and
+    never finalised (its job still runs its code), and the server runs on."""
+    u = ucsd_case(["slowjob", "alpha"])
+    try:
+        u.start(wait=False)
+        u.wait_for(r"error \[core\] plugin 'slowjob': 1 thread-pool jobs still running after "
+                   r"5000 ms; it stays loaded and is never finalised", timeout=15)
+        u.wait_for(r"started: 1 plugins running", timeout=5)
+        check(not u.has(r"testplug slowjob: fini"), "slowjob never finalised")
+        check(u.stop(timeout=15)[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (
         wrong_major, newer_minor, garbage, missing_dependency, cycle, init_fails,
         optional_fails, critical_fails, start_fails_with_dependent, order_and_bus,
-        name_mismatch, enabled_disabled, list_plugins, revoke_on_stop)})
+        name_mismatch, enabled_disabled, list_plugins, revoke_on_stop, zombie_job)})

@@ -221,9 +221,50 @@ def bare_core_runs():
         u.close()
 
 
+def reload_without_reload_slot():
+    """A plugin without reload() keeps reading the section it got at init:
+    that configuration must outlive the SIGHUP that replaced it (under ASan
+    a use-after-free here fails the test through the sanitizer check)."""
+    u = Ucsd(plugins=["keeper", "alpha"], config={"keeper": {"greeting": "old"}})
+    try:
+        u.start()
+        u.write_config({"keeper": {"greeting": "new"}, "alpha": {"greeting": "fresh"}})
+        n = len(u.lines)
+        u.signal(signal.SIGHUP)
+        u.wait_for(r"info \[core\] plugin 'keeper' has no reload: its new settings apply at "
+                   r"restart$", after=n)
+        u.wait_for(r"\[alpha\] greeting=fresh", after=n)
+        u.wait_for(r"configuration reloaded$", after=n)
+        # a second reload retires the first replacement, not keeper's original
+        u.write_config({"keeper": {"greeting": "newer"}})
+        n = len(u.lines)
+        u.signal(signal.SIGHUP)
+        u.wait_for(r"configuration reloaded$", after=n)
+        check(u.stop()[0] == 0, "clean exit")
+        u.index(r"\[keeper\] stop kept=old$")
+        u.index(r"\[alpha\] stop kept=hello$")  # alpha accepted, then lost its section again
+    finally:
+        u.close()
+
+
+def sigterm_during_startup():
+    """SIGTERM while plugins are still initialising is not forgotten."""
+    u = Ucsd(plugins=["sleepy", "alpha"])
+    try:
+        u.start(wait=False)
+        time.sleep(0.25)  # inside sleepy's 600 ms init
+        u.signal(signal.SIGTERM)
+        rc = u.wait_exit(timeout=10)
+        check(rc == 0, f"exit status {rc}")
+        u.index(r"SIGTERM: stopping$")
+        u.index(r"\[alpha\] stop kept=hello$")
+    finally:
+        u.close()
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (
         start_stop, sigint_stops, version_and_help, check_config_valid, check_config_invalid,
         invalid_json_position, unknown_section_warns, conf_d_order, sighup_accepted,
         sighup_refused, systemd_notify, log_directory, plugin_config_error_stops_startup,
-        bare_core_runs)})
+        bare_core_runs, reload_without_reload_slot, sigterm_during_startup)})

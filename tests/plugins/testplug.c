@@ -12,12 +12,20 @@
  *   TP_FAIL_INIT     init takes a timer, a subscription and a listener,
  *                    then fails with -EIO (the host must release all three)
  *   TP_FAIL_START    start takes a timer, then fails with -EADDRINUSE
+ *   TP_NO_RELOAD     has no reload(): keeps reading its section from init
+ *   TP_SLOW_INIT     init blocks for 600 ms (signals arriving during startup)
+ *   TP_SLOW_JOB      init queues a thread-pool job that runs for 7 s
+ *
+ * Every variant keeps the greeting string it read (the contract lets it
+ * hold the pointer until its next reload, or until it stops without one)
+ * and logs it again at stop.
  *
  * Every variant logs each lifecycle step through the host, so tests can
  * assert order; fini() must not use the host, so it writes to stderr itself.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +50,7 @@ struct tp {
 	struct ucs_sub *sub;
 	const struct ucs_msg_type *ping, *pong;
 	char greeting[64];
+	const char *kept; /* the host's string, not a copy */
 };
 
 static int tp_answer(void)
@@ -60,6 +69,7 @@ static void tp_read_config(struct tp *tp, const struct ucs_cfg *section)
 
 	tp->host->cfg->get_int(section, "count", &count);
 	snprintf(tp->greeting, sizeof(tp->greeting), "%s", g ? g : "(none)");
+	tp->kept = g;
 	LOG(tp, UCS_LOG_INFO, "greeting=%s count=%lld", tp->greeting, (long long)count);
 }
 
@@ -105,6 +115,18 @@ static __attribute__((unused)) void tp_on_accept(struct ucs_listener *l, struct 
 	(void)c;
 }
 
+static __attribute__((unused)) void tp_slow_job(void *arg)
+{
+	(void)arg;
+	sleep(7);
+}
+
+static __attribute__((unused)) void tp_slow_job_done(int status, void *arg)
+{
+	(void)status;
+	(void)arg;
+}
+
 static int tp_init(struct ucs_plugin *self, const struct ucs_host *host, void **state)
 {
 	struct tp *tp = calloc(1, sizeof(*tp));
@@ -117,6 +139,12 @@ static int tp_init(struct ucs_plugin *self, const struct ucs_host *host, void **
 	*state = tp;
 	LOG(tp, UCS_LOG_INFO, "init");
 	tp_read_config(tp, host->cfg->section(self));
+#ifdef TP_SLOW_INIT
+	usleep(600000);
+#endif
+#ifdef TP_SLOW_JOB
+	host->work->queue(self, NULL, tp_slow_job, tp_slow_job_done, tp);
+#endif
 	err = host->bus->subscribe(self, &tp->sub, "test.", UCS_SUB_PREFIX, NULL, tp_on_any, tp);
 	if (err)
 		goto out;
@@ -197,7 +225,7 @@ static int tp_start(void *state)
 	return 0;
 }
 
-static int tp_reload(void *state, const struct ucs_cfg *section)
+static __attribute__((unused)) int tp_reload(void *state, const struct ucs_cfg *section)
 {
 	struct tp *tp = state;
 	const char *g = tp->host->cfg->get_string(section, "greeting");
@@ -215,7 +243,7 @@ static void tp_stop(void *state)
 {
 	struct tp *tp = state;
 
-	LOG(tp, UCS_LOG_INFO, "stop");
+	LOG(tp, UCS_LOG_INFO, "stop kept=%s", tp->kept ? tp->kept : "(none)");
 }
 
 static void tp_fini(void *state)
@@ -254,7 +282,11 @@ static const struct ucs_plugin_desc tp_desc = {
 	.config = tp_keys,
 	.init = tp_init,
 	.start = tp_start,
+#ifdef TP_NO_RELOAD
+	.reload = NULL,
+#else
 	.reload = tp_reload,
+#endif
 	.stop = tp_stop,
 	.fini = tp_fini,
 };

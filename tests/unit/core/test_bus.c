@@ -292,6 +292,24 @@ static void test_errors(void)
 	CHECK_INT(bus->publish(NULL, m), ==, -ESHUTDOWN);
 	/* and the name can be registered again */
 	CHECK_INT(bus->type_register(NULL, &d, &t2), ==, 0);
+
+	/* a kept message of a withdrawn type no longer calls the stopped
+	 * plugin's formatter */
+	{
+		struct ucs_msg_type_desc jd = {.size = sizeof(jd), .name = "err.json",
+					       .payload_size = sizeof(struct num),
+					       .to_json = num_to_json};
+		const struct ucs_msg_type *jt;
+		char json[64];
+
+		core_ledger_init(&owner);
+		CHECK_INT(bus->type_register(&owner, &jd, &jt), ==, 0);
+		CHECK_INT(bus->msg_new(jt, NULL, &(struct num){1, 2}, sizeof(struct num), &m), ==, 0);
+		CHECK_INT(bus->msg_to_json(m, json, sizeof(json)), >, 0);
+		core_ledger_revoke_all(&owner);
+		CHECK_INT(bus->msg_to_json(m, json, sizeof(json)), ==, -ENOTSUP);
+		bus->msg_unref(m);
+	}
 }
 
 /* ---- cross-thread post ---- */
