@@ -316,10 +316,17 @@ static void unlink_plugin(struct core_plugins *set, struct ucs_plugin *p)
 	}
 }
 
+/* Zombie plugins (see wait_for_work) are kept here: reachable, never freed. */
+static struct ucs_plugin *zombies;
+
 static void free_plugin(struct ucs_plugin *p)
 {
-	if (p->zombie)
-		return; /* a pool job may still run its code and touch its record */
+	if (p->zombie) {
+		/* a pool job may still run its code and touch its record */
+		p->next = zombies;
+		zombies = p;
+		return;
+	}
 	if (p->dl && LOADER_DLCLOSE)
 		dlclose(p->dl);
 	/* without dlclose (sanitizers) the object stays mapped under its fd name
