@@ -116,6 +116,14 @@ const struct dp_special *dp_special_of(const struct dp_data *d, const char *coun
 				       const char *digits);
 /* Length of the call-by-call prefix digits start with in country, 0 if none. */
 size_t dp_provider_prefix(const struct dp_data *d, const char *country, const char *digits);
+/* Internal entry point for the fuzz target and tests: parses buf (len bytes)
+ * as the reference file called name ("countries.xml", "cities.xml",
+ * "providers.xml", "specialnumbers.xml") with the checks dp_data_load
+ * makes, countryIDs against the countries d already holds (none: not
+ * checked). On success that kind's array in d is replaced; on failure d is
+ * unchanged. 0, or -EINVAL after reporting, -ENOMEM. */
+int dp_data_load_memory(struct dp_data *d, const char *name, const char *buf, size_t len,
+			struct dp_errors *errs);
 
 /* ---- rules ---------------------------------------------------------------------------- */
 
@@ -313,6 +321,11 @@ int dp_locations_load(struct dp_model *m, const char *path, const char *default_
 int dp_model_load(struct dp_model *m, const char *shipped_dir, const char *config_dir,
 		  const char *default_name, struct dp_errors *errs);
 void dp_model_free(struct dp_model *m);
+/* dp_locations_load on a buffer already in memory (the file's contents);
+ * name is the file name used in messages. For the fuzz target and tests;
+ * dp_locations_load reads the file and calls this. */
+int dp_locations_load_memory(struct dp_model *m, const char *name, const char *xml, size_t len,
+			     const char *default_name, struct dp_errors *errs);
 const struct dp_location *dp_location_find(const struct dp_model *m, const char *name);
 
 /* ---- pipelines ------------------------------------------------------------------------ */

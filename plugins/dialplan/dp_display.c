@@ -1,1 +1,53 @@
-/* placeholder while issue 3 is built: replaced by the real file */
+/*
+ * plugins/dialplan/dp_display.c - the display form of a canonical number:
+ *
+ *   +49 (8151) 36856-20   a DDI number of a known location: country, area
+ *                         code in brackets, base number, extension after a dash
+ *   +49 (89) 123456       area code known from cities.xml
+ *   +1 (212) 5551234      fixed-length area codes (NANP)
+ *   +CC NNNN              no area code knowledge
+ *
+ * Numbers that are not canonical (an internal "220", a service code with *
+ * or #) are shown as they are.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dp_num.h"
+
+int dp_display(const struct dp_model *m, const struct dp_location *loc, const char *canonical,
+	       char *out, size_t cap)
+{
+	const struct dp_country *c;
+	const struct dp_location *owner;
+	const struct dp_city *city;
+	const char *nsn;
+	size_t area_len = 0;
+	char ext[DP_BUF];
+	int n;
+
+	(void)loc;
+	if (!m || !canonical || !out || !cap)
+		return -EINVAL;
+	if (canonical[0] != '+' || !(c = dp_country_of(&m->data, canonical))) {
+		n = snprintf(out, cap, "%s", canonical);
+		return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+	}
+	nsn = canonical + 1 + strlen(c->code);
+	owner = dp_location_of(m, canonical);
+	if (owner && owner->country == c && dp_ddi_extension(owner, canonical, ext, sizeof(ext))) {
+		n = snprintf(out, cap, "+%s (%s) %s-%s", c->code, owner->area, owner->pbx.base, ext);
+		return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+	}
+	city = dp_city_of(&m->data, canonical);
+	if (city && strncmp(city->prefix + 1, c->code, strlen(c->code)) == 0)
+		area_len = strlen(city->prefix) - 1 - strlen(c->code);
+	else if (c->area_length && strlen(nsn) > c->area_length)
+		area_len = c->area_length;
+	if (area_len && strlen(nsn) > area_len)
+		n = snprintf(out, cap, "+%s (%.*s) %s", c->code, (int)area_len, nsn, nsn + area_len);
+	else
+		n = snprintf(out, cap, "+%s %s", c->code, nsn);
+	return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+}

@@ -1,0 +1,178 @@
+/*
+ * plugins/dialplan/dp_num.c - number handling shared by the pipelines
+ * (see dp_num.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_num.h"
+
+int dp_filter(const char *in, char *out, size_t cap, bool letters)
+{
+	size_t n = 0;
+
+	if (!in || strlen(in) > UCS_DP_NUMBER_MAX)
+		return -EINVAL;
+	for (; *in && n + 1 < cap; in++) {
+		char c = *in;
+
+		if ((c >= '0' && c <= '9') || c == '*' || c == '#' || (c == '+' && n == 0))
+			out[n++] = c;
+		else if (letters && isalpha((unsigned char)c) && !(c & 0x80))
+			out[n++] = (char)toupper((unsigned char)c);
+	}
+	out[n] = 0;
+	return n ? 0 : -EINVAL;
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return n && strncmp(s, prefix, n) == 0;
+}
+
+static bool all_digits(const char *s)
+{
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+void dp_canonicalize(const struct dp_location *loc, const char *digits, char *out, size_t cap)
+{
+	const struct dp_country *c = loc->country;
+	size_t len = strlen(digits);
+
+	if (digits[0] == '+' || !all_digits(digits)) {
+		snprintf(out, cap, "%s", digits);
+		return;
+	}
+	if (starts(digits, c->international_prefix))
+		snprintf(out, cap, "+%s", digits + strlen(c->international_prefix));
+	else if (c->national_prefix[0] && starts(digits, c->national_prefix))
+		snprintf(out, cap, "+%s%s", c->code, digits + strlen(c->national_prefix));
+	else if (!c->national_prefix[0] || (c->nsn_length && len == c->nsn_length))
+		/* a closed numbering plan (IT), or a complete national number
+		 * written without trunk prefix (NANP ten digits) */
+		snprintf(out, cap, "+%s%s", c->code, digits);
+	else if (loc->adv.always_area && loc->area[0] && starts(digits, loc->area))
+		snprintf(out, cap, "+%s%s", c->code, digits);
+	else
+		snprintf(out, cap, "+%s%s%s", c->code, loc->area, digits);
+}
+
+static long parse_ext(const char *ext)
+{
+	char *end;
+	long v;
+
+	if (!*ext || strlen(ext) > 9 || !all_digits(ext))
+		return -1;
+	v = strtol(ext, &end, 10);
+	return *end ? -1 : v;
+}
+
+bool dp_in_ddi(const struct dp_location *loc, const char *ext)
+{
+	const struct dp_pbx *p = &loc->pbx;
+	size_t len = strlen(ext);
+
+	if (!p->enabled || p->line_type != DP_LINE_DDI || !all_digits(ext) || !len)
+		return false;
+	if (p->has_range) {
+		long v = parse_ext(ext);
+		char lo[24], hi[24];
+
+		/* written without leading zeros: "020" is not extension 20 */
+		snprintf(lo, sizeof(lo), "%ld", p->ext_from);
+		snprintf(hi, sizeof(hi), "%ld", p->ext_to);
+		return v >= p->ext_from && v <= p->ext_to && len >= strlen(lo) &&
+		       len <= strlen(hi) && (ext[0] != '0' || len == 1);
+	}
+	if (p->has_prefix)
+		return ext[0] - '0' >= p->prefix_low && ext[0] - '0' <= p->prefix_high &&
+		       (int)len >= p->len_min && (int)len <= p->len_max;
+	return false;
+}
+
+bool dp_ddi_prefix(const struct dp_location *loc, char *out, size_t cap)
+{
+	const struct dp_pbx *p = &loc->pbx;
+
+	if (!p->enabled || p->line_type != DP_LINE_DDI || !p->base[0])
+		return false;
+	snprintf(out, cap, "+%s%s%s", loc->country->code, loc->area, p->base);
+	return true;
+}
+
+bool dp_ddi_extension(const struct dp_location *loc, const char *canonical, char *ext, size_t cap)
+{
+	char prefix[DP_BUF];
+	size_t n;
+
+	if (!dp_ddi_prefix(loc, prefix, sizeof(prefix)) || !starts(canonical, prefix))
+		return false;
+	n = strlen(prefix);
+	if (!dp_in_ddi(loc, canonical + n))
+		return false;
+	snprintf(ext, cap, "%s", canonical + n);
+	return true;
+}
+
+const struct dp_location *dp_location_of(const struct dp_model *m, const char *canonical)
+{
+	char ext[DP_BUF];
+
+	for (size_t i = 0; i < m->n_locations; i++)
+		if (dp_ddi_extension(&m->locations[i], canonical, ext, sizeof(ext)))
+			return &m->locations[i];
+	return NULL;
+}
+
+static bool internal_length(const struct dp_location *loc, const char *number)
+{
+	int len = (int)strlen(number);
+
+	return loc->pbx.enabled && loc->pbx.len_max > 0 && len >= loc->pbx.len_min &&
+	       len <= loc->pbx.len_max;
+}
+
+enum dp_class dp_classify(const struct dp_location *loc, const char *number, char *out,
+			  size_t cap, char *why, size_t why_cap)
+{
+	int r;
+
+	r = dp_rules_apply(&loc->external, number, out, cap);
+	if (r >= 0) {
+		snprintf(why, why_cap, "external rule %d", r + 1);
+		return DP_EXTERNAL_RULE;
+	}
+	snprintf(out, cap, "%s", number);
+	if (dp_in_ddi(loc, number)) {
+		snprintf(why, why_cap, "extension number space");
+		return DP_INTERNAL;
+	}
+	r = dp_rules_apply(&loc->internal, number, out, cap);
+	if (r >= 0) {
+		const struct dp_rule *rule = &loc->internal.rules[r];
+
+		if (rule->generated)
+			snprintf(why, why_cap, "generated internal rule for location %s",
+				 rule->origin ? rule->origin : "?");
+		else
+			snprintf(why, why_cap, "internal rule %d", r + 1);
+		return DP_INTERNAL;
+	}
+	snprintf(out, cap, "%s", number);
+	if (internal_length(loc, number)) {
+		snprintf(why, why_cap, "internal number length");
+		return DP_INTERNAL;
+	}
+	why[0] = 0;
+	return DP_EXTERNAL;
+}

@@ -1,0 +1,68 @@
+/*
+ * plugins/dialplan/dp_num.h - number handling shared by the pipelines.
+ *
+ * The pieces both directions need: keeping the characters a number may
+ * hold, the canonical form of a number written the way people in a
+ * location write it, whether a number is one of the location's extensions,
+ * and the trace of the steps. Buffers are caller-provided and at least
+ * DP_BUF bytes; nothing here allocates.
+ */
+#ifndef DIALPLAN_DP_NUM_H
+#define DIALPLAN_DP_NUM_H
+
+#include <string.h>
+
+#include "dp.h"
+
+#define DP_BUF 160 /* room for any intermediate form (number, prefixes, project digits) */
+
+/* Keeps + * # 0-9 (and, with letters, A-Z upper-cased); -EINVAL when in is
+ * longer than UCS_DP_NUMBER_MAX or nothing is left. */
+int dp_filter(const char *in, char *out, size_t cap, bool letters);
+/* Super-canonical form of an external number written in loc's national
+ * conventions (international prefix, trunk prefix, local number). Numbers
+ * holding * or # cannot be canonical and are copied unchanged. */
+void dp_canonicalize(const struct dp_location *loc, const char *digits, char *out, size_t cap);
+/* Is ext (digits only) inside the location's extension number space? */
+bool dp_in_ddi(const struct dp_location *loc, const char *ext);
+/* The location's own canonical DDI prefix "+49815136856" into out; false
+ * when it has no DDI PBX. */
+bool dp_ddi_prefix(const struct dp_location *loc, char *out, size_t cap);
+/* If canonical is one of loc's DDI numbers, its extension into ext. */
+bool dp_ddi_extension(const struct dp_location *loc, const char *canonical, char *ext, size_t cap);
+/* The location whose DDI range holds canonical, or NULL. */
+const struct dp_location *dp_location_of(const struct dp_model *m, const char *canonical);
+
+/* Internal-number recognition (reported step 4, dialing steps 5-6), in the
+ * documented order: special external rules, DDI range, special internal
+ * rules (including generated rules for other locations), internal length.
+ * Returns DP_EXTERNAL_RULE, DP_INTERNAL or DP_EXTERNAL; out gets the number
+ * after any rule; *rule the rule list and index that decided (for traces). */
+enum dp_class { DP_EXTERNAL = 0, DP_EXTERNAL_RULE = 1, DP_INTERNAL = 2 };
+enum dp_class dp_classify(const struct dp_location *loc, const char *number, char *out,
+			  size_t cap, char *why, size_t why_cap);
+
+/* Writes a + b into a canonical number field, truncating (a canonical
+ * number never exceeds UCS_PHONE_MAX; longer input was refused earlier). */
+static inline void set_canonical(char (*field)[UCS_PHONE_MAX], const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la >= UCS_PHONE_MAX)
+		la = UCS_PHONE_MAX - 1;
+	if (la + lb >= UCS_PHONE_MAX)
+		lb = UCS_PHONE_MAX - 1 - la;
+	memcpy(*field, a, la);
+	memcpy(*field + la, b, lb);
+	(*field)[la + lb] = 0;
+}
+
+/* Calls trace(step, rule, value) when a trace handler is set. */
+static inline void dp_trace(ucs_dp_trace_h *trace, void *arg, const char *step,
+			    const char *rule, const char *value)
+{
+	if (trace)
+		trace(step, rule, value, arg);
+}
+
+#endif
