@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,10 @@
 #define READ_CHUNK		  65536
 #define MAX_PENDING_ACCEPTS	  1024
 #define TLS_RECORD_TYPE_HANDSHAKE 0x16
+#define WQ_HIGH_DEFAULT		  (1u << 20)
+#define WQ_LOW_DEFAULT		  (256u << 10)
+#define TLS_READ_REPLY_MAX	  (64u << 10)
+#define LOG_INTERVAL_MS		  1000
 
 struct link {
 	struct link *prev, *next;
@@ -53,6 +58,21 @@ struct bytes {
 	size_t len;
 };
 
+/* Log lines a peer can cause, rate limited per listener and kind. */
+enum log_kind {
+	LOG_REFUSED_PLAIN = 0,
+	LOG_PENDING_OVERFLOW,
+	LOG_HANDSHAKE_FAILED,
+	LOG_HANDSHAKE_TIMEOUT,
+	LOG_KINDS,
+};
+
+struct log_limit {
+	uint64_t last_ms;
+	size_t suppressed;
+	bool used;
+};
+
 struct ucs_listener {
 	struct core_res res;
 	struct link link;    /* all listeners */
@@ -65,6 +85,7 @@ struct ucs_listener {
 	struct core_tls_conf *conf;
 	ucs_accept_h *h;
 	void *arg;
+	struct log_limit limits[LOG_KINDS];
 	char tag[32];
 };
 
@@ -81,6 +102,12 @@ struct ucs_conn {
 	uv_shutdown_t sreq;
 	unsigned handles; /* open libuv handles; freed when 0 and no lookup runs */
 	bool gai_busy, retrying, reading, paused, notify, has_h, drain_wanted, incoming;
+	bool wq_full;	    /* above the high-water mark: reading stops until it drains */
+	bool eof;	    /* the peer finished sending while input was still held */
+	bool close_wanted;  /* closed by the plugin before it was open: flush, then close */
+	int fail_err;	    /* reported from the timer: a failure known inside connect() */
+	int connect_err;    /* the most telling failure among the addresses tried */
+	uint64_t linger_at; /* when a close_wanted connection gives up */
 	enum conn_state state;
 	struct ucs_conn_handlers h;
 	void *arg;
@@ -127,6 +154,8 @@ static struct link conns = {&conns, &conns};
 static struct link udps = {&udps, &udps};
 static size_t live;
 static uint32_t handshake_ms = HANDSHAKE_MS_DEFAULT;
+static size_t wq_high = WQ_HIGH_DEFAULT, wq_low = WQ_LOW_DEFAULT;
+static core_net_resolved_h *resolved_hook;
 static uint8_t read_buf[READ_CHUNK]; /* one loop thread: read callbacks never nest */
 
 static void conn_destroy(struct ucs_conn *c);
@@ -134,6 +163,7 @@ static void conn_fail(struct ucs_conn *c, int err);
 static void conn_established(struct ucs_conn *c);
 static void conn_pump(struct ucs_conn *c);
 static void conn_update_reading(struct ucs_conn *c);
+static bool pump_wanted(const struct ucs_conn *c);
 
 static void link_init(struct link *l)
 {
@@ -228,6 +258,32 @@ static int parse_bind(const char *address, uint16_t port, struct sockaddr_storag
 	return -EINVAL;
 }
 
+/* A peer decides how often these lines are written: at most one a second per
+ * listener and kind, and what was left out is counted in the next one, so a
+ * flood neither fills the disk nor hides that it happened. */
+static void __attribute__((format(printf, 4, 5)))
+listener_log(struct ucs_listener *l, enum log_kind kind, enum ucs_log_level level, const char *fmt,
+	     ...)
+{
+	struct log_limit *lim = &l->limits[kind];
+	uint64_t now = uv_now(core_loop());
+	va_list ap;
+
+	if (lim->used && now - lim->last_ms < LOG_INTERVAL_MS) {
+		lim->suppressed++;
+		return;
+	}
+	if (lim->suppressed)
+		core_log(l->tag, level, "%s: %zu similar lines suppressed", l->name,
+			 lim->suppressed);
+	lim->used = true;
+	lim->last_ms = now;
+	lim->suppressed = 0;
+	va_start(ap, fmt);
+	core_logv(l->tag, level, fmt, ap);
+	va_end(ap);
+}
+
 /* --- connections: lifetime ------------------------------------------------ */
 
 static void conn_free(struct ucs_conn *c)
@@ -316,14 +372,25 @@ static void on_timer(uv_timer_t *t)
 {
 	struct ucs_conn *c = t->data;
 
+	if (c->fail_err) {
+		conn_fail(c, c->fail_err);
+		return;
+	}
 	switch (c->state) {
 	case ST_RESOLVING:
 	case ST_CONNECTING:
 	case ST_HANDSHAKE:
 		if (c->incoming) {
-			core_log(c->tag, UCS_LOG_INFO,
-				 "%s: no TLS handshake from %s within %u ms, closing", c->name,
-				 c->peer, (unsigned)handshake_ms);
+			listener_log(c->listener, LOG_HANDSHAKE_TIMEOUT, UCS_LOG_INFO,
+				     "%s: no TLS handshake from %s within %u ms, closing", c->name,
+				     c->peer, (unsigned)handshake_ms);
+			conn_destroy(c);
+			break;
+		}
+		if (c->close_wanted) {
+			core_log(c->tag, UCS_LOG_DEBUG,
+				 "%s: closed before it was open; %zu bytes not delivered", c->name,
+				 c->early.len);
 			conn_destroy(c);
 			break;
 		}
@@ -332,8 +399,9 @@ static void on_timer(uv_timer_t *t)
 		conn_fail(c, -ETIMEDOUT);
 		break;
 	case ST_SNIFF:
-		core_log(c->tag, UCS_LOG_INFO, "%s: nothing received from %s within %u ms, closing",
-			 c->name, c->peer, (unsigned)handshake_ms);
+		listener_log(c->listener, LOG_HANDSHAKE_TIMEOUT, UCS_LOG_INFO,
+			     "%s: nothing received from %s within %u ms, closing", c->name, c->peer,
+			     (unsigned)handshake_ms);
 		conn_destroy(c);
 		break;
 	case ST_CLOSING:
@@ -388,6 +456,13 @@ static void on_write(uv_write_t *req, int status)
 		conn_fail(c, status);
 		return;
 	}
+	if (c->wq_full && c->wq_bytes < wq_low) {
+		c->wq_full = false;
+		conn_update_reading(c);
+		/* input held back while the queue was full waits for the pump */
+		if (c->state == ST_OPEN && !c->paused && pump_wanted(c))
+			uv_timer_start(&c->kick, on_kick, 0, 0);
+	}
 	if (c->wq_bytes)
 		return;
 	if (c->state == ST_CLOSING) {
@@ -417,6 +492,12 @@ static int write_owned(struct ucs_conn *c, uint8_t *data, size_t len)
 		return err;
 	}
 	c->wq_bytes += len;
+	/* A peer that sends but never reads would make us queue without end:
+	 * stop reading from it until it takes what it was sent. */
+	if (!c->wq_full && c->wq_bytes > wq_high) {
+		c->wq_full = true;
+		conn_update_reading(c);
+	}
 	return 0;
 }
 
@@ -462,6 +543,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static bool wants_input(const struct ucs_conn *c)
 {
+	if (c->wq_full || c->eof)
+		return false;
 	switch (c->state) {
 	case ST_SNIFF:
 	case ST_HANDSHAKE:
@@ -483,9 +566,10 @@ static void deliver(struct ucs_conn *c, const uint8_t *data, size_t len)
 static void conn_pump(struct ucs_conn *c)
 {
 	uint8_t plain[16384];
+	bool dry = false; /* nothing more can come out of what is held */
 	int n;
 
-	while (c->state == ST_OPEN && !c->paused) {
+	while (c->state == ST_OPEN && !c->paused && !c->wq_full) {
 		if (c->rx.len) {
 			struct bytes held = c->rx;
 
@@ -495,12 +579,27 @@ static void conn_pump(struct ucs_conn *c)
 			free(held.data);
 			continue;
 		}
-		if (!c->tls)
-			return;
+		if (!c->tls) {
+			dry = true;
+			break;
+		}
 		n = core_tls_read(c->tls, plain, sizeof(plain));
 		flush_tls(c); /* reading may answer (alerts) */
-		if (n == -EAGAIN)
+		/* Each handshake message a peer sends after the handshake earns it
+		 * an alert (mbedtls refuses renegotiation) without any plaintext
+		 * for the plugin to look at: a peer that never reads would make
+		 * us write for it forever. No honest peer needs more than a few. */
+		if (core_tls_read_output(c->tls) > TLS_READ_REPLY_MAX) {
+			core_log(c->tag, UCS_LOG_WARNING,
+				 "%s: %s made us answer %zu bytes of TLS alerts, closing", c->name,
+				 c->peer, core_tls_read_output(c->tls));
+			conn_fail(c, -EPROTO);
 			return;
+		}
+		if (n == -EAGAIN) {
+			dry = true;
+			break;
+		}
 		if (n == 0) {
 			conn_fail(c, 0);
 			return;
@@ -513,13 +612,17 @@ static void conn_pump(struct ucs_conn *c)
 		}
 		deliver(c, plain, (size_t)n);
 	}
+	/* the peer's EOF waited for what it had sent before it */
+	if (dry && c->eof && c->state == ST_OPEN)
+		conn_fail(c, 0);
 }
 
 static void handshake_failed(struct ucs_conn *c, int err)
 {
 	if (c->incoming) {
-		core_log(c->tag, UCS_LOG_INFO, "%s: TLS handshake with %s failed: %s", c->name,
-			 c->peer, core_tls_error(c->tls));
+		listener_log(c->listener, LOG_HANDSHAKE_FAILED, UCS_LOG_INFO,
+			     "%s: TLS handshake with %s failed: %s", c->name, c->peer,
+			     core_tls_error(c->tls));
 		conn_destroy(c);
 		return;
 	}
@@ -565,8 +668,9 @@ static void sniff(struct ucs_conn *c, const uint8_t *data, size_t len)
 		return;
 	}
 	if (l->policy == UCS_TLS_REQUIRED) {
-		core_log(c->tag, UCS_LOG_WARNING,
-			 "%s: refused plain connection from %s (tls-required)", c->name, c->peer);
+		listener_log(l, LOG_REFUSED_PLAIN, UCS_LOG_WARNING,
+			     "%s: refused plain connection from %s (tls-required)", c->name,
+			     c->peer);
 		conn_destroy(c);
 		return;
 	}
@@ -588,6 +692,13 @@ static void on_eof(struct ucs_conn *c)
 		core_log(c->tag, UCS_LOG_WARNING,
 			 "TLS handshake with %s (%s) failed: closed by peer", c->name, c->peer);
 		conn_fail(c, -EPROTO);
+		return;
+	case ST_OPEN:
+		/* what arrived before the EOF goes first; a paused plugin gets it
+		 * (and then the EOF) when it resumes */
+		c->eof = true;
+		conn_update_reading(c);
+		conn_pump(c);
 		return;
 	default:
 		conn_fail(c, 0);
@@ -627,6 +738,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		if (c->tls) {
 			core_tls_feed(c->tls, data, (size_t)n);
 			conn_pump(c);
+		} else if (c->rx.len || c->paused || c->wq_full) {
+			/* libuv goes on reading in the same batch after a full
+			 * buffer: input held from before must not be overtaken */
+			bytes_append(&c->rx, data, (size_t)n);
+			conn_pump(c);
 		} else {
 			deliver(c, data, (size_t)n);
 		}
@@ -655,6 +771,12 @@ static bool has_held_input(const struct ucs_conn *c)
 	return c->rx.len || (c->tls && core_tls_has_input(c->tls));
 }
 
+/* Held input, or an EOF that waits behind it, for conn_pump. */
+static bool pump_wanted(const struct ucs_conn *c)
+{
+	return c->eof || has_held_input(c);
+}
+
 /* --- connections: establishment ------------------------------------------- */
 
 static void accept_established(struct ucs_conn *c)
@@ -674,6 +796,8 @@ static void accept_established(struct ucs_conn *c)
 		conn_destroy(c);
 	}
 }
+
+static void conn_linger(struct ucs_conn *c);
 
 static void conn_established(struct ucs_conn *c)
 {
@@ -697,17 +821,63 @@ static void conn_established(struct ucs_conn *c)
 		}
 		core_log(c->tag, UCS_LOG_DEBUG, "connected to %s (%s)%s", c->name, c->peer,
 			 c->tls ? " with TLS" : "");
+		if (c->close_wanted) {
+			conn_linger(c);
+			return;
+		}
 		if (c->notify && c->h.on_connected)
 			c->h.on_connected(c, c->arg);
 	}
 	if (c->state != ST_OPEN)
 		return;
 	conn_update_reading(c);
-	if (has_held_input(c))
-		uv_timer_start(&c->kick, on_kick, 0, 0);
+	/* Input that came with the handshake (or the sniffed first chunk) goes
+	 * now, before libuv reads on in this batch and anything can overtake
+	 * it. We are in a loop callback here, not inside a plugin call. */
+	conn_pump(c);
 }
 
 static void try_connect(struct ucs_conn *c);
+
+/* Which failure to report when every address failed: a refusal says more
+ * than a timeout, which says more than "no route" (an AAAA record on a host
+ * without IPv6), which says more than a local error. */
+static int connect_err_rank(int err)
+{
+	switch (err) {
+	case 0:
+		return -1;
+	case UV_ECONNREFUSED:
+		return 4;
+	case UV_ETIMEDOUT:
+		return 3;
+	case UV_ENETUNREACH:
+	case UV_EHOSTUNREACH:
+		return 2;
+	case UV_EADDRNOTAVAIL:
+	case UV_EAFNOSUPPORT:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* An address failed, at once or later: the next one, or the best reason. */
+static void connect_failed(struct ucs_conn *c, int err)
+{
+	core_log(c->tag, UCS_LOG_DEBUG, "connect to %s (%s) failed: %s", c->name, c->peer,
+		 uv_strerror(err));
+	if (connect_err_rank(err) > connect_err_rank(c->connect_err))
+		c->connect_err = err;
+	c->ai_next = c->ai_next->ai_next;
+	if (c->ai_next) {
+		try_connect(c);
+		return;
+	}
+	core_log(c->tag, UCS_LOG_WARNING, "connect to %s failed: %s", c->name,
+		 uv_strerror(c->connect_err));
+	conn_fail(c, c->connect_err);
+}
 
 static void on_connect(uv_connect_t *req, int status)
 {
@@ -719,14 +889,7 @@ static void on_connect(uv_connect_t *req, int status)
 	if (c->state == ST_DEAD)
 		return;
 	if (status < 0) {
-		c->ai_next = c->ai_next->ai_next;
-		if (c->ai_next) {
-			try_connect(c);
-			return;
-		}
-		core_log(c->tag, UCS_LOG_WARNING, "connect to %s failed: %s", c->name,
-			 uv_strerror(status));
-		conn_fail(c, status);
+		connect_failed(c, status);
 		return;
 	}
 	if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) {
@@ -771,7 +934,7 @@ static void try_connect(struct ucs_conn *c)
 	int err;
 
 	if (c->ai_next->ai_addrlen > sizeof(ss)) {
-		conn_fail(c, -EINVAL);
+		connect_failed(c, -EINVAL);
 		return;
 	}
 	if (c->state == ST_CONNECTING) {
@@ -789,11 +952,8 @@ static void try_connect(struct ucs_conn *c)
 	addr_text((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
 	c->state = ST_CONNECTING;
 	err = uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&ss, on_connect);
-	if (err) {
-		core_log(c->tag, UCS_LOG_WARNING, "connect to %s failed: %s", c->name,
-			 uv_strerror(err));
-		conn_fail(c, err);
-	}
+	if (err)
+		connect_failed(c, err); /* ENETUNREACH and the like come at once */
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
@@ -802,6 +962,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 	int err = core_resolve_error(status);
 
 	c->gai_busy = false;
+	if (resolved_hook && !status)
+		ai = resolved_hook(c->host, ai);
 	c->ai = ai;
 	if (c->state == ST_DEAD) {
 		conn_maybe_free(c);
@@ -974,14 +1136,32 @@ static int net_listener_port(const struct ucs_listener *l)
 /* As if the plugin had called close(): what it queued still goes out. */
 static void conn_close(struct ucs_conn *c)
 {
-	if (!c || c->state == ST_DEAD || c->state == ST_CLOSING)
+	if (!c || c->state == ST_DEAD || c->state == ST_CLOSING || c->close_wanted)
 		return;
 	c->notify = false;
 	core_ledger_remove(&c->res);
+	c->linger_at = uv_now(core_loop()) + LINGER_MS;
 	if (c->state != ST_OPEN) {
+		/* the contract says queued data is flushed: keep connecting in
+		 * the background, within the same deadline as a flush */
+		if (!c->incoming && c->early.len && !c->fail_err) {
+			c->close_wanted = true;
+			/* a connect deadline that comes sooner stays */
+			if (uv_timer_get_due_in(&c->timer) > LINGER_MS)
+				uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+			return;
+		}
 		conn_destroy(c);
 		return;
 	}
+	conn_linger(c);
+}
+
+/* Flushes what is queued and a TLS close_notify, until linger_at. */
+static void conn_linger(struct ucs_conn *c)
+{
+	uint64_t now = uv_now(core_loop());
+
 	c->state = ST_CLOSING;
 	conn_update_reading(c);
 	uv_timer_stop(&c->kick);
@@ -989,7 +1169,7 @@ static void conn_close(struct ucs_conn *c)
 		core_tls_close_notify(c->tls);
 		flush_tls(c);
 	}
-	uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+	uv_timer_start(&c->timer, on_timer, c->linger_at > now ? c->linger_at - now : 1, 0);
 	if (!c->wq_bytes)
 		conn_finish_close(c);
 }
@@ -1024,24 +1204,23 @@ static void client_conf_flush(void)
 	}
 }
 
-static int client_conf_get(const struct ucs_connect_opts *o, struct core_tls_conf **out,
-			   char *why, size_t cap)
+static int client_conf_get(const struct ucs_connect_opts *o, struct core_tls_conf **out, char *why,
+			   size_t cap)
 {
 	char key[3 * 4096 + 8];
 	unsigned slot;
 	int err;
 
-	snprintf(key, sizeof(key), "%d\n%s\n%s\n%s", !o->verify_none,
-		 o->ca_file ? o->ca_file : "", o->cert_file ? o->cert_file : "",
-		 o->key_file ? o->key_file : "");
+	snprintf(key, sizeof(key), "%d\n%s\n%s\n%s", !o->verify_none, o->ca_file ? o->ca_file : "",
+		 o->cert_file ? o->cert_file : "", o->key_file ? o->key_file : "");
 	for (unsigned i = 0; i < CLIENT_CONF_CACHE; i++) {
 		if (client_confs[i].key && strcmp(client_confs[i].key, key) == 0) {
 			*out = core_tls_conf_ref(client_confs[i].conf);
 			return 0;
 		}
 	}
-	err = core_tls_conf_client(out, o->ca_file, !o->verify_none, o->cert_file, o->key_file,
-				   why, cap);
+	err = core_tls_conf_client(out, o->ca_file, !o->verify_none, o->cert_file, o->key_file, why,
+				   cap);
 	if (err)
 		return err;
 	slot = client_conf_next++ % CLIENT_CONF_CACHE;
@@ -1063,7 +1242,7 @@ static int net_connect(struct ucs_plugin *self, struct ucs_conn **out,
 	int err;
 
 	if (!out || !opts || opts->size < sizeof(*opts) || !opts->host || !*opts->host ||
-	    !opts->port || !h || h->size < sizeof(*h))
+	    !opts->port || !h || h->size < sizeof(*h) || (opts->sni && !*opts->sni))
 		return -EINVAL;
 	if (!self)
 		self = core_self();
@@ -1090,6 +1269,16 @@ static int net_connect(struct ucs_plugin *self, struct ucs_conn **out,
 	snprintf(c->peer, sizeof(c->peer), "%s", c->name);
 	core_ledger_add(self, &c->res, "connection", conn_revoke);
 	c->state = ST_RESOLVING;
+	if (core_resolve_is_invalid(c->host)) {
+		/* RFC 6761: never asked for; the failure still comes through
+		 * on_close, as every other lookup failure does */
+		core_log(c->tag, UCS_LOG_WARNING, "connect to %s failed: %s is an invalid name",
+			 c->name, c->host);
+		c->fail_err = -ENOENT;
+		uv_timer_start(&c->timer, on_timer, 0, 0);
+		*out = c;
+		return 0;
+	}
 	err = uv_getaddrinfo(core_loop(), &c->gai, on_resolved, c->host, NULL, &hints);
 	if (err) {
 		err = core_resolve_error(err);
@@ -1155,7 +1344,7 @@ static void net_resume_read(struct ucs_conn *c)
 		return;
 	conn_update_reading(c);
 	/* never from inside the call: the plugin may be in on_data right now */
-	if (has_held_input(c))
+	if (pump_wanted(c))
 		uv_timer_start(&c->kick, on_kick, 0, 0);
 }
 
@@ -1331,6 +1520,19 @@ int core_net_init(void)
 void core_net_set_handshake_timeout(uint32_t ms)
 {
 	handshake_ms = ms ? ms : HANDSHAKE_MS_DEFAULT;
+}
+
+void core_net_set_write_limits(size_t high, size_t low)
+{
+	wq_high = high ? high : WQ_HIGH_DEFAULT;
+	wq_low = high ? low : WQ_LOW_DEFAULT;
+	if (wq_low > wq_high)
+		wq_low = wq_high;
+}
+
+void core_net_set_resolved_hook(core_net_resolved_h *h)
+{
+	resolved_hook = h;
 }
 
 size_t core_net_live(void)

@@ -8,6 +8,7 @@
 #ifndef CORE_NET_H
 #define CORE_NET_H
 
+#include <netdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,14 @@ void core_net_shutdown(void);
  * handshake (first byte included); 0 restores the default of 10 s. For tests
  * and for an operator setting later. */
 void core_net_set_handshake_timeout(uint32_t ms);
+/* A connection whose unsent output passes high bytes is not read from until
+ * it drops below low: a peer that sends but never reads cannot make us queue
+ * without end. 0 restores the defaults (1 MiB and 256 KiB). For tests. */
+void core_net_set_write_limits(size_t high, size_t low);
+/* Tests: sees the addresses connect() resolved for host before they are
+ * tried and returns the list to try (freed with freeaddrinfo); NULL: none. */
+typedef struct addrinfo *(core_net_resolved_h)(const char *host, struct addrinfo *ai);
+void core_net_set_resolved_hook(core_net_resolved_h *h);
 /* Listeners, connections and UDP sockets not yet freed (tests, shutdown). */
 size_t core_net_live(void);
 
@@ -46,7 +55,9 @@ bool core_resolve_is_invalid(const char *name);
  * priority, then descending weight. The answer comes from the network: any
  * bytes are safe. 0 with *out (malloc'd, the caller frees) and *count set;
  * -EBADMSG for a malformed message, -ENOENT when there is no usable record
- * or only the "." target (RFC 2782: the service is decidedly absent). */
+ * or only the "." target (RFC 2782: the service is decidedly absent; a "."
+ * among other records is dropped), records whose target runs past their
+ * rdata are skipped. */
 int core_srv_parse(const uint8_t *answer, size_t len, struct ucs_srv_record **out, size_t *count);
 
 #endif

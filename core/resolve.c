@@ -242,9 +242,8 @@ static int h_errno_to_err(int herr)
 {
 	switch (herr) {
 	case HOST_NOT_FOUND:
+	case NO_DATA: /* the name exists, without SRV records: the same to a caller */
 		return -ENOENT;
-	case NO_DATA:
-		return -ENODATA;
 	case TRY_AGAIN:
 		return -EAGAIN;
 	default:
@@ -269,6 +268,7 @@ int core_srv_parse(const uint8_t *ans, size_t len, struct ucs_srv_record **out, 
 	for (int i = 0; i < n; i++) {
 		struct ucs_srv_record *rec = &recs[n_ok];
 		const uint8_t *rd;
+		int used;
 
 		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
 			err = -EBADMSG;
@@ -281,12 +281,25 @@ int core_srv_parse(const uint8_t *ans, size_t len, struct ucs_srv_record **out, 
 		rec->priority = ns_get16(rd);
 		rec->weight = ns_get16(rd + 2);
 		rec->port = ns_get16(rd + 4);
-		if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg), rd + 6, rec->target,
-				       sizeof(rec->target)) < 0)
+		/* the name must end inside this record's rdata (pointers may
+		 * lead elsewhere; the name's own bytes may not run on into the
+		 * next record) */
+		used = ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg), rd + 6, rec->target,
+					  sizeof(rec->target));
+		if (used < 0 || (size_t)used > (size_t)ns_rr_rdlen(rr) - 6)
 			continue;
 		n_ok++;
 	}
-	/* RFC 2782: a lone "." target says the service is decidedly not there */
+	/* RFC 2782: "." means "decidedly not available" only as the lone record;
+	 * among others it is no target to connect to */
+	if (n_ok > 1) {
+		size_t kept = 0;
+
+		for (size_t i = 0; i < n_ok; i++)
+			if (strcmp(recs[i].target, "."))
+				recs[kept++] = recs[i];
+		n_ok = kept;
+	}
 	if (!n_ok || (n_ok == 1 && !strcmp(recs[0].target, "."))) {
 		err = -ENOENT;
 		goto out;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
@@ -44,8 +45,10 @@ struct core_tls {
 	struct tls_buf in, out;
 	bool established;
 	char why[256];
-	uint8_t ip[16]; /* the peer's address when it was named by one */
-	size_t ip_len;	/* 4, 16, or 0 for a host name */
+	uint8_t ip[16];	    /* the peer's address when it was named by one */
+	size_t ip_len;	    /* 4, 16, or 0 for a host name */
+	char *ip_text;	    /* that address as it was given */
+	size_t read_output; /* written while reading: alerts */
 };
 
 static mbedtls_entropy_context rng_entropy;
@@ -358,13 +361,42 @@ int core_tls_san_has_ip(const uint8_t *ext, size_t len, const uint8_t *ip, size_
 	return 0;
 }
 
+static bool name_is(const mbedtls_x509_buf *buf, const char *text)
+{
+	return buf->len == strlen(text) && strncasecmp((const char *)buf->p, text, buf->len) == 0;
+}
+
+/* What mbedtls would have accepted had it been given the address as a host
+ * name: a dNSName (or, without subjectAltNames, a CN) spelling it. Old
+ * certificates name addresses that way; keep them working. */
+static bool names_ip_as_text(const mbedtls_x509_crt *crt, const char *text)
+{
+	if (crt->ext_types & MBEDTLS_X509_EXT_SUBJECT_ALT_NAME) {
+		for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s; s = s->next)
+			if (s->buf.tag ==
+				    (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME) &&
+			    name_is(&s->buf, text))
+				return true;
+		return false;
+	}
+	for (const mbedtls_x509_name *n = &crt->subject; n; n = n->next)
+		if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 &&
+		    name_is(&n->val, text))
+			return true;
+	return false;
+}
+
+/* mbedtls was not given the address (it would send it as SNI, which RFC 6066
+ * forbids for addresses), so the name check of the leaf is ours. */
 static int verify_ip_san(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
 	struct core_tls *tls = arg;
 
-	if (depth == 0 && (*flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) &&
-	    core_tls_san_has_ip(crt->v3_ext.p, crt->v3_ext.len, tls->ip, tls->ip_len) == 1)
-		*flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+	if (depth != 0)
+		return 0;
+	if (core_tls_san_has_ip(crt->v3_ext.p, crt->v3_ext.len, tls->ip, tls->ip_len) != 1 &&
+	    !names_ip_as_text(crt, tls->ip_text))
+		*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
 	return 0;
 }
 
@@ -379,15 +411,25 @@ int core_tls_new(struct core_tls **out, struct core_tls_conf *conf, const char *
 	if (err)
 		goto fail;
 	if (hostname) {
-		err = mbedtls_ssl_set_hostname(&tls->ssl, hostname);
-		if (err)
-			goto fail;
 		if (inet_pton(AF_INET, hostname, tls->ip) == 1)
 			tls->ip_len = 4;
 		else if (inet_pton(AF_INET6, hostname, tls->ip) == 1)
 			tls->ip_len = 16;
-		if (tls->ip_len)
+		/*
+		 * mbedtls 2.28 has one hostname for both SNI and verification
+		 * and no setting to leave SNI out (only the compile-time
+		 * MBEDTLS_SSL_SERVER_NAME_INDICATION). So for an address no
+		 * hostname is set at all - no SNI goes out, and mbedtls checks
+		 * the chain but no name - and verify_ip_san checks the name.
+		 */
+		if (tls->ip_len) {
+			tls->ip_text = core_strdup(hostname);
 			mbedtls_ssl_set_verify(&tls->ssl, verify_ip_san, tls);
+		} else {
+			err = mbedtls_ssl_set_hostname(&tls->ssl, hostname);
+			if (err)
+				goto fail;
+		}
 	}
 	mbedtls_ssl_set_bio(&tls->ssl, tls, bio_send, bio_recv, NULL);
 	*out = tls;
@@ -403,6 +445,7 @@ void core_tls_free(struct core_tls *tls)
 		return;
 	mbedtls_ssl_free(&tls->ssl);
 	core_tls_conf_unref(tls->conf);
+	free(tls->ip_text);
 	free(tls->in.data);
 	free(tls->out.data);
 	free(tls);
@@ -456,8 +499,10 @@ int core_tls_handshake(struct core_tls *tls)
 
 int core_tls_read(struct core_tls *tls, uint8_t *buf, size_t size)
 {
+	size_t before = tls->out.len;
 	int n = mbedtls_ssl_read(&tls->ssl, buf, size);
 
+	tls->read_output += tls->out.len - before;
 	if (n > 0)
 		return n;
 	if (want_more(n))
@@ -465,6 +510,11 @@ int core_tls_read(struct core_tls *tls, uint8_t *buf, size_t size)
 	if (n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || n == 0)
 		return 0;
 	return failed(tls, n);
+}
+
+size_t core_tls_read_output(const struct core_tls *tls)
+{
+	return tls->read_output;
 }
 
 bool core_tls_has_input(const struct core_tls *tls)

@@ -43,7 +43,8 @@ void core_tls_conf_unref(struct core_tls_conf *conf);
  * peer: any input is safe. */
 int core_tls_san_has_ip(const uint8_t *ext, size_t len, const uint8_t *ip, size_t ip_len);
 
-/* hostname (clients only): sent as SNI and checked against the certificate. */
+/* hostname (clients only): checked against the certificate and sent as SNI,
+ * unless it is an IP address (RFC 6066 allows only host names there). */
 int core_tls_new(struct core_tls **out, struct core_tls_conf *conf, const char *hostname);
 void core_tls_free(struct core_tls *tls);
 
@@ -54,6 +55,10 @@ int core_tls_handshake(struct core_tls *tls);
 /* Plaintext: >0 bytes, -EAGAIN nothing complete yet, 0 the peer sent
  * close_notify, else an error. */
 int core_tls_read(struct core_tls *tls, uint8_t *buf, size_t size);
+/* Ciphertext core_tls_read has written so far (alerts, in answer to
+ * handshake messages after the handshake): a peer that never reads can make
+ * it grow without sending any plaintext, so the caller bounds it. */
+size_t core_tls_read_output(const struct core_tls *tls);
 /* True when input is held that core_tls_read could turn into plaintext. */
 bool core_tls_has_input(const struct core_tls *tls);
 /* Encrypts all of data into the output; 0 or an error. */

@@ -39,7 +39,8 @@
  * Writes are queued and copied; pending() tells how many bytes have not been
  * written yet, so a plugin can bound what a slow peer makes it hold and
  * disconnect it. pause_read()/resume_read() let a plugin stop reading from a
- * peer that sends faster than it can process.
+ * peer that sends faster than it can process. The host also stops reading
+ * from a peer whose unsent output exceeds 1 MiB, until it drains.
  *
  * Addresses are POSIX sockaddrs (struct sockaddr_in / sockaddr_in6).
  */

@@ -4,8 +4,9 @@
  * No DNS server is reachable from the tests, so the answers are built here
  * in wire format (RFC 1035 section 4, RFC 2782 rdata) and handed to
  * core_srv_parse, the same function resolve_srv uses on what res_nquery
- * returns: ordering, the "." target, name compression, other record types
- * mixed in, and the malformed cases a hostile or broken server sends.
+ * returns: ordering, the "." target (alone and among others), name
+ * compression, other record types mixed in, and the malformed cases a
+ * hostile or broken server sends (a name running past its rdata, too).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static void begin(struct msg *m, unsigned answers)
 	m->n = 0;
 	put16(m, 0x1234); /* id */
 	put16(m, 0x8180); /* response, recursion desired and available, no error */
-	put16(m, 1);      /* questions */
+	put16(m, 1);	  /* questions */
 	put16(m, answers);
 	put16(m, 0); /* authority */
 	put16(m, 0); /* additional */
@@ -145,6 +146,43 @@ int main(void)
 	CHECK_INT(parse(&m, &r, &n), ==, -ENOENT);
 	CHECK(r == NULL);
 	CHECK_INT(n, ==, 0);
+
+	/* among other records "." is no target: dropped, not returned */
+	begin(&m, 3);
+	srv(&m, 0, 0, 0, ".");
+	srv(&m, 10, 5, 5269, "sip.example.com");
+	srv(&m, 5, 0, 0, ".");
+	CHECK_INT(parse(&m, &r, &n), ==, 0);
+	CHECK_INT(n, ==, 1);
+	if (n == 1)
+		CHECK_STR(r[0].target, "sip.example.com");
+	free(r);
+
+	/* only "." records, more than one: no service either */
+	begin(&m, 2);
+	srv(&m, 0, 0, 0, ".");
+	srv(&m, 1, 0, 0, ".");
+	CHECK_INT(parse(&m, &r, &n), ==, -ENOENT);
+	CHECK(r == NULL);
+
+	/* a target whose labels run past its rdata into the next record (rdlen
+	 * says 7: the fixed fields and one label-length byte) is skipped */
+	begin(&m, 2);
+	put16(&m, 0xc00c);
+	put16(&m, 33);
+	put16(&m, 1);
+	put32(&m, 60);
+	put16(&m, 7);
+	put16(&m, 1);
+	put16(&m, 1);
+	put16(&m, 80);
+	m.b[m.n++] = 2; /* "a label of 2": the next record's first bytes */
+	srv(&m, 10, 5, 5269, "sip.example.com");
+	CHECK_INT(parse(&m, &r, &n), ==, 0);
+	CHECK_INT(n, ==, 1);
+	if (n == 1)
+		CHECK_STR(r[0].target, "sip.example.com");
+	free(r);
 
 	/* other record types among the answers are skipped */
 	begin(&m, 2);
