@@ -19,6 +19,8 @@ import time
 BUILD = os.environ.get("UCSD_BUILD_ROOT") or sys.argv[1]
 UCSD = os.path.join(BUILD, "core", "ucsd")
 TEST_PLUGINS = os.path.join(BUILD, "tests", "plugins")
+TREE_PLUGINS = os.path.join(BUILD, "plugins")
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Failure(Exception):
@@ -43,7 +45,7 @@ def check(cond, what):
 
 
 class Ucsd:
-    def __init__(self, plugins=(), config=None, conf_d=None, files=None):
+    def __init__(self, plugins=(), config=None, conf_d=None, files=None, tree_plugins=()):
         self.dir = tempfile.mkdtemp(prefix="ucsd-test-")
         self.plugin_dir = os.path.join(self.dir, "plugins")
         self.etc = os.path.join(self.dir, "etc")
@@ -52,6 +54,8 @@ class Ucsd:
         os.makedirs(self.etc)
         for p in plugins:
             shutil.copy(os.path.join(TEST_PLUGINS, p + ".so"), self.plugin_dir)
+        for p in tree_plugins:  # plugins of the tree (builddir/plugins)
+            shutil.copy(os.path.join(TREE_PLUGINS, p + ".so"), self.plugin_dir)
         for name, data in (files or {}).items():
             with open(os.path.join(self.plugin_dir, name), "wb") as f:
                 f.write(data)
