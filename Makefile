@@ -16,12 +16,15 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 MESON_TEST = meson test --print-errorlogs --num-processes $(JOBS)
 
-.PHONY: all deps build run check check-asan bench fuzz install clean
+.PHONY: all deps bench-deps build run check check-asan bench fuzz install clean
 
 all: build
 
 deps:
 	@sh tools/install-deps.sh
+
+bench-deps:
+	@sh tools/install-deps.sh bench
 
 $(BUILD)/build.ninja:
 	@sh tools/install-deps.sh
@@ -52,7 +55,7 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 	  status=$$?; cat $(ASAN_BUILD)/check.log; \
 	  python3 tools/test-summary.py $(ASAN_BUILD)/meson-logs/testlog.json && [ $$status -eq 0 ]
 
-bench: build
+bench: bench-deps build
 	ninja -C $(BUILD) benchmarks
 	sh tests/bench/run.sh $(BUILD)
 

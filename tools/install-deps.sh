@@ -5,16 +5,24 @@
 #
 #   tools/install-deps.sh          build + test dependencies
 #   tools/install-deps.sh fuzz     also clang and libFuzzer for `make fuzz`
+#   tools/install-deps.sh bench    also libphonenumber (C++) for `make bench`
 set -eu
 
 # build: compiler, meson, the chosen libraries
 pkgs="gcc g++ make meson ninja-build pkg-config libc6-dev
-      libuv1-dev libjansson-dev libmbedtls-dev"
+      libuv1-dev libjansson-dev libmbedtls-dev
+      libxml2-dev libpcre2-dev"
 # tests: python3 runs the integration harness, openssl makes certificates
 # and is an independent TLS peer
 pkgs="$pkgs python3 openssl ca-certificates"
+# the dialplan oracle test: libphonenumber for Debian's python3
+pkgs="$pkgs python3-phonenumbers"
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev"
+fi
+if [ "${1:-}" = bench ]; then
+	# tests/bench/bench_libphonenumber.cc: the dialplan's peer in the same run
+	pkgs="$pkgs libphonenumber-dev"
 fi
 
 missing=""
