@@ -52,8 +52,13 @@ struct dial_ctx {
 	const char *lcr_prefix;
 };
 
-enum dial_rule { RULE_SAME_AREA, RULE_LOCAL_CHARGEABLE, RULE_OTHER_AREA_LOCAL, RULE_LONG_DISTANCE,
-		 RULE_INTERNATIONAL };
+enum dial_rule {
+	RULE_SAME_AREA,
+	RULE_LOCAL_CHARGEABLE,
+	RULE_OTHER_AREA_LOCAL,
+	RULE_LONG_DISTANCE,
+	RULE_INTERNATIONAL
+};
 
 static int put(char *out, size_t cap, const char *s)
 {
@@ -159,8 +164,8 @@ static bool listed(const struct dp_area_rule *rules, size_t n, const char *area,
 		if (strcmp(rules[i].area, area) != 0)
 			continue;
 		for (size_t j = 0; j < rules[i].n_prefixes; j++)
-			if (strncmp(subscriber, rules[i].prefixes[j], strlen(rules[i].prefixes[j])) ==
-			    0)
+			if (strncmp(subscriber, rules[i].prefixes[j],
+				    strlen(rules[i].prefixes[j])) == 0)
 				return true;
 	}
 	return false;
@@ -169,7 +174,8 @@ static bool listed(const struct dp_area_rule *rules, size_t n, const char *area,
 /* Splits the national significant number into area code and subscriber
  * and picks the rule. */
 static enum dial_rule pick_rule(const struct dial_ctx *x, const struct dp_country *dest,
-				const char *nsn, char *area, size_t area_cap, const char **subscriber)
+				const char *nsn, char *area, size_t area_cap,
+				const char **subscriber)
 {
 	const struct dp_location *loc = x->loc;
 	const struct dp_nanp *nanp = &loc->nanp;
@@ -235,8 +241,8 @@ static const char *rule_text(const struct dp_country *home, const struct dp_coun
 	}
 }
 
-static int substitute(const char *rule, const char *e, const char *f, const char *g,
-		      const char *n, char *out, size_t cap)
+static int substitute(const char *rule, const char *e, const char *f, const char *g, const char *n,
+		      char *out, size_t cap)
 {
 	size_t len = 0;
 	bool used_n = false;
@@ -318,8 +324,7 @@ static int dialable(struct dial_ctx *x, const char *canonical, char *dial, size_
 	nsn = canonical + 1 + strlen(code);
 	r = pick_rule(x, dest, nsn, area, sizeof(area), &subscriber);
 	snprintf(g, sizeof(g), "%s", subscriber);
-	if (x->loc->adv.auto_redial && dest && dest->max_length &&
-	    strlen(nsn) > dest->max_length) {
+	if (x->loc->adv.auto_redial && dest && dest->max_length && strlen(nsn) > dest->max_length) {
 		size_t keep = dest->max_length > strlen(area) ? dest->max_length - strlen(area) : 0;
 
 		snprintf(x->out->postdial, sizeof(x->out->postdial), "%s", g + keep);
@@ -371,10 +376,10 @@ static int apply_project(struct dial_ctx *x, char *dial, size_t cap, const char 
 		snprintf(access, sizeof(access), "%s", po.dial);
 		x->out->private_call = 1;
 	}
-	err = dp_project_expand(p,
-				access[0] ? access
-					  : (internal || dp_project_wants_external(p) ? dial : national),
-				x->req->pin, x->req->user_id, &po);
+	err = dp_project_expand(
+		p,
+		access[0] ? access : (internal || dp_project_wants_external(p) ? dial : national),
+		x->req->pin, x->req->user_id, &po);
 	if (err)
 		return err;
 	if (put(dial, cap, po.dial))
@@ -450,14 +455,14 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 		dp_trace(trace, arg, "result", "! bypasses the rules", out->dial);
 		return 0;
 	}
-	err = dp_filter(req->number, num, sizeof(num), true);
+	err = dp_filter(req->number, num, sizeof(num), true, loc->country->international_prefix);
 	if (err)
 		return err;
 	dp_trace(trace, arg, "filter", NULL, num);
 
 	/* 2, 3 */
 	vanity(loc, num);
-	err = dp_filter(num, tmp, sizeof(tmp), false);
+	err = dp_filter(num, tmp, sizeof(tmp), false, NULL);
 	if (err)
 		return err;
 	if (strcmp(tmp, num) != 0)
@@ -478,7 +483,8 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 	if (sp) {
 		out->special = 1;
 		set_canonical(&out->canonical.text, num, "");
-		if (snprintf(dial, sizeof(dial), "%s%s", loc->pbx.enabled ? loc->pbx.access_local : "",
+		if (snprintf(dial, sizeof(dial), "%s%s",
+			     loc->pbx.enabled ? loc->pbx.access_local : "",
 			     num) >= (int)sizeof(dial))
 			return -EINVAL;
 		dp_trace(trace, arg, "special-number", sp->name, dial);
@@ -486,7 +492,8 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 	}
 
 	/* 5, 6 */
-	cls = num[0] == '+' ? DP_EXTERNAL : dp_classify(loc, num, tmp, sizeof(tmp), why, sizeof(why));
+	cls = num[0] == '+' ? DP_EXTERNAL
+			    : dp_classify(loc, num, tmp, sizeof(tmp), why, sizeof(why));
 	if (cls == DP_INTERNAL) {
 		out->internal = 1;
 		dp_trace(trace, arg, "internal", why, num);
@@ -555,7 +562,10 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 			snprintf(name, sizeof(name), "dial rule %d", r + 1);
 		snprintf(num, sizeof(num), "%s", tmp);
 		dp_trace(trace, arg, "dial-rules", name, num);
-		if (num[0] != '+')
+		/* a generated abbreviation makes another location's number internal;
+		 * an operator's rule that writes final digits (a tie line, a carrier
+		 * code) says nothing about where the number is */
+		if (num[0] != '+' && rule->generated)
 			out->internal = 1;
 	}
 	if (num[0] != '+') { /* internal, or final digits a rule wrote */

@@ -37,7 +37,8 @@ int dp_display(const struct dp_model *m, const struct dp_location *loc, const ch
 	nsn = canonical + 1 + strlen(c->code);
 	owner = dp_location_of(m, canonical);
 	if (owner && owner->country == c && dp_ddi_extension(owner, canonical, ext, sizeof(ext))) {
-		n = snprintf(out, cap, "+%s (%s) %s-%s", c->code, owner->area, owner->pbx.base, ext);
+		n = snprintf(out, cap, "+%s (%s) %s-%s", c->code, owner->area, owner->pbx.base,
+			     ext);
 		return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
 	}
 	city = dp_city_of(&m->data, canonical);
@@ -46,7 +47,8 @@ int dp_display(const struct dp_model *m, const struct dp_location *loc, const ch
 	else if (c->area_length && strlen(nsn) > c->area_length)
 		area_len = c->area_length;
 	if (area_len && strlen(nsn) > area_len)
-		n = snprintf(out, cap, "+%s (%.*s) %s", c->code, (int)area_len, nsn, nsn + area_len);
+		n = snprintf(out, cap, "+%s (%.*s) %s", c->code, (int)area_len, nsn,
+			     nsn + area_len);
 	else
 		n = snprintf(out, cap, "+%s %s", c->code, nsn);
 	return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;

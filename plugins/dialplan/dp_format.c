@@ -48,8 +48,7 @@ static struct strip strip_list(const struct dp_pbx *p, enum ucs_dp_kind kind)
 	}
 }
 
-static const struct dp_rule_list *format_rules(const struct dp_location *loc,
-					       enum ucs_dp_kind kind)
+static const struct dp_rule_list *format_rules(const struct dp_location *loc, enum ucs_dp_kind kind)
 {
 	switch (kind) {
 	case UCS_DP_CALLER:
@@ -109,7 +108,7 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 	}
 
 	/* 1 */
-	err = dp_filter(number, num, sizeof(num), false);
+	err = dp_filter(number, num, sizeof(num), false, loc->country->international_prefix);
 	if (err)
 		return err;
 	dp_trace(trace, arg, "filter", NULL, num);

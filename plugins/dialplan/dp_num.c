@@ -10,15 +10,39 @@
 
 #include "dp_num.h"
 
-int dp_filter(const char *in, char *out, size_t cap, bool letters)
+/* "+49 (0)89 ...": in an international number a bracketed 0 marks the trunk
+ * prefix that is dropped when dialling from abroad (business-card style);
+ * returns the length of such a group at in, or 0. */
+static size_t trunk_zero(const char *in, const char *out, size_t n, const char *idd)
 {
-	size_t n = 0;
+	size_t idd_len = idd ? strlen(idd) : 0;
+	const char *p = in;
+
+	if (*p != '(' || !n ||
+	    !(out[0] == '+' || (idd_len && n > idd_len && strncmp(out, idd, idd_len) == 0)))
+		return 0;
+	for (p++; *p == ' '; p++)
+		;
+	if (*p++ != '0')
+		return 0;
+	for (; *p == ' '; p++)
+		;
+	return *p == ')' ? (size_t)(p + 1 - in) : 0;
+}
+
+int dp_filter(const char *in, char *out, size_t cap, bool letters, const char *idd)
+{
+	size_t n = 0, skip;
 
 	if (!in || strlen(in) > UCS_DP_NUMBER_MAX)
 		return -EINVAL;
 	for (; *in && n + 1 < cap; in++) {
 		char c = *in;
 
+		if ((skip = trunk_zero(in, out, n, idd)) != 0) {
+			in += skip - 1;
+			continue;
+		}
 		if ((c >= '0' && c <= '9') || c == '*' || c == '#' || (c == '+' && n == 0))
 			out[n++] = c;
 		else if (letters && isalpha((unsigned char)c) && !(c & 0x80))
@@ -142,8 +166,8 @@ static bool internal_length(const struct dp_location *loc, const char *number)
 	       len <= loc->pbx.len_max;
 }
 
-enum dp_class dp_classify(const struct dp_location *loc, const char *number, char *out,
-			  size_t cap, char *why, size_t why_cap)
+enum dp_class dp_classify(const struct dp_location *loc, const char *number, char *out, size_t cap,
+			  char *why, size_t why_cap)
 {
 	int r;
 

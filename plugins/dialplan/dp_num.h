@@ -17,8 +17,10 @@
 #define DP_BUF 160 /* room for any intermediate form (number, prefixes, project digits) */
 
 /* Keeps + * # 0-9 (and, with letters, A-Z upper-cased); -EINVAL when in is
- * longer than UCS_DP_NUMBER_MAX or nothing is left. */
-int dp_filter(const char *in, char *out, size_t cap, bool letters);
+ * longer than UCS_DP_NUMBER_MAX or nothing is left. In a number that starts
+ * with + or idd (the location's international prefix), a "(0)" group - the
+ * trunk prefix written for callers at home - is dropped. */
+int dp_filter(const char *in, char *out, size_t cap, bool letters, const char *idd);
 /* Super-canonical form of an external number written in loc's national
  * conventions (international prefix, trunk prefix, local number). Numbers
  * holding * or # cannot be canonical and are copied unchanged. */
@@ -39,8 +41,8 @@ const struct dp_location *dp_location_of(const struct dp_model *m, const char *c
  * Returns DP_EXTERNAL_RULE, DP_INTERNAL or DP_EXTERNAL; out gets the number
  * after any rule; *rule the rule list and index that decided (for traces). */
 enum dp_class { DP_EXTERNAL = 0, DP_EXTERNAL_RULE = 1, DP_INTERNAL = 2 };
-enum dp_class dp_classify(const struct dp_location *loc, const char *number, char *out,
-			  size_t cap, char *why, size_t why_cap);
+enum dp_class dp_classify(const struct dp_location *loc, const char *number, char *out, size_t cap,
+			  char *why, size_t why_cap);
 
 /* Writes a + b into a canonical number field, truncating (a canonical
  * number never exceeds UCS_PHONE_MAX; longer input was refused earlier). */
@@ -58,8 +60,8 @@ static inline void set_canonical(char (*field)[UCS_PHONE_MAX], const char *a, co
 }
 
 /* Calls trace(step, rule, value) when a trace handler is set. */
-static inline void dp_trace(ucs_dp_trace_h *trace, void *arg, const char *step,
-			    const char *rule, const char *value)
+static inline void dp_trace(ucs_dp_trace_h *trace, void *arg, const char *step, const char *rule,
+			    const char *value)
 {
 	if (trace)
 		trace(step, rule, value, arg);

@@ -167,10 +167,9 @@ def national_forms(rng, n, region):
     return rng.sample(styles, 2)
 
 
-# The trunk prefix in brackets after the country code: "+49 (0)89 1234567". libphonenumber
-# drops the 0; dp_filter keeps every digit, so the pipeline makes "+490891234567" of it.
-# Off by default until the pipeline handles it (--trunk-zero turns it on).
-TRUNK_ZERO = False
+# The trunk prefix in brackets after the country code: "+49 (0)89 1234567" (business-card
+# style). libphonenumber drops the 0, and so does dp_filter in an international number.
+TRUNK_ZERO = True
 
 
 def trunk_zero_form(rng, n, idd):

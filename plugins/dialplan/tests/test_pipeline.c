@@ -33,6 +33,12 @@ static const struct format_row format_rows[] = {
 	{"Starnberg", UCS_DP_CALLER, "0089123456", 0, "+4989123456", 0, "+49 (89) 123456", ""},
 	/* 3, 6: what remains after the access code is a local number */
 	{"Starnberg", UCS_DP_CALLER, "089123456", 0, "+49815189123456", 0, NULL, NULL},
+	/* 1: "(0)" in an international number is the trunk prefix for callers at home
+	 * (written numbers: a PBX never reports brackets) */
+	{"Starnberg", UCS_DP_DISPLAY, "+49 (0)89 123456", 0, "+4989123456", 0, NULL, NULL},
+	{"HomeOffice", UCS_DP_CALLER, "+49 (0)89 123456", 0, "+4989123456", 0, NULL, NULL},
+	{"NewYork", UCS_DP_DISPLAY, "011 49 (0)89 123456", 0, "+4989123456", 0, NULL, NULL},
+	{"HomeOffice", UCS_DP_CALLER, "089 (0)123", 0, "+49890123", 0, NULL, NULL},
 	/* 1: only + * # 0-9 are kept */
 	{"Starnberg", UCS_DP_CALLER, "0 (089) 12-34/56", 0, "+4989123456", 0, NULL, NULL},
 	/* 4: extension number space; display with the DDI dash */
@@ -107,6 +113,8 @@ static const struct dial_row dial_rows[] = {
 	/* 10: own DDI numbers shortened to the extension */
 	{"Starnberg", UCS_DP_DIAL, "+49815136856220", NULL, NULL, NULL, NULL, NULL, 0, "220", "", 1, 0},
 	{"Starnberg", UCS_DP_DIAL, "+4981513685620", NULL, NULL, NULL, NULL, NULL, 0, "03685620", "", 0, 0},
+	/* a written international number with "(0)" dials as the number it is */
+	{"Starnberg", UCS_DP_DIAL, "+49 (0)30 123456", NULL, NULL, NULL, NULL, NULL, 0, "0030123456", "", 0, 0},
 	/* 2: vanity (E.161); 15: the final rule drops the access code */
 	{"Starnberg", UCS_DP_DIAL, "0800HANSMEIER", NULL, NULL, NULL, NULL, NULL, 0, "0800426763437", "", 0, 0},
 	/* letters outside a vanity prefix are dropped */
@@ -121,7 +129,7 @@ static const struct dial_row dial_rows[] = {
 	/* 1: "!" bypasses every rule */
 	{"Starnberg", UCS_DP_DIAL, "!*#123", NULL, NULL, NULL, NULL, NULL, 0, "*#123", "", 0, 0},
 	/* 11: a PC dialing rule writes the final digits (tie line) */
-	{"Starnberg", UCS_DP_DIAL, "+4989777123", NULL, NULL, NULL, NULL, NULL, 0, "88123", "", 1, 0},
+	{"Starnberg", UCS_DP_DIAL, "+4989777123", NULL, NULL, NULL, NULL, NULL, 0, "88123", "", 0, 0},
 	/* 13: international 00EFG */
 	{"Starnberg", UCS_DP_DIAL, "+12125551234", NULL, NULL, NULL, NULL, NULL, 0, "00012125551234", "", 0, 0},
 	/* 9: LCR by zone and half-hour (2026-11-26 is a Thursday, 11-28 a Saturday) */
