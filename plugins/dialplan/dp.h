@@ -41,7 +41,7 @@
 #include <ucs/dialplan.h>
 
 #define DP_NUMBER_MAX 64 /* digits and signs in any number the dialplan handles */
-#define DP_NAME_MAX 64
+#define DP_NAME_MAX   64
 
 /* ---- errors --------------------------------------------------------------------------- */
 
@@ -58,23 +58,23 @@ void dp_error(struct dp_errors *e, const char *file, int line, const char *fmt, 
 /* ---- reference data ------------------------------------------------------------------- */
 
 struct dp_country {
-	char code[4];                 /* "49", "1", "358" */
+	char code[4]; /* "49", "1", "358" */
 	char name[48];
-	char same_area[24];           /* SameAreaRule, e.g. "G" */
-	char long_distance[24];       /* LongDistanceRule, e.g. "0FG" */
-	char international[24];       /* InternationalRule, e.g. "00EFG" */
+	char same_area[24];	      /* SameAreaRule, e.g. "G" */
+	char long_distance[24];	      /* LongDistanceRule, e.g. "0FG" */
+	char international[24];	      /* InternationalRule, e.g. "00EFG" */
 	char local_chargeable[24];    /* NANP: LocalChargeableRule, "" elsewhere */
 	char other_area_local[24];    /* NANP: OtherAreaLocalRule, "" elsewhere */
 	char national_prefix[8];      /* trunk prefix: "0"; NANP "1"; "" where none */
 	char international_prefix[8]; /* "00"; NANP "011" */
-	uint8_t max_length;           /* longest national significant number (digits after E) */
-	uint8_t nsn_length;           /* every NSN has this length (NANP 10), else 0 */
-	uint8_t area_length;          /* every area code has this length (NANP 3), else 0 */
+	uint8_t max_length;	      /* longest national significant number (digits after E) */
+	uint8_t nsn_length;	      /* every NSN has this length (NANP 10), else 0 */
+	uint8_t area_length;	      /* every area code has this length (NANP 3), else 0 */
 };
 
 struct dp_city {
 	char prefix[16]; /* canonical area prefix: "+4989" */
-	char name[64];   /* "München" (UTF-8) */
+	char name[64];	 /* "München" (UTF-8) */
 };
 
 struct dp_provider {
@@ -89,6 +89,16 @@ struct dp_special {
 	char name[48];
 };
 
+/* Area-code lookup index: every city prefix as (digits, length) in an
+ * open-addressing table, so dp_city_of costs one probe per prefix length
+ * that exists (built by dp_data_load, see dp_data.c). */
+struct dp_city_index {
+	uint64_t *keys;	  /* digits * 32 + length; 0: empty slot */
+	uint32_t *cities; /* index into dp_data.cities */
+	size_t mask;
+	uint8_t min_len, max_len; /* digits after '+' */
+};
+
 struct dp_data {
 	struct dp_country *countries; /* sorted by code (strcmp) */
 	size_t n_countries;
@@ -98,6 +108,7 @@ struct dp_data {
 	size_t n_providers;
 	struct dp_special *specials;
 	size_t n_specials;
+	struct dp_city_index city_index;
 };
 
 /* Loads the four files: each from override_dir when it exists there (an
@@ -129,12 +140,18 @@ int dp_data_load_memory(struct dp_data *d, const char *name, const char *buf, si
 
 struct dp_rule {
 	char *search;
-	char *replace;   /* "" or NULL: the number stays as it is (the rule only classifies) */
-	bool regex;      /* PCRE2; otherwise the whole number must equal search */
-	bool generated;  /* made for another location (cross-location integration) */
-	char *origin;    /* generated: the location it was made for */
-	void *re;        /* pcre2_code * (JIT-compiled), NULL for direct rules */
-	int line;        /* in locations.xml, for messages */
+	char *replace;	/* "" or NULL: the number stays as it is (the rule only classifies) */
+	bool regex;	/* PCRE2; otherwise the whole number must equal search */
+	bool generated; /* made for another location (cross-location integration) */
+	char *origin;	/* generated: the location it was made for */
+	void *re;	/* pcre2_code * (JIT-compiled), NULL for direct rules */
+	int line;	/* in locations.xml, for messages */
+	/* Prefilter (regex rules): a number shorter than min_len, or not starting
+	 * with the pattern's anchored literal prefix, cannot match, so the rule
+	 * is skipped without entering PCRE2. Set by dp_rule_compile. */
+	uint16_t min_len;
+	uint8_t lit_len;
+	char lit[23];
 };
 
 struct dp_rule_list {
@@ -188,10 +205,10 @@ const struct dp_lcr_provider *dp_lcr_select(const struct dp_lcr *lcr, const char
 /* ---- projects ------------------------------------------------------------------------- */
 
 enum dp_project_mode {
-	DP_PROJECT_JOURNAL = 0,          /* "journal": only recorded in the journal */
+	DP_PROJECT_JOURNAL = 0,		 /* "journal": only recorded in the journal */
 	DP_PROJECT_DIAL_AND_JOURNAL = 1, /* "dial-and-journal" */
-	DP_PROJECT_DIAL = 2,             /* "dial" */
-	DP_PROJECT_PRIVATE = 3,          /* "private": dialled with the private access code */
+	DP_PROJECT_DIAL = 2,		 /* "dial" */
+	DP_PROJECT_PRIVATE = 3,		 /* "private": dialled with the private access code */
 };
 
 struct dp_project {
@@ -201,10 +218,10 @@ struct dp_project {
 };
 
 struct dp_project_out {
-	char dial[128];    /* what goes to the PBX before any "C" */
+	char dial[128];	   /* what goes to the PBX before any "C" */
 	char postdial[64]; /* after "C": sent as DTMF once the remote party answered */
 	char journal[64];  /* what J records: "user=..,pin=.." or the parameter */
-	bool external;     /* X: the number keeps its external access code */
+	bool external;	   /* X: the number keeps its external access code */
 };
 
 /* Expands the parameter around number (already formatted: with access code
@@ -232,22 +249,22 @@ struct dp_emergency {
 
 /* NANP: which dialing rule a number in the own or another area code takes. */
 struct dp_area_rule {
-	char area[8];                     /* "202" */
-	char (*prefixes)[8];              /* the three digits after the area code: "333" */
+	char area[8];	     /* "202" */
+	char (*prefixes)[8]; /* the three digits after the area code: "333" */
 	size_t n_prefixes;
 };
 
 enum dp_own_area_mode {
-	DP_OWN_AREA_ALL_FREE = 0,       /* every own-area number: local rule */
-	DP_OWN_AREA_CHARGEABLE_LISTED,  /* listed prefixes: local chargeable; others local */
-	DP_OWN_AREA_FREE_LISTED,        /* listed prefixes: local; others local chargeable */
+	DP_OWN_AREA_ALL_FREE = 0,      /* every own-area number: local rule */
+	DP_OWN_AREA_CHARGEABLE_LISTED, /* listed prefixes: local chargeable; others local */
+	DP_OWN_AREA_FREE_LISTED,       /* listed prefixes: local; others local chargeable */
 };
 
 struct dp_nanp {
 	enum dp_own_area_mode own_mode;
 	struct dp_area_rule *own; /* prefix rules for the own area code */
 	size_t n_own;
-	bool other_free;          /* some other area codes are local calls */
+	bool other_free;	    /* some other area codes are local calls */
 	struct dp_area_rule *other; /* their rules (area code + prefixes) */
 	size_t n_other;
 };
@@ -257,12 +274,12 @@ enum dp_line_type { DP_LINE_DDI = 0, DP_LINE_MSN = 1 };
 struct dp_pbx {
 	bool enabled;
 	enum dp_line_type line_type;
-	char base[24];          /* DDI base number: "36856" */
+	char base[24]; /* DDI base number: "36856" */
 	bool has_range;
-	long ext_from, ext_to;  /* extension number space */
+	long ext_from, ext_to; /* extension number space */
 	bool has_prefix;
 	int prefix_low, prefix_high; /* first digit range for mixed lengths */
-	int len_min, len_max;   /* length of internal numbers */
+	int len_min, len_max;	     /* length of internal numbers */
 	char access_local[16], access_national[16], access_international[16];
 	char access_private[32], access_forward[16];
 	/* comma-separated lists in the file, split here */
@@ -274,10 +291,10 @@ struct dp_pbx {
 };
 
 struct dp_advanced {
-	bool dial_e164;     /* dialFormat="e164" */
+	bool dial_e164;	    /* dialFormat="e164" */
 	bool always_area;   /* alwaysAreaCode */
 	bool auto_redial;   /* autoRedial */
-	bool integrate;     /* take part in location integration */
+	bool integrate;	    /* take part in location integration */
 	bool detect_other;  /* detectOtherLocations: generated internal rules */
 	bool search_across; /* searchAcross */
 	bool abbreviate;    /* abbreviate other locations' numbers before dialing */
@@ -300,7 +317,15 @@ struct dp_location {
 	struct dp_lcr lcr;
 	struct dp_advanced adv;
 	int line; /* of <location> in locations.xml */
+	/* "+49815136856": the canonical prefix of its DDI numbers, "" without a
+	 * DDI PBX; computed once at load (dp_location_finish). */
+	char ddi_prefix[48];
+	size_t ddi_prefix_len;
+	uint8_t ext_len_min, ext_len_max; /* digits of ext_from and ext_to */
 };
+
+/* Derived fields of a location whose settings are read (ddi_prefix). */
+void dp_location_finish(struct dp_location *loc);
 
 struct dp_model {
 	struct dp_data data;

@@ -26,6 +26,8 @@
 
 #include "dp.h"
 
+static void city_index_build(struct dp_data *d);
+
 #define DP_FILE_MAX (64u * 1024 * 1024) /* far above any real reference file */
 
 void dp_error(struct dp_errors *e, const char *file, int line, const char *fmt, ...)
@@ -547,6 +549,7 @@ static int install(struct dp_data *d, enum kind k, const void *ents, size_t n)
 	case K_CITIES:
 		free(d->cities);
 		d->cities = (struct dp_city *)arr, d->n_cities = n;
+		city_index_build(d);
 		break;
 	case K_PROVIDERS:
 		free(d->providers);
@@ -792,11 +795,79 @@ void dp_data_free(struct dp_data *d)
 {
 	if (!d)
 		return;
+	free(d->city_index.keys);
+	free(d->city_index.cities);
 	free(d->countries);
 	free(d->cities);
 	free(d->providers);
 	free(d->specials);
 	memset(d, 0, sizeof(*d));
+}
+
+/* ---- area-code index ----------------------------------------------------------------- */
+
+/* "+4989" -> key of its digits and length; 0 when it is not "+" and 1 to 18 digits. */
+static uint64_t city_key(const char *s, size_t len)
+{
+	uint64_t v = 0;
+
+	if (len < 1 || len > 18)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return v * 32 + len;
+}
+
+static size_t city_slot(uint64_t key, size_t mask)
+{
+	key ^= key >> 31;
+	key *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(key >> 17) & mask;
+}
+
+/* Rebuilds the index of d->cities. Without memory the index stays empty and
+ * dp_city_of falls back to the sorted array (slower, same answers). */
+static void city_index_build(struct dp_data *d)
+{
+	struct dp_city_index *ix = &d->city_index;
+	size_t size = 16;
+
+	free(ix->keys);
+	free(ix->cities);
+	memset(ix, 0, sizeof(*ix));
+	while (size < d->n_cities * 2)
+		size *= 2;
+	ix->keys = calloc(size, sizeof(*ix->keys));
+	ix->cities = calloc(size, sizeof(*ix->cities));
+	if (!ix->keys || !ix->cities) {
+		free(ix->keys);
+		free(ix->cities);
+		ix->keys = NULL;
+		ix->cities = NULL;
+		return;
+	}
+	ix->mask = size - 1;
+	ix->min_len = UINT8_MAX;
+	for (size_t i = 0; i < d->n_cities; i++) {
+		size_t len = strlen(d->cities[i].prefix + 1);
+		uint64_t key = city_key(d->cities[i].prefix + 1, len);
+		size_t slot;
+
+		if (!key)
+			continue;
+		for (slot = city_slot(key, ix->mask); ix->keys[slot] && ix->keys[slot] != key;
+		     slot = (slot + 1) & ix->mask)
+			;
+		ix->keys[slot] = key;
+		ix->cities[slot] = (uint32_t)i;
+		if (len < ix->min_len)
+			ix->min_len = (uint8_t)len;
+		if (len > ix->max_len)
+			ix->max_len = (uint8_t)len;
+	}
 }
 
 /* ---- lookups -------------------------------------------------------------------------- */
@@ -850,10 +921,33 @@ const struct dp_country *dp_country_of(const struct dp_data *d, const char *cano
 
 const struct dp_city *dp_city_of(const struct dp_data *d, const char *canonical)
 {
+	const struct dp_city_index *ix = &d->city_index;
 	size_t len = strnlen(canonical, sizeof(d->cities[0].prefix));
 
 	if (canonical[0] != '+')
 		return NULL;
+	if (ix->keys) {
+		uint64_t value[24];
+		size_t digits = 0;
+
+		/* the digit values of every prefix length, in one pass */
+		for (uint64_t v = 0; digits < ix->max_len && canonical[1 + digits] >= '0' &&
+				     canonical[1 + digits] <= '9';
+		     digits++) {
+			v = v * 10 + (uint64_t)(canonical[1 + digits] - '0');
+			value[digits] = v;
+		}
+		/* longest first: one probe per length any area code has */
+		for (size_t l = digits; l >= ix->min_len && l > 0; l--) {
+			uint64_t key = value[l - 1] * 32 + l;
+
+			for (size_t slot = city_slot(key, ix->mask); ix->keys[slot];
+			     slot = (slot + 1) & ix->mask)
+				if (ix->keys[slot] == key)
+					return &d->cities[ix->cities[slot]];
+		}
+		return NULL;
+	}
 	if (len >= sizeof(d->cities[0].prefix))
 		len = sizeof(d->cities[0].prefix) - 1;
 	for (; len >= 2; len--) {

@@ -62,9 +62,7 @@ enum dial_rule {
 
 static int put(char *out, size_t cap, const char *s)
 {
-	int n = snprintf(out, cap, "%s", s);
-
-	return n < 0 || (size_t)n >= cap ? -EINVAL : 0;
+	return dp_cat(out, cap, s, NULL, NULL, NULL) ? -EINVAL : 0;
 }
 
 /* ---- step 2: vanity ---- */
@@ -193,7 +191,7 @@ static enum dial_rule pick_rule(const struct dial_ctx *x, const struct dp_countr
 		char canonical[DP_BUF];
 		const struct dp_city *city;
 
-		snprintf(canonical, sizeof(canonical), "+%s%s", dest->code, nsn);
+		dp_cat(canonical, sizeof(canonical), "+", dest->code, nsn, NULL);
 		city = dp_city_of(&x->m->data, canonical);
 		if (city)
 			alen = strlen(city->prefix) - 1 - strlen(dest->code);
@@ -323,11 +321,11 @@ static int dialable(struct dial_ctx *x, const char *canonical, char *dial, size_
 	code = dest ? dest->code : "";
 	nsn = canonical + 1 + strlen(code);
 	r = pick_rule(x, dest, nsn, area, sizeof(area), &subscriber);
-	snprintf(g, sizeof(g), "%s", subscriber);
+	dp_copy(g, sizeof(g), subscriber);
 	if (x->loc->adv.auto_redial && dest && dest->max_length && strlen(nsn) > dest->max_length) {
 		size_t keep = dest->max_length > strlen(area) ? dest->max_length - strlen(area) : 0;
 
-		snprintf(x->out->postdial, sizeof(x->out->postdial), "%s", g + keep);
+		dp_copy(x->out->postdial, sizeof(x->out->postdial), g + keep);
 		g[keep] = 0;
 		dp_trace(x->trace, x->arg, "auto-redial", "longer than the country allows",
 			 x->out->postdial);
@@ -339,7 +337,7 @@ static int dialable(struct dial_ctx *x, const char *canonical, char *dial, size_
 	if (err)
 		return err;
 	dp_trace(x->trace, x->arg, "country-rule", rule_text(home, dest, r), digits);
-	if (snprintf(dial, cap, "%s%s", access_for(x, r), digits) >= (int)cap)
+	if (dp_cat(dial, cap, access_for(x, r), digits, NULL, NULL))
 		return -EINVAL;
 	dp_trace(x->trace, x->arg, "access-code", access_for(x, r)[0] ? access_for(x, r) : NULL,
 		 dial);
@@ -358,10 +356,10 @@ static int apply_project(struct dial_ctx *x, char *dial, size_t cap, const char 
 
 	if (!p)
 		return 0;
-	snprintf(x->out->project, sizeof(x->out->project), "%s", p->name);
+	dp_copy(x->out->project, sizeof(x->out->project), p->name);
 	x->out->journal = p->mode != DP_PROJECT_DIAL;
 	if (p->mode == DP_PROJECT_JOURNAL) {
-		snprintf(x->out->project_info, sizeof(x->out->project_info), "%s", p->parameter);
+		dp_copy(x->out->project_info, sizeof(x->out->project_info), p->parameter);
 		return 0;
 	}
 	if (p->mode == DP_PROJECT_PRIVATE && !internal) {
@@ -373,7 +371,7 @@ static int apply_project(struct dial_ctx *x, char *dial, size_t cap, const char 
 		err = dp_project_expand(&code, national, x->req->pin, x->req->user_id, &po);
 		if (err)
 			return err;
-		snprintf(access, sizeof(access), "%s", po.dial);
+		dp_copy(access, sizeof(access), po.dial);
 		x->out->private_call = 1;
 	}
 	err = dp_project_expand(
@@ -385,7 +383,7 @@ static int apply_project(struct dial_ctx *x, char *dial, size_t cap, const char 
 	if (put(dial, cap, po.dial))
 		return -EINVAL;
 	if (po.postdial[0])
-		snprintf(x->out->postdial, sizeof(x->out->postdial), "%s", po.postdial);
+		dp_copy(x->out->postdial, sizeof(x->out->postdial), po.postdial);
 	snprintf(x->out->project_info, sizeof(x->out->project_info), "%s",
 		 po.journal[0] ? po.journal : p->parameter);
 	dp_trace(x->trace, x->arg, "project", p->name, dial);
@@ -410,10 +408,12 @@ static int finish(struct dial_ctx *x, const char *dial)
 	if (r == -ENOSPC)
 		return -EINVAL;
 	if (r >= 0) {
-		char name[48];
+		if (x->trace) {
+			char name[48];
 
-		snprintf(name, sizeof(name), "dialFinal rule %d", r + 1);
-		dp_trace(x->trace, x->arg, "dial-final-rules", name, tmp);
+			snprintf(name, sizeof(name), "dialFinal rule %d", r + 1);
+			dp_trace(x->trace, x->arg, "dial-final-rules", name, tmp);
+		}
 		dial = tmp;
 	}
 	if (put(x->out->dial, sizeof(x->out->dial), dial))
@@ -427,7 +427,7 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 	    ucs_dp_trace_h *trace, void *arg)
 {
 	struct dial_ctx x = {m, loc, mode, req, out, trace, arg, NULL, NULL};
-	char num[DP_BUF], tmp[DP_BUF], why[DP_BUF], dial[DP_BUF], national[DP_BUF];
+	char num[DP_BUF], tmp[DP_BUF], why[DP_BUF] = "", dial[DP_BUF], national[DP_BUF];
 	const struct dp_emergency *em;
 	const struct dp_special *sp;
 	const struct dp_lcr_provider *prov;
@@ -467,7 +467,7 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 		return err;
 	if (strcmp(tmp, num) != 0)
 		dp_trace(trace, arg, "vanity", NULL, tmp);
-	snprintf(num, sizeof(num), "%s", tmp);
+	dp_copy(num, sizeof(num), tmp);
 	em = emergency(loc, req->client, num);
 	if (em) {
 		out->special = 1;
@@ -492,8 +492,9 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 	}
 
 	/* 5, 6 */
-	cls = num[0] == '+' ? DP_EXTERNAL
-			    : dp_classify(loc, num, tmp, sizeof(tmp), why, sizeof(why));
+	cls = num[0] == '+'
+		      ? DP_EXTERNAL
+		      : dp_classify(loc, num, tmp, sizeof(tmp), trace ? why : NULL, sizeof(why));
 	if (cls == DP_INTERNAL) {
 		out->internal = 1;
 		dp_trace(trace, arg, "internal", why, num);
@@ -504,22 +505,22 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 			set_canonical(&out->canonical.text, ext, num);
 		else
 			set_canonical(&out->canonical.text, num, "");
-		snprintf(dial, sizeof(dial), "%s", tmp[0] == '+' ? num : tmp);
+		dp_copy(dial, sizeof(dial), tmp[0] == '+' ? num : tmp);
 		err = apply_project(&x, dial, sizeof(dial), dial, true);
 		return err ? err : finish(&x, dial);
 	}
 	if (cls == DP_EXTERNAL_RULE) {
 		dp_trace(trace, arg, "external", why, tmp);
-		snprintf(num, sizeof(num), "%s", tmp);
+		dp_copy(num, sizeof(num), tmp);
 	}
 
 	/* 7 */
 	dp_canonicalize(loc, num, tmp, sizeof(tmp));
-	snprintf(num, sizeof(num), "%s", tmp);
+	dp_copy(num, sizeof(num), tmp);
 	set_canonical(&out->canonical.text, num, "");
 	dp_trace(trace, arg, "international", NULL, num);
 	if (num[0] != '+') { /* * or # inside: a service code for the PBX */
-		snprintf(dial, sizeof(dial), "%s", num);
+		dp_copy(dial, sizeof(dial), num);
 		err = apply_project(&x, dial, sizeof(dial), dial, true);
 		return err ? err : finish(&x, dial);
 	}
@@ -543,7 +544,7 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 	if (dp_ddi_extension(loc, num, ext, sizeof(ext))) {
 		out->internal = 1;
 		dp_trace(trace, arg, "own-ddi", "shortened to the extension", ext);
-		snprintf(num, sizeof(num), "%s", ext);
+		dp_copy(num, sizeof(num), ext);
 		x.lcr_prefix = NULL;
 	}
 
@@ -553,15 +554,18 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 		return -EINVAL;
 	if (r >= 0) {
 		const struct dp_rule *rule = &loc->dial.rules[r];
-		char name[DP_BUF];
 
-		if (rule->generated)
-			snprintf(name, sizeof(name), "abbreviation for location %s",
-				 rule->origin ? rule->origin : "?");
-		else
-			snprintf(name, sizeof(name), "dial rule %d", r + 1);
-		snprintf(num, sizeof(num), "%s", tmp);
-		dp_trace(trace, arg, "dial-rules", name, num);
+		dp_copy(num, sizeof(num), tmp);
+		if (trace) {
+			char name[DP_BUF];
+
+			if (rule->generated)
+				snprintf(name, sizeof(name), "abbreviation for location %s",
+					 rule->origin ? rule->origin : "?");
+			else
+				snprintf(name, sizeof(name), "dial rule %d", r + 1);
+			dp_trace(trace, arg, "dial-rules", name, num);
+		}
 		/* a generated abbreviation makes another location's number internal;
 		 * an operator's rule that writes final digits (a tie line, a carrier
 		 * code) says nothing about where the number is */
@@ -569,15 +573,15 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 			out->internal = 1;
 	}
 	if (num[0] != '+') { /* internal, or final digits a rule wrote */
-		snprintf(dial, sizeof(dial), "%s", num);
+		dp_copy(dial, sizeof(dial), num);
 		err = apply_project(&x, dial, sizeof(dial), dial, true);
 		return err ? err : finish(&x, dial);
 	}
 
 	/* 13, 14 */
 	if (loc->adv.dial_e164) {
-		snprintf(dial, sizeof(dial), "%s", num);
-		snprintf(national, sizeof(national), "%s", num);
+		dp_copy(dial, sizeof(dial), num);
+		dp_copy(national, sizeof(national), num);
 		dp_trace(trace, arg, "e164", "dialFormat e164", dial);
 	} else {
 		err = dialable(&x, num, dial, sizeof(dial), national, sizeof(national));

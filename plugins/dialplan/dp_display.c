@@ -23,33 +23,37 @@ int dp_display(const struct dp_model *m, const struct dp_location *loc, const ch
 	const struct dp_location *owner;
 	const struct dp_city *city;
 	const char *nsn;
-	size_t area_len = 0;
-	char ext[DP_BUF];
-	int n;
+	size_t area_len = 0, n;
+	char ext[DP_BUF], area[24];
 
 	(void)loc;
 	if (!m || !canonical || !out || !cap)
 		return -EINVAL;
-	if (canonical[0] != '+' || !(c = dp_country_of(&m->data, canonical))) {
-		n = snprintf(out, cap, "%s", canonical);
-		return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
-	}
+	if (canonical[0] != '+' || !(c = dp_country_of(&m->data, canonical)))
+		return dp_cat(out, cap, canonical, NULL, NULL, NULL);
 	nsn = canonical + 1 + strlen(c->code);
 	owner = dp_location_of(m, canonical);
 	if (owner && owner->country == c && dp_ddi_extension(owner, canonical, ext, sizeof(ext))) {
-		n = snprintf(out, cap, "+%s (%s) %s-%s", c->code, owner->area, owner->pbx.base,
-			     ext);
-		return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+		/* "+49 (8151) 36856-20" */
+		if (dp_cat(out, cap, "+", c->code, " (", owner->area))
+			return -ENOSPC;
+		n = strlen(out);
+		if (dp_cat(out + n, cap - n, ") ", owner->pbx.base, "-", ext))
+			return -ENOSPC;
+		return 0;
 	}
 	city = dp_city_of(&m->data, canonical);
 	if (city && strncmp(city->prefix + 1, c->code, strlen(c->code)) == 0)
 		area_len = strlen(city->prefix) - 1 - strlen(c->code);
 	else if (c->area_length && strlen(nsn) > c->area_length)
 		area_len = c->area_length;
-	if (area_len && strlen(nsn) > area_len)
-		n = snprintf(out, cap, "+%s (%.*s) %s", c->code, (int)area_len, nsn,
-			     nsn + area_len);
-	else
-		n = snprintf(out, cap, "+%s %s", c->code, nsn);
-	return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+	if (!area_len || strlen(nsn) <= area_len || area_len >= sizeof(area))
+		return dp_cat(out, cap, "+", c->code, " ", nsn); /* "+CC NNNN" */
+	memcpy(area, nsn, area_len);
+	area[area_len] = 0;
+	/* "+49 (89) 123456" */
+	if (dp_cat(out, cap, "+", c->code, " (", area))
+		return -ENOSPC;
+	n = strlen(out);
+	return dp_cat(out + n, cap - n, ") ", nsn + area_len, NULL, NULL);
 }

@@ -92,7 +92,7 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 {
 	const struct dp_rule_list *rules;
 	const struct dp_location *owner;
-	char num[DP_BUF], tmp[DP_BUF], why[DP_BUF];
+	char num[DP_BUF], tmp[DP_BUF], why[DP_BUF] = "";
 	bool external = false, internal = false;
 	int err, r = -1;
 
@@ -116,11 +116,13 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 	/* 2 */
 	rules = format_rules(loc, kind);
 	if (rules && (r = dp_rules_apply(rules, num, tmp, sizeof(tmp))) >= 0) {
-		char name[64];
+		dp_copy(num, sizeof(num), tmp);
+		if (trace) {
+			char name[64];
 
-		snprintf(name, sizeof(name), "%s rule %d", rules->name, r + 1);
-		snprintf(num, sizeof(num), "%s", tmp);
-		dp_trace(trace, arg, "formatting-rules", name, num);
+			snprintf(name, sizeof(name), "%s rule %d", rules->name, r + 1);
+			dp_trace(trace, arg, "formatting-rules", name, num);
+		}
 	} else if (r == -ENOSPC) {
 		return -EINVAL;
 	}
@@ -135,7 +137,7 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 
 	/* 4 */
 	if (!external && num[0] != '+') {
-		switch (dp_classify(loc, num, tmp, sizeof(tmp), why, sizeof(why))) {
+		switch (dp_classify(loc, num, tmp, sizeof(tmp), trace ? why : NULL, sizeof(why))) {
 		case DP_INTERNAL:
 			internal = true;
 			break;
@@ -145,7 +147,7 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 		case DP_EXTERNAL:
 			break;
 		}
-		snprintf(num, sizeof(num), "%s", tmp);
+		dp_copy(num, sizeof(num), tmp);
 		dp_trace(trace, arg, internal ? "internal" : "external", why[0] ? why : NULL, num);
 	}
 
@@ -179,9 +181,9 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 	owner = out->canonical.text[0] == '+' ? dp_location_of(m, out->canonical.text) : NULL;
 	if (owner) {
 		out->internal = 1;
-		snprintf(out->location, sizeof(out->location), "%s", owner->name);
+		dp_copy(out->location, sizeof(out->location), owner->name);
 	} else if (internal) {
-		snprintf(out->location, sizeof(out->location), "%s", loc->name);
+		dp_copy(out->location, sizeof(out->location), loc->name);
 	}
 	dp_display(m, loc, out->canonical.text, out->display, sizeof(out->display));
 	dp_trace(trace, arg, "display", NULL, out->display);

@@ -1606,6 +1606,7 @@ int dp_locations_load_memory(struct dp_model *m, const char *name, const char *x
 		strcpy(loc->name, lname);
 		ld.loc = loc->name;
 		parse_location(&ld, c, loc);
+		dp_location_finish(loc);
 		ld.loc = NULL;
 	}
 	if (!m->n_locations && !ld.nerr)

@@ -73,21 +73,21 @@ void dp_canonicalize(const struct dp_location *loc, const char *digits, char *ou
 	size_t len = strlen(digits);
 
 	if (digits[0] == '+' || !all_digits(digits)) {
-		snprintf(out, cap, "%s", digits);
+		dp_copy(out, cap, digits);
 		return;
 	}
 	if (starts(digits, c->international_prefix))
-		snprintf(out, cap, "+%s", digits + strlen(c->international_prefix));
+		dp_cat(out, cap, "+", digits + strlen(c->international_prefix), NULL, NULL);
 	else if (c->national_prefix[0] && starts(digits, c->national_prefix))
-		snprintf(out, cap, "+%s%s", c->code, digits + strlen(c->national_prefix));
+		dp_cat(out, cap, "+", c->code, digits + strlen(c->national_prefix), NULL);
 	else if (!c->national_prefix[0] || (c->nsn_length && len == c->nsn_length))
 		/* a closed numbering plan (IT), or a complete national number
 		 * written without trunk prefix (NANP ten digits) */
-		snprintf(out, cap, "+%s%s", c->code, digits);
+		dp_cat(out, cap, "+", c->code, digits, NULL);
 	else if (loc->adv.always_area && loc->area[0] && starts(digits, loc->area))
-		snprintf(out, cap, "+%s%s", c->code, digits);
+		dp_cat(out, cap, "+", c->code, digits, NULL);
 	else
-		snprintf(out, cap, "+%s%s%s", c->code, loc->area, digits);
+		dp_cat(out, cap, "+", c->code, loc->area, digits);
 }
 
 static long parse_ext(const char *ext)
@@ -109,14 +109,13 @@ bool dp_in_ddi(const struct dp_location *loc, const char *ext)
 	if (!p->enabled || p->line_type != DP_LINE_DDI || !all_digits(ext) || !len)
 		return false;
 	if (p->has_range) {
-		long v = parse_ext(ext);
-		char lo[24], hi[24];
+		long v;
 
 		/* written without leading zeros: "020" is not extension 20 */
-		snprintf(lo, sizeof(lo), "%ld", p->ext_from);
-		snprintf(hi, sizeof(hi), "%ld", p->ext_to);
-		return v >= p->ext_from && v <= p->ext_to && len >= strlen(lo) &&
-		       len <= strlen(hi) && (ext[0] != '0' || len == 1);
+		if (len < loc->ext_len_min || len > loc->ext_len_max || (ext[0] == '0' && len > 1))
+			return false;
+		v = parse_ext(ext);
+		return v >= p->ext_from && v <= p->ext_to;
 	}
 	if (p->has_prefix)
 		return ext[0] - '0' >= p->prefix_low && ext[0] - '0' <= p->prefix_high &&
@@ -124,27 +123,41 @@ bool dp_in_ddi(const struct dp_location *loc, const char *ext)
 	return false;
 }
 
-bool dp_ddi_prefix(const struct dp_location *loc, char *out, size_t cap)
+void dp_location_finish(struct dp_location *loc)
 {
 	const struct dp_pbx *p = &loc->pbx;
+	char digits[24];
+	int n = 0;
 
-	if (!p->enabled || p->line_type != DP_LINE_DDI || !p->base[0])
+	loc->ext_len_min = (uint8_t)snprintf(digits, sizeof(digits), "%ld", p->ext_from);
+	loc->ext_len_max = (uint8_t)snprintf(digits, sizeof(digits), "%ld", p->ext_to);
+	if (p->enabled && p->line_type == DP_LINE_DDI && p->base[0] && loc->country)
+		n = snprintf(loc->ddi_prefix, sizeof(loc->ddi_prefix), "+%s%s%s",
+			     loc->country->code, loc->area, p->base);
+	if (n <= 0 || (size_t)n >= sizeof(loc->ddi_prefix))
+		n = 0;
+	loc->ddi_prefix[n] = 0;
+	loc->ddi_prefix_len = (size_t)n;
+}
+
+bool dp_ddi_prefix(const struct dp_location *loc, char *out, size_t cap)
+{
+	if (!loc->ddi_prefix_len || loc->ddi_prefix_len >= cap)
 		return false;
-	snprintf(out, cap, "+%s%s%s", loc->country->code, loc->area, p->base);
+	memcpy(out, loc->ddi_prefix, loc->ddi_prefix_len + 1);
 	return true;
 }
 
 bool dp_ddi_extension(const struct dp_location *loc, const char *canonical, char *ext, size_t cap)
 {
-	char prefix[DP_BUF];
-	size_t n;
+	size_t n = loc->ddi_prefix_len, rest;
 
-	if (!dp_ddi_prefix(loc, prefix, sizeof(prefix)) || !starts(canonical, prefix))
+	if (!n || strncmp(canonical, loc->ddi_prefix, n) != 0 || !dp_in_ddi(loc, canonical + n))
 		return false;
-	n = strlen(prefix);
-	if (!dp_in_ddi(loc, canonical + n))
+	rest = strlen(canonical + n);
+	if (rest >= cap)
 		return false;
-	snprintf(ext, cap, "%s", canonical + n);
+	memcpy(ext, canonical + n, rest + 1);
 	return true;
 }
 
@@ -171,14 +184,17 @@ enum dp_class dp_classify(const struct dp_location *loc, const char *number, cha
 {
 	int r;
 
+	/* the reason is for traces only: formatting it costs more than deciding */
+	if (!why)
+		why_cap = 0;
 	r = dp_rules_apply(&loc->external, number, out, cap);
 	if (r >= 0) {
-		snprintf(why, why_cap, "external rule %d", r + 1);
+		(void)(why_cap && snprintf(why, why_cap, "external rule %d", r + 1));
 		return DP_EXTERNAL_RULE;
 	}
-	snprintf(out, cap, "%s", number);
+	dp_copy(out, cap, number);
 	if (dp_in_ddi(loc, number)) {
-		snprintf(why, why_cap, "extension number space");
+		(void)(why_cap && snprintf(why, why_cap, "extension number space"));
 		return DP_INTERNAL;
 	}
 	r = dp_rules_apply(&loc->internal, number, out, cap);
@@ -186,17 +202,19 @@ enum dp_class dp_classify(const struct dp_location *loc, const char *number, cha
 		const struct dp_rule *rule = &loc->internal.rules[r];
 
 		if (rule->generated)
-			snprintf(why, why_cap, "generated internal rule for location %s",
-				 rule->origin ? rule->origin : "?");
+			(void)(why_cap &&
+			       snprintf(why, why_cap, "generated internal rule for location %s",
+					rule->origin ? rule->origin : "?"));
 		else
-			snprintf(why, why_cap, "internal rule %d", r + 1);
+			(void)(why_cap && snprintf(why, why_cap, "internal rule %d", r + 1));
 		return DP_INTERNAL;
 	}
-	snprintf(out, cap, "%s", number);
+	dp_copy(out, cap, number);
 	if (internal_length(loc, number)) {
-		snprintf(why, why_cap, "internal number length");
+		(void)(why_cap && snprintf(why, why_cap, "internal number length"));
 		return DP_INTERNAL;
 	}
-	why[0] = 0;
+	if (why_cap)
+		why[0] = 0;
 	return DP_EXTERNAL;
 }

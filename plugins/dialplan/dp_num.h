@@ -10,6 +10,7 @@
 #ifndef DIALPLAN_DP_NUM_H
 #define DIALPLAN_DP_NUM_H
 
+#include <errno.h>
 #include <string.h>
 
 #include "dp.h"
@@ -43,6 +44,44 @@ const struct dp_location *dp_location_of(const struct dp_model *m, const char *c
 enum dp_class { DP_EXTERNAL = 0, DP_EXTERNAL_RULE = 1, DP_INTERNAL = 2 };
 enum dp_class dp_classify(const struct dp_location *loc, const char *number, char *out, size_t cap,
 			  char *why, size_t why_cap);
+
+/* strlcpy: copies src into dst (cap > 0 bytes), truncating. The pipelines
+ * copy between steps on every call; snprintf("%s") costs a format parse. */
+static inline void dp_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* out = a b c d (NULLs skipped); -ENOSPC, with out truncated, when it does
+ * not fit. The hot paths build numbers from parts on every call. */
+static inline int dp_cat(char *out, size_t cap, const char *a, const char *b, const char *c,
+			 const char *d)
+{
+	const char *parts[4] = {a, b, c, d};
+	size_t len = 0;
+
+	for (int i = 0; i < 4; i++) {
+		size_t n;
+
+		if (!parts[i])
+			continue;
+		n = strlen(parts[i]);
+		if (len + n >= cap) {
+			memcpy(out + len, parts[i], cap - 1 - len);
+			out[cap - 1] = 0;
+			return -ENOSPC;
+		}
+		memcpy(out + len, parts[i], n);
+		len += n;
+	}
+	out[len] = 0;
+	return 0;
+}
 
 /* Writes a + b into a canonical number field, truncating (a canonical
  * number never exceeds UCS_PHONE_MAX; longer input was refused earlier). */

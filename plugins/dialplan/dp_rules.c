@@ -106,6 +106,60 @@ static int replace_max_group(const char *rep)
 	return max;
 }
 
+/*
+ * The prefilter: most rules cannot match most numbers, and entering PCRE2
+ * costs more than the comparison that proves it. Two facts are taken from
+ * the pattern, both conservative (a missing prefix costs time, a wrong one
+ * would change results, so anything unclear gives none):
+ *   - the shortest subject that can match (PCRE2_INFO_MINLENGTH);
+ *   - the literal characters a "^"-anchored pattern without alternation
+ *     starts with, up to the first metacharacter, class escape, or a
+ *     literal followed by a quantifier ("^12?3" gives "1").
+ */
+static bool quantifier(char c)
+{
+	return c == '?' || c == '*' || c == '+' || c == '{';
+}
+
+static void prefilter(struct dp_rule *rule, const pcre2_code *re)
+{
+	const char *p = rule->search;
+	uint32_t min = 0;
+	size_t n = 0;
+
+	rule->lit_len = 0;
+	rule->min_len = 0;
+	if (pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &min) == 0)
+		rule->min_len = min > UINT16_MAX ? UINT16_MAX : (uint16_t)min;
+	if (p[0] != '^' || strchr(p, '|'))
+		return;
+	for (p++; *p && n + 1 < sizeof(rule->lit);) {
+		char c, next;
+		size_t step;
+
+		if (*p == '\\') {
+			/* an escaped punctuation character is itself; \d, \1, \Q... are not */
+			c = p[1];
+			if (!c || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			    (c >= 'A' && c <= 'Z'))
+				break;
+			step = 2;
+		} else if (strchr(".[]()^$?*+{}|", *p)) {
+			break;
+		} else {
+			c = *p;
+			step = 1;
+		}
+		next = p[step];
+		if (quantifier(next))
+			break;
+		rule->lit[n++] = c;
+		p += step;
+	}
+	rule->lit[n] = 0;
+	rule->lit_len = (uint8_t)n;
+}
+
 int dp_rule_compile(struct dp_rule *rule, const char *list, const char *file,
 		    struct dp_errors *errs)
 {
@@ -154,6 +208,7 @@ int dp_rule_compile(struct dp_rule *rule, const char *list, const char *file,
 	}
 	/* Without JIT (some platforms) the interpreter gives the same results. */
 	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	prefilter(rule, re);
 	rule->re = re;
 	re = NULL;
 out:
@@ -228,7 +283,8 @@ int dp_rules_apply(const struct dp_rule_list *list, const char *in, char *out, s
 				err = put(buf, &len, in, n);
 			break;
 		}
-		if (!r->re)
+		if (!r->re || n < r->min_len ||
+		    (r->lit_len && strncmp(in, r->lit, r->lit_len) != 0))
 			continue;
 		if (!t && !(t = rule_thread())) {
 			err = -ENOMEM;

@@ -11,6 +11,7 @@
  * warns once, and every call answers -ENOENT until one is configured.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,10 +87,15 @@ static int load(struct dialplan *d, const struct ucs_cfg *section, struct dp_mod
 		free(m);
 		return err ? err : -EINVAL;
 	}
-	d->host->log->log(d->self, UCS_LOG_INFO,
-			  "%zu locations loaded from %s (default: %s), %zu countries, %zu area codes",
-			  m->n_locations, path, m->locations[m->default_location].name,
-			  m->data.n_countries, m->data.n_cities);
+	/* Parsing the data files (cities.xml is 2.5 MB) builds large temporary
+	 * DOM trees: hand the freed memory back to the system instead of keeping
+	 * tens of megabytes of idle heap for the life of the server. */
+	malloc_trim(0);
+	d->host->log->log(
+		d->self, UCS_LOG_INFO,
+		"%zu locations loaded from %s (default: %s), %zu countries, %zu area codes",
+		m->n_locations, path, m->locations[m->default_location].name, m->data.n_countries,
+		m->data.n_cities);
 	*out = m;
 	return 0;
 }

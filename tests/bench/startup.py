@@ -2,15 +2,16 @@
 """tests/bench/startup.py BUILD_ROOT - startup time and idle memory of ucsd.
 
 Starts ucsd ROUNDS times with a plugin directory holding every plugin the
-tree builds (builddir/plugins) plus the well-behaved test plugins (alpha,
-beta, zeta, consumer, probe's peer is absent so probe is left out), and
-reports:
+tree builds (builddir/plugins; the dialplan with the shipped data files and
+the test locations, so a full model is loaded) plus the well-behaved test
+plugins (alpha, beta, zeta, consumer), and reports:
   startup_ms   ucsd's own figure from process start to "all plugins started"
                (the "started: N plugins running (X ms)" log line), median
   exec_to_ready_ms   wall time from exec to that log line, median
   idle_rss_kb  VmRSS one second after startup, median
 """
 import glob
+import json
 import os
 import re
 import shutil
@@ -35,8 +36,15 @@ def main() -> int:
     for so in tree + tests:
         shutil.copy(so, plugins)
     cfg = os.path.join(tmp, "ucsd.json")
+    source = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    config = {}
+    if os.path.exists(os.path.join(plugins, "dialplan.so")):
+        # a real model: the shipped data files and the test locations
+        config["dialplan"] = {
+            "config_dir": os.path.join(source, "plugins", "dialplan", "tests", "fixtures"),
+            "data_dir": os.path.join(source, "config", "default")}
     with open(cfg, "w") as f:
-        f.write("{}\n")
+        json.dump(config, f)
     startup, wall, rss = [], [], []
     count = 0
     for _ in range(ROUNDS):
