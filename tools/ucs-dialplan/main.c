@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "dp.h"
+#include "edit.h"
 
 #ifndef DIALPLAN_DATA_DIR
 #define DIALPLAN_DATA_DIR "/usr/share/ucsd/dialplan"
@@ -75,15 +76,22 @@ static void on_error(void *arg, const char *file, int line, const char *msg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ucs-dialplan [-c CONFIG_DIR] [-l LOCATION] [--data-dir DIR] MODE NUMBER\n"
-		   "                    [--client-ip ADDR] [--project NAME --pin DIGITS "
-		   "--user-id DIGITS]\n"
-		   "                    [--at \"YYYY-MM-DD HH:MM\"] [--json]\n"
-		   "MODE: dial, forward, display, connected-out, connected-in, caller, called, "
-		   "forwarded\n"
-		   "NUMBER \"-\" reads one number per line from standard input.\n"
-		   "CONFIG_DIR holds locations.xml (default %s).\n",
-		   DIALPLAN_CONFIG_DIR);
+	fprintf(f,
+		"usage: ucs-dialplan [-c CONFIG_DIR] [-l LOCATION] [--data-dir DIR] MODE NUMBER\n"
+		"                    [--client-ip ADDR] [--project NAME --pin DIGITS "
+		"--user-id DIGITS]\n"
+		"                    [--at \"YYYY-MM-DD HH:MM\"] [--json]\n"
+		"MODE: dial, forward, display, connected-out, connected-in, caller, called, "
+		"forwarded\n"
+		"NUMBER \"-\" reads one number per line from standard input.\n"
+		"       ucs-dialplan [-c CONFIG_DIR] [-l LOCATION] export-rules LIST [--csv]\n"
+		"       ucs-dialplan [-c CONFIG_DIR] [-l LOCATION] import-rules LIST FILE\n"
+		"       ucs-dialplan [-c CONFIG_DIR] [-l LOCATION] export-lcr\n"
+		"       ucs-dialplan [-c CONFIG_DIR] [-l LOCATION] import-lcr FILE\n"
+		"LIST: external, internal, lineNumbers, incoming, outgoing, dial, dialFinal;\n"
+		"FILE: XML (<rules>, <lcr>) or, for rules, CSV (search,replace,regex).\n"
+		"CONFIG_DIR holds locations.xml (default %s).\n",
+		DIALPLAN_CONFIG_DIR);
 }
 
 static int parse_mode(const char *m, struct opts *o)
@@ -171,10 +179,10 @@ static void print_json(const struct opts *o, const char *input, const char *loca
 	char *text;
 
 	for (size_t i = 0; i < t->n; i++)
-		json_array_append_new(steps, json_pack("{s:s, s:s?, s:s}", "step", t->steps[i].name,
-						       "rule",
-						       t->steps[i].rule[0] ? t->steps[i].rule : NULL,
-						       "value", t->steps[i].value));
+		json_array_append_new(
+			steps, json_pack("{s:s, s:s?, s:s}", "step", t->steps[i].name, "rule",
+					 t->steps[i].rule[0] ? t->steps[i].rule : NULL, "value",
+					 t->steps[i].value));
 	obj = json_pack("{s:s, s:s, s:s, s:o}", "input", input, "mode", o->mode_name, "location",
 			location, "steps", steps);
 	if (err) {
@@ -200,8 +208,8 @@ static void print_json(const struct opts *o, const char *input, const char *loca
 }
 
 /* One number through the chosen mode; 0 or -errno. */
-static int check_one(const struct dp_model *m, const struct dp_location *loc,
-		     const struct opts *o, const char *number)
+static int check_one(const struct dp_model *m, const struct dp_location *loc, const struct opts *o,
+		     const char *number)
 {
 	struct trace t = {.n = 0};
 	char display[96] = "";
@@ -209,7 +217,10 @@ static int check_one(const struct dp_model *m, const struct dp_location *loc,
 
 	if (o->dial) {
 		struct ucs_dp_dial_request req = {
-			.size = sizeof(req), .number = number, .project = o->project, .pin = o->pin,
+			.size = sizeof(req),
+			.number = number,
+			.project = o->project,
+			.pin = o->pin,
 			.user_id = o->user_id,
 			.client = o->has_client ? (const struct sockaddr *)&o->client : NULL,
 			.at = o->at_time};
@@ -240,9 +251,42 @@ static int check_one(const struct dp_model *m, const struct dp_location *loc,
 	return err;
 }
 
+/* export-rules LIST, import-rules LIST FILE, export-lcr, import-lcr FILE:
+ * the exit status, or -1 when argv holds no such command. */
+static int edit_command(const struct opts *o, int argc, char **argv, bool csv)
+{
+	int err;
+
+	if (argc < 1)
+		return -1;
+	if (strcmp(argv[0], "export-rules") == 0 && argc == 2)
+		err = dpedit_export_rules(o->config_dir, o->location, argv[1], csv, stdout);
+	else if (strcmp(argv[0], "import-rules") == 0 && argc == 3)
+		err = dpedit_import_rules(o->config_dir, o->data_dir, o->location, argv[1],
+					  argv[2]);
+	else if (strcmp(argv[0], "export-lcr") == 0 && argc == 1)
+		err = dpedit_export_lcr(o->config_dir, o->location, stdout);
+	else if (strcmp(argv[0], "import-lcr") == 0 && argc == 2)
+		err = dpedit_import_lcr(o->config_dir, o->data_dir, o->location, argv[1]);
+	else if (strncmp(argv[0], "export-", 7) == 0 || strncmp(argv[0], "import-", 7) == 0)
+		return 2;
+	else
+		return -1;
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_DATA = 256, OPT_CLIENT, OPT_PROJECT, OPT_PIN, OPT_USER, OPT_AT, OPT_JSON };
+	enum {
+		OPT_DATA = 256,
+		OPT_CLIENT,
+		OPT_PROJECT,
+		OPT_PIN,
+		OPT_USER,
+		OPT_AT,
+		OPT_JSON,
+		OPT_CSV
+	};
 	static const struct option longopts[] = {
 		{"config-dir", required_argument, NULL, 'c'},
 		{"location", required_argument, NULL, 'l'},
@@ -253,6 +297,7 @@ int main(int argc, char **argv)
 		{"user-id", required_argument, NULL, OPT_USER},
 		{"at", required_argument, NULL, OPT_AT},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"csv", no_argument, NULL, OPT_CSV},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -261,7 +306,8 @@ int main(int argc, char **argv)
 	struct dp_model m = {0};
 	const struct dp_location *loc;
 	const char *number;
-	int c, status = 0;
+	bool csv = false;
+	int c, status = 0, edit;
 
 	while ((c = getopt_long(argc, argv, "c:l:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -276,7 +322,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CLIENT:
 			if (parse_client(optarg, &o)) {
-				fprintf(stderr, "ucs-dialplan: --client-ip: not an address: %s\n", optarg);
+				fprintf(stderr, "ucs-dialplan: --client-ip: not an address: %s\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -291,13 +338,17 @@ int main(int argc, char **argv)
 			break;
 		case OPT_AT:
 			if (parse_at(optarg, &o.at_time)) {
-				fprintf(stderr, "ucs-dialplan: --at: expected \"YYYY-MM-DD HH:MM\": %s\n",
+				fprintf(stderr,
+					"ucs-dialplan: --at: expected \"YYYY-MM-DD HH:MM\": %s\n",
 					optarg);
 				return 2;
 			}
 			break;
 		case OPT_JSON:
 			o.json = true;
+			break;
+		case OPT_CSV:
+			csv = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -307,6 +358,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	edit = edit_command(&o, argc - optind, argv + optind, csv);
+	if (edit >= 0)
+		return edit;
 	if (argc - optind != 2 || parse_mode(argv[optind], &o)) {
 		usage(stderr);
 		return 2;
