@@ -419,44 +419,43 @@ static int parse_city(struct load *l, const xmlNode *node, struct dp_city *c)
 	return 0;
 }
 
-static int parse_provider(struct load *l, const xmlNode *node, struct dp_provider *p)
+/* A providers.xml or specialnumbers.xml entry: ID (made of `allowed`),
+ * countryID and <name>, the same shape in both files. */
+static int parse_id_entry(struct load *l, const xmlNode *node, const char *element, char *id,
+			  size_t id_cap, const char *allowed, const char *allowed_text,
+			  char *country, size_t country_cap, char *name, size_t name_cap)
 {
 	int err = 0;
 
-	memset(p, 0, sizeof(*p));
-	if (get_attr(l, node, "ID", p->pattern, sizeof(p->pattern)) ||
-	    get_attr(l, node, "countryID", p->country, sizeof(p->country)))
+	if (get_attr(l, node, "ID", id, id_cap) ||
+	    get_attr(l, node, "countryID", country, country_cap))
 		err = -EINVAL;
-	if (parse_named(l, node, p->name, sizeof(p->name)))
+	if (parse_named(l, node, name, name_cap))
 		err = -EINVAL;
 	if (err)
 		return err;
-	if (!all_of(p->pattern, "0123456789?")) {
-		dp_error(l->errs, l->file, node_line(node),
-			 "<provider>: ID \"%s\" may hold only digits and '?'", p->pattern);
+	if (!all_of(id, allowed)) {
+		dp_error(l->errs, l->file, node_line(node), "<%s>: ID \"%s\" may hold only %s",
+			 element, id, allowed_text);
 		return -EINVAL;
 	}
-	return check_country_ref(l, node, p->country);
+	return check_country_ref(l, node, country);
+}
+
+static int parse_provider(struct load *l, const xmlNode *node, struct dp_provider *p)
+{
+	memset(p, 0, sizeof(*p));
+	return parse_id_entry(l, node, "provider", p->pattern, sizeof(p->pattern), "0123456789?",
+			      "digits and '?'", p->country, sizeof(p->country), p->name,
+			      sizeof(p->name));
 }
 
 static int parse_special(struct load *l, const xmlNode *node, struct dp_special *s)
 {
-	int err = 0;
-
 	memset(s, 0, sizeof(*s));
-	if (get_attr(l, node, "ID", s->number, sizeof(s->number)) ||
-	    get_attr(l, node, "countryID", s->country, sizeof(s->country)))
-		err = -EINVAL;
-	if (parse_named(l, node, s->name, sizeof(s->name)))
-		err = -EINVAL;
-	if (err)
-		return err;
-	if (!all_of(s->number, "0123456789*#")) {
-		dp_error(l->errs, l->file, node_line(node),
-			 "<specialnumber>: ID \"%s\" may hold only digits, * and #", s->number);
-		return -EINVAL;
-	}
-	return check_country_ref(l, node, s->country);
+	return parse_id_entry(l, node, "specialnumber", s->number, sizeof(s->number),
+			      "0123456789*#", "digits, * and #", s->country, sizeof(s->country),
+			      s->name, sizeof(s->name));
 }
 
 enum kind { K_COUNTRIES, K_CITIES, K_PROVIDERS, K_SPECIALS };

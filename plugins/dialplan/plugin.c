@@ -119,18 +119,30 @@ static const struct dp_location *find(const struct dp_model *m, const char *name
 	return dp_location_find(m, name);
 }
 
+/* Takes the read lock and finds the location; NULL (lock released) when
+ * there is no dialplan or no such location. The caller unlocks. */
+static const struct dp_location *lock_location(struct dialplan *d, const char *name)
+{
+	const struct dp_location *loc;
+
+	if (!d)
+		return NULL;
+	pthread_rwlock_rdlock(&d->lock);
+	loc = find(d->model, name);
+	if (!loc)
+		pthread_rwlock_unlock(&d->lock);
+	return loc;
+}
+
 static int svc_location(const char *name, char *buf, size_t cap)
 {
 	struct dialplan *d = the_dialplan;
-	const struct dp_location *loc;
-	int err = -ENOENT;
+	const struct dp_location *loc = lock_location(d, name);
+	int err;
 
-	if (!d)
+	if (!loc)
 		return -ENOENT;
-	pthread_rwlock_rdlock(&d->lock);
-	loc = find(d->model, name);
-	if (loc)
-		err = snprintf(buf, cap, "%s", loc->name) < (int)cap ? 0 : -ENOSPC;
+	err = snprintf(buf, cap, "%s", loc->name) < (int)cap ? 0 : -ENOSPC;
 	pthread_rwlock_unlock(&d->lock);
 	return err;
 }
@@ -139,15 +151,12 @@ static int svc_format(const char *location, enum ucs_dp_kind kind, const char *n
 		      struct ucs_dp_number *out, ucs_dp_trace_h *trace, void *arg)
 {
 	struct dialplan *d = the_dialplan;
-	const struct dp_location *loc;
-	int err = -ENOENT;
+	const struct dp_location *loc = lock_location(d, location);
+	int err;
 
-	if (!d)
+	if (!loc)
 		return -ENOENT;
-	pthread_rwlock_rdlock(&d->lock);
-	loc = find(d->model, location);
-	if (loc)
-		err = dp_format(d->model, loc, kind, number, out, trace, arg);
+	err = dp_format(d->model, loc, kind, number, out, trace, arg);
 	pthread_rwlock_unlock(&d->lock);
 	return err;
 }
@@ -157,15 +166,12 @@ static int svc_dial(const char *location, enum ucs_dp_dial_mode mode,
 		    ucs_dp_trace_h *trace, void *arg)
 {
 	struct dialplan *d = the_dialplan;
-	const struct dp_location *loc;
-	int err = -ENOENT;
+	const struct dp_location *loc = lock_location(d, location);
+	int err;
 
-	if (!d)
+	if (!loc)
 		return -ENOENT;
-	pthread_rwlock_rdlock(&d->lock);
-	loc = find(d->model, location);
-	if (loc)
-		err = dp_dial(d->model, loc, mode, req, out, trace, arg);
+	err = dp_dial(d->model, loc, mode, req, out, trace, arg);
 	pthread_rwlock_unlock(&d->lock);
 	return err;
 }
