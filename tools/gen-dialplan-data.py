@@ -27,7 +27,12 @@ countries.xml - one <country> per ITU calling code phonenumbers knows,
     preferred_international_prefix (the '~' wait-for-tone marker dropped),
     else the shortest string the pattern accepts (ties: smallest), with the
     overrides in INTL_OVERRIDE where that string is not what people dial.
-  - SameAreaRule "G", LongDistanceRule nationalPrefix + "FG",
+  - SameAreaRule: "G" (the subscriber number alone) only where local
+    calls may still be dialled without the area code - OPEN_PLANS below;
+    everywhere else the national form (the LongDistanceRule), which is
+    always right: closed numbering plans (CH, FR, IT, ES, BE, DK, NO, PT,
+    PL, ...) require the full national number even next door.
+    LongDistanceRule nationalPrefix + "FG",
     InternationalRule internationalPrefix + "EFG". Country 1 (NANP) also has
     LocalChargeableRule "1FG" and OtherAreaLocalRule "FG".
   - maxLength: the largest general_desc.possible_length; nsnLength when every
@@ -116,6 +121,12 @@ MAX_PER_COUNTRY = 5500
 # one dialled: Singapore's "0[0-3]\d" would give "000"; Brazil needs a
 # carrier code after 00 and "0012" is a regional one, Embratel's 21 is not.
 INTL_OVERRIDE = {"SG": "001", "BR": "0021"}
+
+# Calling codes whose numbering plans still allow a local call with the
+# subscriber number alone (SameAreaRule "G"). Everywhere else the dialplan
+# dials the full national number in the own area too, which works in every
+# plan. NANP (1) has its own local/long-distance rules (areaCodeRules).
+OPEN_PLANS = {1, 7, 43, 44, 49, 54, 55, 61, 81, 82, 86, 91}
 
 # Mexico abolished its national prefixes (01, 044, 045) in August 2019; the
 # metadata still accepts them for parsing, but dialling them is wrong.
@@ -321,7 +332,7 @@ def countries():
         c = {
             "code": str(cc),
             "name": truncate(name, COUNTRY_NAME_MAX),
-            "same": "G",
+            "same": "G" if cc in OPEN_PLANS else np_ + "FG",
             "long": np_ + "FG",
             "intl": ip + "EFG",
             "np": np_,
