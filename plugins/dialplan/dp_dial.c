@@ -86,6 +86,10 @@ static void vanity(const struct dp_location *loc, char *num)
 		return;
 	if (num[0] == '+' && strncmp(num + 1, c->code, strlen(c->code)) == 0)
 		national = num + 1 + strlen(c->code);
+	else if (c->international_prefix[0] &&
+		 strncmp(num, c->international_prefix, strlen(c->international_prefix)) == 0 &&
+		 strncmp(num + strlen(c->international_prefix), c->code, strlen(c->code)) == 0)
+		national = num + strlen(c->international_prefix) + strlen(c->code);
 	else if (c->national_prefix[0] &&
 		 strncmp(num, c->national_prefix, strlen(c->national_prefix)) == 0)
 		national = num + strlen(c->national_prefix);
@@ -449,6 +453,9 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 
 	/* 1: "!" sends the rest untouched */
 	if (req->number[0] == '!') {
+		for (const char *p = req->number + 1; *p; p++)
+			if (*p < 0x21 || *p > 0x7e)
+				return -EINVAL; /* the PBX gets printable ASCII only */
 		if (strlen(req->number) > UCS_DP_NUMBER_MAX || !req->number[1] ||
 		    put(out->dial, sizeof(out->dial), req->number + 1))
 			return -EINVAL;
@@ -482,10 +489,9 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 	sp = num[0] != '+' ? dp_special_of(&m->data, loc->country->code, num) : NULL;
 	if (sp) {
 		out->special = 1;
-		set_canonical(&out->canonical.text, num, "");
-		if (snprintf(dial, sizeof(dial), "%s%s",
-			     loc->pbx.enabled ? loc->pbx.access_local : "",
-			     num) >= (int)sizeof(dial))
+		/* the access code of a local call - or the forward code, forwarding */
+		if (!set_canonical(&out->canonical.text, num, "") ||
+		    dp_cat(dial, sizeof(dial), access_for(&x, RULE_SAME_AREA), num, NULL, NULL))
 			return -EINVAL;
 		dp_trace(trace, arg, "special-number", sp->name, dial);
 		return finish(&x, dial);
@@ -495,16 +501,22 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 	cls = num[0] == '+'
 		      ? DP_EXTERNAL
 		      : dp_classify(loc, num, tmp, sizeof(tmp), trace ? why : NULL, sizeof(why));
+	if (cls == DP_CLASS_ERROR)
+		return -EINVAL;
 	if (cls == DP_INTERNAL) {
+		bool ok;
+
 		out->internal = 1;
 		dp_trace(trace, arg, "internal", why, num);
 		/* a rule that wrote the number in international form only names it */
 		if (tmp[0] == '+')
-			set_canonical(&out->canonical.text, tmp, "");
+			ok = set_canonical(&out->canonical.text, tmp, "");
 		else if (dp_in_ddi(loc, num) && dp_ddi_prefix(loc, ext, sizeof(ext)))
-			set_canonical(&out->canonical.text, ext, num);
+			ok = set_canonical(&out->canonical.text, ext, num);
 		else
-			set_canonical(&out->canonical.text, num, "");
+			ok = set_canonical(&out->canonical.text, num, "");
+		if (!ok)
+			return -EINVAL;
 		dp_copy(dial, sizeof(dial), tmp[0] == '+' ? num : tmp);
 		err = apply_project(&x, dial, sizeof(dial), dial, true);
 		return err ? err : finish(&x, dial);
@@ -517,7 +529,8 @@ int dp_dial(const struct dp_model *m, const struct dp_location *loc, enum ucs_dp
 	/* 7 */
 	dp_canonicalize(loc, num, tmp, sizeof(tmp));
 	dp_copy(num, sizeof(num), tmp);
-	set_canonical(&out->canonical.text, num, "");
+	if (!set_canonical(&out->canonical.text, num, ""))
+		return -EINVAL; /* longer than any number can be */
 	dp_trace(trace, arg, "international", NULL, num);
 	if (num[0] != '+') { /* * or # inside: a service code for the PBX */
 		dp_copy(dial, sizeof(dial), num);

@@ -32,7 +32,7 @@ int dp_display(const struct dp_model *m, const struct dp_location *loc, const ch
 	if (canonical[0] != '+' || !(c = dp_country_of(&m->data, canonical)))
 		return dp_cat(out, cap, canonical, NULL, NULL, NULL);
 	nsn = canonical + 1 + strlen(c->code);
-	owner = dp_location_of(m, canonical);
+	owner = dp_location_of(m, canonical, NULL);
 	if (owner && owner->country == c && dp_ddi_extension(owner, canonical, ext, sizeof(ext))) {
 		/* "+49 (8151) 36856-20" */
 		if (dp_cat(out, cap, "+", c->code, " (", owner->area))

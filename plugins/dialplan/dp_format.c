@@ -93,7 +93,7 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 	const struct dp_rule_list *rules;
 	const struct dp_location *owner;
 	char num[DP_BUF], tmp[DP_BUF], why[DP_BUF] = "";
-	bool external = false, internal = false;
+	bool external = false, internal = false, ok;
 	int err, r = -1;
 
 	if (!m || !loc || !out || kind < UCS_DP_CALLER || kind > UCS_DP_DISPLAY)
@@ -123,8 +123,8 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 			snprintf(name, sizeof(name), "%s rule %d", rules->name, r + 1);
 			dp_trace(trace, arg, "formatting-rules", name, num);
 		}
-	} else if (r == -ENOSPC) {
-		return -EINVAL;
+	} else if (r < -1) {
+		return -EINVAL; /* too long after the rule, or no memory: refuse */
 	}
 
 	/* 3 */
@@ -146,6 +146,8 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 			break;
 		case DP_EXTERNAL:
 			break;
+		case DP_CLASS_ERROR:
+			return -EINVAL;
 		}
 		dp_copy(num, sizeof(num), tmp);
 		dp_trace(trace, arg, internal ? "internal" : "external", why[0] ? why : NULL, num);
@@ -166,19 +168,22 @@ int dp_format(const struct dp_model *m, const struct dp_location *loc, enum ucs_
 		/* an extension of the DDI range becomes the location's full number;
 		 * a rule may already have written it in international form */
 		if (num[0] != '+' && dp_in_ddi(loc, num) && dp_ddi_prefix(loc, tmp, sizeof(tmp)))
-			set_canonical(&out->canonical.text, tmp, num);
+			ok = set_canonical(&out->canonical.text, tmp, num);
 		else
-			set_canonical(&out->canonical.text, num, "");
+			ok = set_canonical(&out->canonical.text, num, "");
 	} else if (num[0] != '+' && dp_special_of(&m->data, loc->country->code, num)) {
 		/* service and emergency numbers have no international form */
-		set_canonical(&out->canonical.text, num, "");
+		ok = set_canonical(&out->canonical.text, num, "");
 	} else {
-		dp_canonicalize(loc, num, out->canonical.text, sizeof(out->canonical.text));
+		dp_canonicalize(loc, num, tmp, sizeof(tmp));
+		ok = set_canonical(&out->canonical.text, tmp, "");
 	}
+	if (!ok)
+		return -EINVAL; /* longer than any number can be */
 	out->internal = internal;
 	dp_trace(trace, arg, "canonical", NULL, out->canonical.text);
 
-	owner = out->canonical.text[0] == '+' ? dp_location_of(m, out->canonical.text) : NULL;
+	owner = out->canonical.text[0] == '+' ? dp_location_of(m, out->canonical.text, loc) : NULL;
 	if (owner) {
 		out->internal = 1;
 		dp_copy(out->location, sizeof(out->location), owner->name);

@@ -32,10 +32,10 @@
  *   one zone and day may not overlap; half-hours without one have no
  *   provider. Providers are found by name wherever they are in <lcr>.
  *
- *   The area code: the country's national (trunk) prefix is removed when
- *   the code starts with it ("089" -> "89"; NANP "1202" -> "202"); in
- *   countries without one (Italy) the code is kept as written, because there
- *   the leading 0 belongs to the number.
+ *   The area code: a leading 0 is removed when 0 is the country's trunk
+ *   prefix ("089" -> "89"); in countries without one (Italy) the code is kept
+ *   as written, because there the leading 0 belongs to the number, and so it
+ *   is where the trunk prefix is another digit (Russia: "812").
  *
  * Generated rules: a location with detectOtherLocations gets, after its own
  * internal rules, one rule per other integrated DDI location turning that
@@ -1187,8 +1187,11 @@ static void parse_location(struct ld *ld, const xmlNode *n, struct dp_location *
 		if (!digits(area)) {
 			lerr(ld, area_node, "<areaCode>: \"%s\" is not a number", area);
 		} else {
-			if (*np && strncmp(a, np, strlen(np)) == 0)
-				a += strlen(np);
+			/* "a leading 0 is removed on load" - and only a 0 that is the
+			 * trunk prefix: in Italy it is part of the number, and in
+			 * Russia (trunk prefix 8) "812" is an area code as it stands */
+			if (strcmp(np, "0") == 0 && a[0] == '0')
+				a++;
 			if (!*a || strlen(a) >= sizeof(loc->area))
 				lerr(ld, area_node, "<areaCode>: \"%s\" is not an area code", area);
 			else

@@ -39,13 +39,17 @@ int dp_filter(const char *in, char *out, size_t cap, bool letters, const char *i
 	for (; *in && n + 1 < cap; in++) {
 		char c = *in;
 
+		/* separators people type are ASCII; anything else (UTF-8, Latin-1
+		 * bytes, other scripts' digits) is refused, not silently dropped */
+		if ((unsigned char)c >= 0x80)
+			return -EINVAL;
 		if ((skip = trunk_zero(in, out, n, idd)) != 0) {
 			in += skip - 1;
 			continue;
 		}
 		if ((c >= '0' && c <= '9') || c == '*' || c == '#' || (c == '+' && n == 0))
 			out[n++] = c;
-		else if (letters && isalpha((unsigned char)c) && !(c & 0x80))
+		else if (letters && isalpha((unsigned char)c))
 			out[n++] = (char)toupper((unsigned char)c);
 	}
 	out[n] = 0;
@@ -80,9 +84,10 @@ void dp_canonicalize(const struct dp_location *loc, const char *digits, char *ou
 		dp_cat(out, cap, "+", digits + strlen(c->international_prefix), NULL, NULL);
 	else if (c->national_prefix[0] && starts(digits, c->national_prefix))
 		dp_cat(out, cap, "+", c->code, digits + strlen(c->national_prefix), NULL);
-	else if (!c->national_prefix[0] || (c->nsn_length && len == c->nsn_length))
+	else if (!c->national_prefix[0] || (c->nsn_length && len >= c->nsn_length))
 		/* a closed numbering plan (IT), or a complete national number
-		 * written without trunk prefix (NANP ten digits) */
+		 * written without trunk prefix (NANP ten digits, perhaps followed
+		 * by extension digits for auto re-dial) */
 		dp_cat(out, cap, "+", c->code, digits, NULL);
 	else if (loc->adv.always_area && loc->area[0] && starts(digits, loc->area))
 		dp_cat(out, cap, "+", c->code, digits, NULL);
@@ -161,13 +166,19 @@ bool dp_ddi_extension(const struct dp_location *loc, const char *canonical, char
 	return true;
 }
 
-const struct dp_location *dp_location_of(const struct dp_model *m, const char *canonical)
+const struct dp_location *dp_location_of(const struct dp_model *m, const char *canonical,
+					 const struct dp_location *from)
 {
 	char ext[DP_BUF];
 
-	for (size_t i = 0; i < m->n_locations; i++)
-		if (dp_ddi_extension(&m->locations[i], canonical, ext, sizeof(ext)))
-			return &m->locations[i];
+	for (size_t i = 0; i < m->n_locations; i++) {
+		const struct dp_location *l = &m->locations[i];
+
+		if (from && l != from && !(from->adv.integrate && l->adv.integrate))
+			continue;
+		if (dp_ddi_extension(l, canonical, ext, sizeof(ext)))
+			return l;
+	}
 	return NULL;
 }
 
@@ -188,6 +199,8 @@ enum dp_class dp_classify(const struct dp_location *loc, const char *number, cha
 	if (!why)
 		why_cap = 0;
 	r = dp_rules_apply(&loc->external, number, out, cap);
+	if (r < -1)
+		return DP_CLASS_ERROR;
 	if (r >= 0) {
 		(void)(why_cap && snprintf(why, why_cap, "external rule %d", r + 1));
 		return DP_EXTERNAL_RULE;
@@ -198,6 +211,8 @@ enum dp_class dp_classify(const struct dp_location *loc, const char *number, cha
 		return DP_INTERNAL;
 	}
 	r = dp_rules_apply(&loc->internal, number, out, cap);
+	if (r < -1)
+		return DP_CLASS_ERROR;
 	if (r >= 0) {
 		const struct dp_rule *rule = &loc->internal.rules[r];
 

@@ -18,7 +18,7 @@
 #define DP_BUF 160 /* room for any intermediate form (number, prefixes, project digits) */
 
 /* Keeps + * # 0-9 (and, with letters, A-Z upper-cased); -EINVAL when in is
- * longer than UCS_DP_NUMBER_MAX or nothing is left. In a number that starts
+ * longer than UCS_DP_NUMBER_MAX, holds a non-ASCII byte, or nothing is left. In a number that starts
  * with + or idd (the location's international prefix), a "(0)" group - the
  * trunk prefix written for callers at home - is dropped. */
 int dp_filter(const char *in, char *out, size_t cap, bool letters, const char *idd);
@@ -33,15 +33,21 @@ bool dp_in_ddi(const struct dp_location *loc, const char *ext);
 bool dp_ddi_prefix(const struct dp_location *loc, char *out, size_t cap);
 /* If canonical is one of loc's DDI numbers, its extension into ext. */
 bool dp_ddi_extension(const struct dp_location *loc, const char *canonical, char *ext, size_t cap);
-/* The location whose DDI range holds canonical, or NULL. */
-const struct dp_location *dp_location_of(const struct dp_model *m, const char *canonical);
+/* The location whose DDI range holds canonical, or NULL. With `from` set,
+ * only from itself and, when it takes part in location integration, from
+ * the other integrated locations (numbers of locations the server does
+ * not connect are external). */
+const struct dp_location *dp_location_of(const struct dp_model *m, const char *canonical,
+					 const struct dp_location *from);
 
 /* Internal-number recognition (reported step 4, dialing steps 5-6), in the
  * documented order: special external rules, DDI range, special internal
  * rules (including generated rules for other locations), internal length.
- * Returns DP_EXTERNAL_RULE, DP_INTERNAL or DP_EXTERNAL; out gets the number
+ * Returns DP_EXTERNAL_RULE, DP_INTERNAL or DP_EXTERNAL (DP_CLASS_ERROR when
+ * a rule's result does not fit: the number is refused, not misclassified);
+ * out gets the number
  * after any rule; *rule the rule list and index that decided (for traces). */
-enum dp_class { DP_EXTERNAL = 0, DP_EXTERNAL_RULE = 1, DP_INTERNAL = 2 };
+enum dp_class { DP_EXTERNAL = 0, DP_EXTERNAL_RULE = 1, DP_INTERNAL = 2, DP_CLASS_ERROR = 3 };
 enum dp_class dp_classify(const struct dp_location *loc, const char *number, char *out, size_t cap,
 			  char *why, size_t why_cap);
 
@@ -83,19 +89,19 @@ static inline int dp_cat(char *out, size_t cap, const char *a, const char *b, co
 	return 0;
 }
 
-/* Writes a + b into a canonical number field, truncating (a canonical
- * number never exceeds UCS_PHONE_MAX; longer input was refused earlier). */
-static inline void set_canonical(char (*field)[UCS_PHONE_MAX], const char *a, const char *b)
+/* Writes a + b into a canonical number field; false when it does not fit
+ * (a canonical number has at most UCS_PHONE_MAX - 1 characters: a longer
+ * one is refused, never cut into a different, valid-looking number). */
+static inline bool set_canonical(char (*field)[UCS_PHONE_MAX], const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 
-	if (la >= UCS_PHONE_MAX)
-		la = UCS_PHONE_MAX - 1;
 	if (la + lb >= UCS_PHONE_MAX)
-		lb = UCS_PHONE_MAX - 1 - la;
+		return false;
 	memcpy(*field, a, la);
 	memcpy(*field + la, b, lb);
 	(*field)[la + lb] = 0;
+	return true;
 }
 
 /* Calls trace(step, rule, value) when a trace handler is set. */

@@ -58,10 +58,21 @@ static void rule_thread_free(void *arg)
 	free(t);
 }
 
+static bool rule_key_made;
+
 static void rule_key_init(void)
 {
 	/* If this fails the per-thread state merely lives until exit. */
-	(void)pthread_key_create(&rule_key, rule_thread_free);
+	rule_key_made = pthread_key_create(&rule_key, rule_thread_free) == 0;
+}
+
+/* The key's destructor is code of this library: when the library is
+ * unloaded, threads that exit later must not call it. Their match data
+ * then stays until the process ends (a few hundred bytes per thread). */
+__attribute__((destructor)) static void rule_key_unload(void)
+{
+	if (rule_key_made)
+		pthread_key_delete(rule_key);
 }
 
 /* This thread's match data and context, made on first use: the only
@@ -114,7 +125,8 @@ static int replace_max_group(const char *rep)
  *   - the shortest subject that can match (PCRE2_INFO_MINLENGTH);
  *   - the literal characters a "^"-anchored pattern without alternation
  *     starts with, up to the first metacharacter, class escape, or a
- *     literal followed by a quantifier ("^12?3" gives "1").
+ *     literal followed by a quantifier ("^12?3" gives "1") or by "\\" or
+ *     "(" (which may hide a quantifier behind \\E or a (?#comment)).
  */
 static bool quantifier(char c)
 {
@@ -151,7 +163,10 @@ static void prefilter(struct dp_rule *rule, const pcre2_code *re)
 			step = 1;
 		}
 		next = p[step];
-		if (quantifier(next))
+		/* a quantifier makes this literal optional; and after "\\" or "("
+		 * may come something PCRE2 ignores (\\E, \\Q\\E, (?#...), options)
+		 * that passes a following quantifier back to this literal */
+		if (quantifier(next) || next == '\\' || next == '(')
 			break;
 		rule->lit[n++] = c;
 		p += step;

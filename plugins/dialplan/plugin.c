@@ -50,7 +50,11 @@ static void report(void *arg, const char *file, int line, const char *msg)
 		d->host->log->log(d->self, UCS_LOG_ERROR, "%s", msg);
 }
 
-static int load(struct dialplan *d, const struct ucs_cfg *section, struct dp_model **out)
+/* Loads the model the section describes. Without locations.xml at first
+ * start *out is NULL and the plugin serves -ENOENT; on reload (running
+ * set) a missing file is an error, so the running model stays. */
+static int load(struct dialplan *d, const struct ucs_cfg *section, bool running,
+		struct dp_model **out)
 {
 	const struct ucs_cfg_api *cfg = d->host->cfg;
 	const char *config_dir = cfg->get_string(section, "config_dir");
@@ -68,6 +72,11 @@ static int load(struct dialplan *d, const struct ucs_cfg *section, struct dp_mod
 		data_dir = DIALPLAN_DATA_DIR;
 	*out = NULL;
 	snprintf(path, sizeof(path), "%s/locations.xml", config_dir);
+	if (stat(path, &st) != 0 && running && d->model) {
+		d->host->log->log(d->self, UCS_LOG_ERROR,
+				  "%s is gone: keeping the locations loaded before", path);
+		return -ENOENT;
+	}
 	if (stat(path, &st) != 0) {
 		d->host->log->log(d->self, UCS_LOG_WARNING,
 				  "no %s: numbers cannot be formatted or dialled until locations "
@@ -195,7 +204,7 @@ static int dialplan_init(struct ucs_plugin *self, const struct ucs_host *host, v
 	d->self = self;
 	d->host = host;
 	pthread_rwlock_init(&d->lock, NULL);
-	err = load(d, host->cfg->section(self), &d->model);
+	err = load(d, host->cfg->section(self), false, &d->model);
 	if (!err)
 		err = host->service->provide(self, UCS_DIALPLAN_SERVICE, UCS_DIALPLAN_VERSION,
 					     &dialplan_api);
@@ -214,7 +223,7 @@ static int dialplan_reload(void *state, const struct ucs_cfg *section)
 {
 	struct dialplan *d = state;
 	struct dp_model *next, *old;
-	int err = load(d, section, &next);
+	int err = load(d, section, true, &next);
 
 	if (err)
 		return err; /* the running model stays */

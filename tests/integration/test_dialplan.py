@@ -81,6 +81,24 @@ def reload_keeps_model():
         u.close()
 
 
+def reload_missing_file():
+    """locations.xml gone at SIGHUP: an error, and the running model stays."""
+    u = dialplan_ucsd("")
+    try:
+        d = copy_fixtures(u)
+        u.write_config({"dialplan": {"config_dir": d, "data_dir": DATA}})
+        u.start()
+        os.rename(os.path.join(d, "locations.xml"), os.path.join(d, "moved.xml"))
+        n = len(u.lines)
+        u.signal(signal.SIGHUP)
+        u.wait_for(r"error \[dialplan\] .*locations\.xml is gone: keeping the locations "
+                   r"loaded before$", after=n)
+        u.wait_for(r"\[dpprobe\] format 0089123456 -> \+4989123456", after=n)
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
 def no_locations():
     u = dialplan_ucsd("")
     try:
@@ -98,4 +116,4 @@ def no_locations():
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (service, broken_locations_refuse_start, reload_keeps_model,
-                                  no_locations)})
+                                  reload_missing_file, no_locations)})

@@ -24,6 +24,7 @@
  * assert order; fini() must not use the host, so it writes to stderr itself.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -115,9 +116,12 @@ static __attribute__((unused)) void tp_on_accept(struct ucs_listener *l, struct 
 	(void)c;
 }
 
+static atomic_int tp_job_running;
+
 static __attribute__((unused)) void tp_slow_job(void *arg)
 {
 	(void)arg;
+	atomic_store(&tp_job_running, 1);
 	sleep(7);
 }
 
@@ -144,6 +148,10 @@ static int tp_init(struct ucs_plugin *self, const struct ucs_host *host, void **
 #endif
 #ifdef TP_SLOW_JOB
 	host->work->queue(self, NULL, tp_slow_job, tp_slow_job_done, tp);
+	/* the scenario needs the job running (not merely queued, which the host
+	 * would just cancel) when start fails: wait for a pool thread to take it */
+	for (int i = 0; i < 200 && !atomic_load(&tp_job_running); i++)
+		usleep(10000);
 #endif
 	err = host->bus->subscribe(self, &tp->sub, "test.", UCS_SUB_PREFIX, NULL, tp_on_any, tp);
 	if (err)

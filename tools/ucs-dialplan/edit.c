@@ -2,6 +2,7 @@
  * tools/ucs-dialplan/edit.c - rule list and LCR import/export (see edit.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,36 +220,63 @@ out:
 
 /* ---- import ---------------------------------------------------------------------------- */
 
-/* Writes doc over lf->path atomically, keeping the previous file as .bak. */
+/* Writes `len` bytes to path (created next to the target) with the mode and
+ * owner of `like`, and fsyncs it. */
+static int write_file(const char *path, const void *data, size_t len, const struct stat *like)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	/* the server (maybe another user) must still read it after an import */
+	if (fchmod(fd, like->st_mode & 07777) != 0 ||
+	    (fchown(fd, like->st_uid, like->st_gid) != 0 && errno != EPERM) ||
+	    write(fd, data, len) != (ssize_t)len || fsync(fd) != 0)
+		err = errno ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
+/* Writes doc over the file atomically (temp file, fsync, rename, fsync of
+ * the directory), keeping the previous content as .bak. A symlinked
+ * locations.xml is written through: its target is replaced, not the link. */
 static int write_atomic(struct locations_file *lf)
 {
-	char tmp[4200], bak[4200];
+	char real[4096], tmp[4200], bak[4200], dir[4096], *slash;
 	xmlChar *mem = NULL;
-	int size = 0, fd, err = 0;
+	struct stat st;
+	int size = 0, err = 0, dfd;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", lf->path);
+	if (!realpath(lf->path, real) || stat(real, &st) != 0) {
+		err = -errno;
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", real);
 	snprintf(bak, sizeof(bak), "%s.bak", lf->path);
 	xmlDocDumpMemoryEnc(lf->doc, &mem, &size, "UTF-8");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0 || write(fd, mem, (size_t)size) != size || fsync(fd) != 0)
-		err = errno ? -errno : -EIO;
-	if (fd >= 0)
-		close(fd);
-	xmlFree(mem);
-	if (!err) {
-		int b = open(bak, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-
-		if (b < 0 || write(b, lf->text, lf->len) != (ssize_t)lf->len || fsync(b) != 0)
-			err = -EIO;
-		if (b >= 0)
-			close(b);
-	}
-	if (!err && rename(tmp, lf->path) != 0)
+	err = write_file(bak, lf->text, lf->len, &st);
+	if (!err)
+		err = write_file(tmp, mem, (size_t)size, &st);
+	if (!err && rename(tmp, real) != 0)
 		err = -errno;
+	if (!err) {
+		snprintf(dir, sizeof(dir), "%s", real);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd); /* the rename itself survives a crash */
+			close(dfd);
+		}
+	}
+out:
 	if (err) {
 		fprintf(stderr, "ucs-dialplan: cannot write %s: %s\n", lf->path, strerror(-err));
 		unlink(tmp);
 	}
+	xmlFree(mem);
 	return err;
 }
 
@@ -266,9 +294,13 @@ static int verify_or_restore(struct locations_file *lf, const char *config_dir,
 	{
 		char bak[4200];
 
-		/* the backup holds the previous file: renaming it back is atomic */
+		char real[4096];
+		struct stat st;
+
+		/* the previous content, written back the same careful way */
 		snprintf(bak, sizeof(bak), "%s.bak", lf->path);
-		if (rename(bak, lf->path) != 0)
+		if (!realpath(lf->path, real) || stat(real, &st) != 0 ||
+		    write_file(bak, lf->text, lf->len, &st) != 0 || rename(bak, real) != 0)
 			fprintf(stderr, "ucs-dialplan: cannot restore %s from %s: %s\n", lf->path,
 				bak, strerror(errno));
 		else

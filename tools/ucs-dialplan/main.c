@@ -170,6 +170,15 @@ static void print_text(const struct opts *o, const char *input, const char *loca
 		printf("  postdial: %s\n", postdial);
 }
 
+static bool utf8_valid(const char *s)
+{
+	json_t *j = json_string(s);
+	bool ok = j != NULL;
+
+	json_decref(j);
+	return ok;
+}
+
 static void print_json(const struct opts *o, const char *input, const char *location, int err,
 		       const struct trace *t, const char *result, const char *canonical,
 		       const char *display, int internal, const char *postdial,
@@ -183,8 +192,23 @@ static void print_json(const struct opts *o, const char *input, const char *loca
 			steps, json_pack("{s:s, s:s?, s:s}", "step", t->steps[i].name, "rule",
 					 t->steps[i].rule[0] ? t->steps[i].rule : NULL, "value",
 					 t->steps[i].value));
+	/* jansson takes UTF-8 only: an input that is not is shown escaped */
+	if (!utf8_valid(input)) {
+		static char shown[4 * 512 + 1];
+		size_t n = 0;
+
+		for (const unsigned char *p = (const unsigned char *)input;
+		     *p && n + 5 < sizeof(shown); p++)
+			n += (size_t)snprintf(shown + n, sizeof(shown) - n,
+					      *p < 0x80 ? "%c" : "\\x%02x", *p);
+		input = shown;
+	}
 	obj = json_pack("{s:s, s:s, s:s, s:o}", "input", input, "mode", o->mode_name, "location",
 			location, "steps", steps);
+	if (!obj) {
+		puts("{\"error\":\"cannot encode the result as JSON\"}");
+		return;
+	}
 	if (err) {
 		json_object_set_new(obj, "error", json_string(strerror(-err)));
 	} else {
@@ -379,9 +403,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(number, "-") == 0) {
-		char line[512];
+		char *line = NULL;
+		size_t cap = 0;
 
-		while (fgets(line, sizeof(line), stdin)) {
+		/* whole lines of any length: a long line is one (bad) number */
+		while (getline(&line, &cap, stdin) >= 0) {
 			line[strcspn(line, "\r\n")] = 0;
 			if (!line[0])
 				continue;
@@ -389,6 +415,7 @@ int main(int argc, char **argv)
 				status = 1;
 			fflush(stdout);
 		}
+		free(line);
 	} else if (check_one(&m, loc, &o, number)) {
 		fprintf(stderr, "ucs-dialplan: cannot %s \"%s\"\n", o.mode_name, number);
 		status = 1;

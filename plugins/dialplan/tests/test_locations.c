@@ -127,7 +127,7 @@ static const char full[] =
 	"    <advanced dialFormat=\"e164\"/>\n"
 	"  </location>\n"
 	"  <location name=\"Washington\">\n"
-	"    <country>1</country><areaCode>1202</areaCode>\n"
+	"    <country>1</country><areaCode>202</areaCode>\n"
 	"    <areaCodeRules ownArea=\"chargeable-listed\" otherFree=\"true\">\n"
 	"      <own prefixes=\"333,444\"/>\n"
 	"      <other area=\"301\" prefixes=\"555, 556\"/>\n"

@@ -76,6 +76,8 @@ static const struct format_row format_rows[] = {
 	{"NewYork", UCS_DP_CALLER, "97185551234", 0, "+17185551234", 0, NULL, NULL},
 	{"NewYork", UCS_DP_CALLER, "95551234", 0, "+12125551234", 0, NULL, NULL},
 	{"NewYork", UCS_DP_CALLER, "4321", 0, "+12125554321", 1, NULL, NULL},
+	/* another location's DDI number is internal only between integrated locations */
+	{"Starnberg", UCS_DP_CALLER, "00041445551025", 0, "+41445551025", 0, NULL, ""},
 	/* networked: another location's extension, via the generated rule */
 	{"Berlin", UCS_DP_CALLER, "412", 0, "+49895678412", 1, "+49 (89) 5678-412", "Munich"},
 	{"Munich", UCS_DP_CALLER, "312", 0, "+49301234312", 1, NULL, "Berlin"},
@@ -84,6 +86,17 @@ static const struct format_row format_rows[] = {
 	{"Starnberg", UCS_DP_CALLER, "", -EINVAL, NULL, 0, NULL, NULL},
 	{"Starnberg", UCS_DP_CALLER, "abc", -EINVAL, NULL, 0, NULL, NULL},
 	{"Starnberg", UCS_DP_CALLER, "\xc3\xa4\xc3\xb6", -EINVAL, NULL, 0, NULL, NULL},
+	{"Starnberg", UCS_DP_CALLER,
+	 "089\xc3\xa4"
+	 "123",
+	 -EINVAL, NULL, 0, NULL, NULL},
+	{"Starnberg", UCS_DP_CALLER,
+	 "\xff"
+	 "0891234",
+	 -EINVAL, NULL, 0, NULL, NULL},
+	/* a canonical form longer than any number: refused, never cut short */
+	{"Starnberg", UCS_DP_CALLER, "+4989123456789012345678901234567890123456789012345678",
+	 -EINVAL, NULL, 0, NULL, NULL},
 	{"Starnberg", UCS_DP_CALLER,
 	 "12345678901234567890123456789012345678901234567890123456789012345", -EINVAL, NULL, 0,
 	 NULL, NULL},
@@ -95,7 +108,7 @@ struct dial_row {
 	const char *input;
 	const char *project, *pin, *user_id;
 	const char *client; /* address, or NULL */
-	const char *at;     /* "YYYY-MM-DD HH:MM" local, or NULL */
+	const char *at;	    /* "YYYY-MM-DD HH:MM" local, or NULL */
 	int err;
 	const char *dial;
 	const char *postdial; /* NULL: not checked */
@@ -104,34 +117,55 @@ struct dial_row {
 
 static const struct dial_row dial_rows[] = {
 	/* 13, 14: long distance 0FG and the national access code */
-	{"Starnberg", UCS_DP_DIAL, "089123456", NULL, NULL, NULL, NULL, NULL, 0, "0089123456", "", 0, 0},
+	{"Starnberg", UCS_DP_DIAL, "089123456", NULL, NULL, NULL, NULL, NULL, 0, "0089123456", "",
+	 0, 0},
 	/* 13: same area G */
-	{"Starnberg", UCS_DP_DIAL, "08151123456", NULL, NULL, NULL, NULL, NULL, 0, "0123456", "", 0, 0},
+	{"Starnberg", UCS_DP_DIAL, "08151123456", NULL, NULL, NULL, NULL, NULL, 0, "0123456", "", 0,
+	 0},
 	{"Starnberg", UCS_DP_DIAL, "123456", NULL, NULL, NULL, NULL, NULL, 0, "0123456", "", 0, 0},
 	/* 6: internal numbers go out as they are */
 	{"Starnberg", UCS_DP_DIAL, "220", NULL, NULL, NULL, NULL, NULL, 0, "220", "", 1, 0},
 	/* 10: own DDI numbers shortened to the extension */
-	{"Starnberg", UCS_DP_DIAL, "+49815136856220", NULL, NULL, NULL, NULL, NULL, 0, "220", "", 1, 0},
-	{"Starnberg", UCS_DP_DIAL, "+4981513685620", NULL, NULL, NULL, NULL, NULL, 0, "03685620", "", 0, 0},
+	{"Starnberg", UCS_DP_DIAL, "+49815136856220", NULL, NULL, NULL, NULL, NULL, 0, "220", "", 1,
+	 0},
+	{"Starnberg", UCS_DP_DIAL, "+4981513685620", NULL, NULL, NULL, NULL, NULL, 0, "03685620",
+	 "", 0, 0},
 	/* a written international number with "(0)" dials as the number it is */
-	{"Starnberg", UCS_DP_DIAL, "+49 (0)30 123456", NULL, NULL, NULL, NULL, NULL, 0, "0030123456", "", 0, 0},
+	{"Starnberg", UCS_DP_DIAL, "+49 (0)30 123456", NULL, NULL, NULL, NULL, NULL, 0,
+	 "0030123456", "", 0, 0},
 	/* 2: vanity (E.161); 15: the final rule drops the access code */
-	{"Starnberg", UCS_DP_DIAL, "0800HANSMEIER", NULL, NULL, NULL, NULL, NULL, 0, "0800426763437", "", 0, 0},
+	{"Starnberg", UCS_DP_DIAL, "0800HANSMEIER", NULL, NULL, NULL, NULL, NULL, 0,
+	 "0800426763437", "", 0, 0},
+	/* vanity after the international prefix and the own country code */
+	{"Starnberg", UCS_DP_DIAL, "0049800FLOWERS", NULL, NULL, NULL, NULL, NULL, 0, "08003569377",
+	 "", 0, 0},
+	/* forwarding to a special number: the forward access code */
+	{"Starnberg", UCS_DP_FORWARD, "110", NULL, NULL, NULL, NULL, NULL, 0, "0110", "", 0, 1},
+	/* "!" passes printable ASCII only */
+	{"Starnberg", UCS_DP_DIAL, "!12\x01", NULL, NULL, NULL, NULL, NULL, -EINVAL, NULL, NULL, 0,
+	 0},
 	/* letters outside a vanity prefix are dropped */
-	{"Starnberg", UCS_DP_DIAL, "089CALL123456", NULL, NULL, NULL, NULL, NULL, 0, "0089123456", "", 0, 0},
+	{"Starnberg", UCS_DP_DIAL, "089CALL123456", NULL, NULL, NULL, NULL, NULL, 0, "0089123456",
+	 "", 0, 0},
 	/* 4: special numbers, unformatted, with the local access code */
 	{"Starnberg", UCS_DP_DIAL, "110", NULL, NULL, NULL, NULL, NULL, 0, "0110", "", 0, 1},
 	/* 3: emergency numbers by the softphone's subnet (IPv4, IPv4-mapped, IPv6) */
-	{"Starnberg", UCS_DP_DIAL, "110", NULL, NULL, NULL, "10.1.2.77", NULL, 0, "*91110", "", 0, 1},
-	{"Starnberg", UCS_DP_DIAL, "112", NULL, NULL, NULL, "::ffff:10.1.2.9", NULL, 0, "*91112", "", 0, 1},
-	{"Starnberg", UCS_DP_DIAL, "112", NULL, NULL, NULL, "2001:db8:5::1", NULL, 0, "*92112", "", 0, 1},
-	{"Starnberg", UCS_DP_DIAL, "112", NULL, NULL, NULL, "192.168.1.1", NULL, 0, "0112", "", 0, 1},
+	{"Starnberg", UCS_DP_DIAL, "110", NULL, NULL, NULL, "10.1.2.77", NULL, 0, "*91110", "", 0,
+	 1},
+	{"Starnberg", UCS_DP_DIAL, "112", NULL, NULL, NULL, "::ffff:10.1.2.9", NULL, 0, "*91112",
+	 "", 0, 1},
+	{"Starnberg", UCS_DP_DIAL, "112", NULL, NULL, NULL, "2001:db8:5::1", NULL, 0, "*92112", "",
+	 0, 1},
+	{"Starnberg", UCS_DP_DIAL, "112", NULL, NULL, NULL, "192.168.1.1", NULL, 0, "0112", "", 0,
+	 1},
 	/* 1: "!" bypasses every rule */
 	{"Starnberg", UCS_DP_DIAL, "!*#123", NULL, NULL, NULL, NULL, NULL, 0, "*#123", "", 0, 0},
 	/* 11: a PC dialing rule writes the final digits (tie line) */
-	{"Starnberg", UCS_DP_DIAL, "+4989777123", NULL, NULL, NULL, NULL, NULL, 0, "88123", "", 0, 0},
+	{"Starnberg", UCS_DP_DIAL, "+4989777123", NULL, NULL, NULL, NULL, NULL, 0, "88123", "", 0,
+	 0},
 	/* 13: international 00EFG */
-	{"Starnberg", UCS_DP_DIAL, "+12125551234", NULL, NULL, NULL, NULL, NULL, 0, "00012125551234", "", 0, 0},
+	{"Starnberg", UCS_DP_DIAL, "+12125551234", NULL, NULL, NULL, NULL, NULL, 0,
+	 "00012125551234", "", 0, 0},
 	/* 9: LCR by zone and half-hour (2026-11-26 is a Thursday, 11-28 a Saturday) */
 	{"Starnberg", UCS_DP_DIAL, "01761234567", NULL, NULL, NULL, NULL, "2026-11-26 10:00", 0,
 	 "00101301761234567", "", 0, 0},
@@ -160,31 +194,47 @@ static const struct dial_row dial_rows[] = {
 	 "0080012345678", ",,#12345678#4321#089123456#", 0, 0},
 	{"Starnberg", UCS_DP_DIAL, "089123456", "Personal", NULL, NULL, NULL, NULL, 0, "8089123456",
 	 "", 0, 0},
-	{"Starnberg", UCS_DP_DIAL, "089123456", "Nonexistent", NULL, NULL, NULL, NULL, -EINVAL, NULL,
-	 NULL, 0, 0},
+	{"Starnberg", UCS_DP_DIAL, "089123456", "Nonexistent", NULL, NULL, NULL, NULL, -EINVAL,
+	 NULL, NULL, 0, 0},
 	/* MSN line without access codes */
-	{"HomeOffice", UCS_DP_DIAL, "089123456", NULL, NULL, NULL, NULL, NULL, 0, "089123456", "", 0, 0},
-	{"HomeOffice", UCS_DP_DIAL, "+4930123456", NULL, NULL, NULL, NULL, NULL, 0, "123456", "", 0, 0},
+	{"HomeOffice", UCS_DP_DIAL, "089123456", NULL, NULL, NULL, NULL, NULL, 0, "089123456", "",
+	 0, 0},
+	{"HomeOffice", UCS_DP_DIAL, "+4930123456", NULL, NULL, NULL, NULL, NULL, 0, "123456", "", 0,
+	 0},
 	{"HomeOffice", UCS_DP_DIAL, "12", NULL, NULL, NULL, NULL, NULL, 0, "12", "", 1, 0},
 	/* CH */
-	{"Zurich", UCS_DP_DIAL, "0442345678", NULL, NULL, NULL, NULL, NULL, 0, "02345678", "", 0, 0},
-	{"Zurich", UCS_DP_DIAL, "0311234567", NULL, NULL, NULL, NULL, NULL, 0, "00311234567", "", 0, 0},
+	/* CH is a closed numbering plan: the full national number even next door */
+	{"Zurich", UCS_DP_DIAL, "0442345678", NULL, NULL, NULL, NULL, NULL, 0, "00442345678", "", 0,
+	 0},
+	{"Zurich", UCS_DP_DIAL, "0311234567", NULL, NULL, NULL, NULL, NULL, 0, "00311234567", "", 0,
+	 0},
 	{"Zurich", UCS_DP_DIAL, "+4981513685620", NULL, NULL, NULL, NULL, NULL, 0,
 	 "0004981513685620", "", 0, 0},
 	/* NANP area code rules */
-	{"NewYork", UCS_DP_DIAL, "2129761234", NULL, NULL, NULL, NULL, NULL, 0, "912129761234", "", 0, 0},
-	{"NewYork", UCS_DP_DIAL, "2125551234", NULL, NULL, NULL, NULL, NULL, 0, "95551234", "", 0, 0},
+	{"NewYork", UCS_DP_DIAL, "2129761234", NULL, NULL, NULL, NULL, NULL, 0, "912129761234", "",
+	 0, 0},
+	{"NewYork", UCS_DP_DIAL, "2125551234", NULL, NULL, NULL, NULL, NULL, 0, "95551234", "", 0,
+	 0},
 	{"NewYork", UCS_DP_DIAL, "2125554321", NULL, NULL, NULL, NULL, NULL, 0, "4321", "", 1, 0},
-	{"NewYork", UCS_DP_DIAL, "7185551234", NULL, NULL, NULL, NULL, NULL, 0, "97185551234", "", 0, 0},
-	{"NewYork", UCS_DP_DIAL, "7184441234", NULL, NULL, NULL, NULL, NULL, 0, "917184441234", "", 0, 0},
-	{"NewYork", UCS_DP_DIAL, "3105551234", NULL, NULL, NULL, NULL, NULL, 0, "913105551234", "", 0, 0},
-	{"NewYork", UCS_DP_DIAL, "+4930123456", NULL, NULL, NULL, NULL, NULL, 0, "90114930123456", "", 0, 0},
+	{"NewYork", UCS_DP_DIAL, "7185551234", NULL, NULL, NULL, NULL, NULL, 0, "97185551234", "",
+	 0, 0},
+	{"NewYork", UCS_DP_DIAL, "7184441234", NULL, NULL, NULL, NULL, NULL, 0, "917184441234", "",
+	 0, 0},
+	{"NewYork", UCS_DP_DIAL, "3105551234", NULL, NULL, NULL, NULL, NULL, 0, "913105551234", "",
+	 0, 0},
+	{"NewYork", UCS_DP_DIAL, "+4930123456", NULL, NULL, NULL, NULL, NULL, 0, "90114930123456",
+	 "", 0, 0},
+	/* ten digits without the 1, then extension digits: auto re-dial */
+	{"NewYork", UCS_DP_DIAL, "310555123499", NULL, NULL, NULL, NULL, NULL, 0, "913105551234",
+	 "99", 0, 0},
 	/* auto re-dial: longer than the ten digits NANP allows */
-	{"NewYork", UCS_DP_DIAL, "+1212555123499", NULL, NULL, NULL, NULL, NULL, 0, "95551234", "99", 0, 0},
+	{"NewYork", UCS_DP_DIAL, "+1212555123499", NULL, NULL, NULL, NULL, NULL, 0, "95551234",
+	 "99", 0, 0},
 	/* networked locations */
 	{"Berlin", UCS_DP_DIAL, "+49895678412", NULL, NULL, NULL, NULL, NULL, 0, "412", "", 1, 0},
 	{"Berlin", UCS_DP_DIAL, "412", NULL, NULL, NULL, NULL, NULL, 0, "412", "", 1, 0},
-	{"Munich", UCS_DP_DIAL, "030123456", NULL, NULL, NULL, NULL, NULL, 0, "+4930123456", "", 0, 0},
+	{"Munich", UCS_DP_DIAL, "030123456", NULL, NULL, NULL, NULL, NULL, 0, "+4930123456", "", 0,
+	 0},
 	{"Munich", UCS_DP_DIAL, "312", NULL, NULL, NULL, NULL, NULL, 0, "312", "", 1, 0},
 	/* bad input */
 	{"Starnberg", UCS_DP_DIAL, "", NULL, NULL, NULL, NULL, NULL, -EINVAL, NULL, NULL, 0, 0},
@@ -241,8 +291,10 @@ static void run_dial(const struct dp_model *m)
 		const struct dial_row *r = &dial_rows[i];
 		const struct dp_location *loc = dp_location_find(m, r->location);
 		struct sockaddr_storage ss = {0};
-		struct ucs_dp_dial_request req = {.size = sizeof(req), .number = r->input,
-						  .project = r->project, .pin = r->pin,
+		struct ucs_dp_dial_request req = {.size = sizeof(req),
+						  .number = r->input,
+						  .project = r->project,
+						  .pin = r->pin,
 						  .user_id = r->user_id};
 		struct ucs_dp_dial_result out;
 		int err;
@@ -264,8 +316,8 @@ static void run_dial(const struct dp_model *m)
 		req.at = local_time(r->at ? r->at : "2026-11-26 10:00");
 		err = dp_dial(m, loc, r->mode, &req, &out, NULL, NULL);
 		if (err != r->err || (!err && strcmp(out.dial, r->dial) != 0))
-			fprintf(stderr, "dial row %zu (%s %s): %d %s\n", i, r->location, r->input, err,
-				err ? "" : out.dial);
+			fprintf(stderr, "dial row %zu (%s %s): %d %s\n", i, r->location, r->input,
+				err, err ? "" : out.dial);
 		CHECK_INT(err, ==, r->err);
 		if (err || r->err)
 			continue;
