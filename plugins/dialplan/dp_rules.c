@@ -125,8 +125,9 @@ static int replace_max_group(const char *rep)
  *   - the shortest subject that can match (PCRE2_INFO_MINLENGTH);
  *   - the literal characters a "^"-anchored pattern without alternation
  *     starts with, up to the first metacharacter, class escape, or a
- *     literal followed by a quantifier ("^12?3" gives "1") or by "\\" or
- *     "(" (which may hide a quantifier behind \\E or a (?#comment)).
+ *     literal followed by a quantifier ("^12?3" gives "1"), also when
+ *     something PCRE2 ignores stands between them (\\E, \\Q\\E, (?#...),
+ *     an option setting).
  */
 static bool quantifier(char c)
 {
@@ -143,7 +144,9 @@ static void prefilter(struct dp_rule *rule, const pcre2_code *re)
 	rule->min_len = 0;
 	if (pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &min) == 0)
 		rule->min_len = min > UINT16_MAX ? UINT16_MAX : (uint16_t)min;
-	if (p[0] != '^' || strchr(p, '|'))
+	/* alternation breaks the anchor; extended mode ((?x), (*...) verbs)
+	 * changes what a literal is */
+	if (p[0] != '^' || strchr(p, '|') || strstr(p, "(?x") || strstr(p, "(*"))
 		return;
 	for (p++; *p && n + 1 < sizeof(rule->lit);) {
 		char c, next;
@@ -163,10 +166,13 @@ static void prefilter(struct dp_rule *rule, const pcre2_code *re)
 			step = 1;
 		}
 		next = p[step];
-		/* a quantifier makes this literal optional; and after "\\" or "("
-		 * may come something PCRE2 ignores (\\E, \\Q\\E, (?#...), options)
-		 * that passes a following quantifier back to this literal */
-		if (quantifier(next) || next == '\\' || next == '(')
+		/* A quantifier makes this literal optional. So does one behind
+		 * something PCRE2 ignores: \\E, \\Q (\\Q\\E), a (?#comment) or an
+		 * option setting such as (?i). A group or an escape like \\d is an
+		 * item of its own: a quantifier after it binds to it, not here. */
+		if (quantifier(next) ||
+		    (next == '\\' && (p[step + 1] == 'E' || p[step + 1] == 'Q')) ||
+		    (next == '(' && p[step + 1] == '?' && !strchr(":=!<>|", p[step + 2])))
 			break;
 		rule->lit[n++] = c;
 		p += step;
@@ -289,7 +295,8 @@ int dp_rules_apply(const struct dp_rule_list *list, const char *in, char *out, s
 		int rc;
 
 		if (!r->regex) {
-			if (strcmp(r->search, in) != 0)
+			/* the first character rules out nearly every rule, cheaply */
+			if (r->search[0] != in[0] || strcmp(r->search, in) != 0)
 				continue;
 			hit = (int)i;
 			if (r->replace && *r->replace)
@@ -299,7 +306,7 @@ int dp_rules_apply(const struct dp_rule_list *list, const char *in, char *out, s
 			break;
 		}
 		if (!r->re || n < r->min_len ||
-		    (r->lit_len && strncmp(in, r->lit, r->lit_len) != 0))
+		    (r->lit_len && (in[0] != r->lit[0] || strncmp(in, r->lit, r->lit_len) != 0)))
 			continue;
 		if (!t && !(t = rule_thread())) {
 			err = -ENOMEM;
