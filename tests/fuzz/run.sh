@@ -11,7 +11,7 @@ mkdir -p "$build/fuzz-artifacts"
 status=0
 for bin in "$build"/tests/fuzz/fuzz-*; do
 	case "$bin" in *fuzz-replay-*) continue ;; esac
-	[ -x "$bin" ] || continue
+	[ -f "$bin" ] && [ -x "$bin" ] || continue
 	name=${bin##*/fuzz-}
 	scratch="$build/fuzz-corpus/$name"
 	mkdir -p "$scratch"
