@@ -45,7 +45,6 @@ struct ucs_plugin {
 	char *name;
 	char *path; /* the .so, NULL for the core and built-in test plugins */
 	void *dl;   /* dlopen handle, NULL when none */
-	int dl_fd;  /* the descriptor it was loaded through (/proc/self/fd/N), -1 when none */
 	const struct ucs_plugin_desc *desc;
 	void *state; /* what init() returned */
 	enum core_plugin_state lifecycle;
@@ -58,8 +57,8 @@ struct ucs_plugin {
 	 * has no reload() or refused its new section keeps its old one, so
 	 * that configuration lives on until no plugin points into it. */
 	const struct core_config *section_owner;
-	bool zombie; /* pool jobs outlived its stop: never finalised nor unloaded */
-	struct ucs_plugin *next;       /* in load order */
+	bool zombie;		 /* pool jobs outlived its stop: never finalised nor unloaded */
+	struct ucs_plugin *next; /* in load order */
 };
 
 uv_loop_t *core_loop(void);

@@ -139,7 +139,6 @@ int core_loader_add(struct core_plugins *set, const struct ucs_plugin_desc *desc
 	p->desc = desc;
 	p->optional = name_listed(&policy->optional, desc->name);
 	p->critical = name_listed(&policy->critical, desc->name);
-	p->dl_fd = -1;
 	core_ledger_init(p);
 	for (tail = &set->head; *tail; tail = &(*tail)->next)
 		;
@@ -148,10 +147,34 @@ int core_loader_add(struct core_plugins *set, const struct ucs_plugin_desc *desc
 	return 0;
 }
 
+/* Descriptors of the objects dlopened during the scan (see load_file). */
+static void keep_fd(struct core_plugins *set, int fd)
+{
+	if (set->n_scan_fds == set->cap_scan_fds) {
+		size_t cap = set->cap_scan_fds ? set->cap_scan_fds * 2 : 16;
+		int *n = realloc(set->scan_fds, cap * sizeof(*n));
+
+		if (!n)
+			abort();
+		set->scan_fds = n;
+		set->cap_scan_fds = cap;
+	}
+	set->scan_fds[set->n_scan_fds++] = fd;
+}
+
+static void close_kept_fds(struct core_plugins *set)
+{
+	for (size_t i = 0; i < set->n_scan_fds; i++)
+		close(set->scan_fds[i]);
+	free(set->scan_fds);
+	set->scan_fds = NULL;
+	set->n_scan_fds = set->cap_scan_fds = 0;
+}
+
 static int load_file(struct core_plugins *set, const char *dir, const char *file,
 		     const struct core_plugin_policy *policy)
 {
-	char path[4096], name[LOADER_NAME_MAX + 4], errbuf[256], fd_path[64];
+	char path[4096], name[LOADER_NAME_MAX + 4], errbuf[256], fd_path[4096];
 	int fd;
 	size_t len = strlen(file) - 3; /* without ".so" */
 	const char *why;
@@ -185,21 +208,27 @@ static int load_file(struct core_plugins *set, const char *dir, const char *file
 	}
 	why = core_elf_check_fd(fd, errbuf, sizeof(errbuf));
 	if (why) {
-		close(fd);
+		close(fd); /* never loaded: its number may be reused */
 		refuse(set, path, "cannot load: %s", why);
 		return -ENOEXEC;
 	}
 	/* Loading the descriptor that was checked: a file replaced meanwhile is
-	 * not the one loaded. glibc knows loaded objects by this name, so the
-	 * descriptor stays open as long as the object is loaded (else the next
-	 * plugin, given the same number, would be handed this one). */
-	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+	 * not the one loaded. glibc knows loaded objects by this name, and may
+	 * keep even a dlclose'd one (NODELETE, C++ unique symbols), so no
+	 * descriptor opened during the scan is closed before the scan ends:
+	 * no later file can be given a name an earlier object still has.
+	 * Without /proc (a bare chroot) the path itself is loaded. */
+	keep_fd(set, fd);
+	if (access("/proc/self/fd", X_OK) == 0)
+		snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+	else
+		snprintf(fd_path, sizeof(fd_path), "%s", path);
 	dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
-		close(fd);
 		refuse(set, path, "cannot load: %s", dlerror());
 		return -ENOEXEC;
 	}
+	core_log("core", UCS_LOG_DEBUG, "loading %s as %s", path, fd_path);
 	*(void **)&fn = dlsym(dl, UCS_PLUGIN_SYMBOL);
 	if (!fn) {
 		refuse(set, path, "no %s symbol: not a ucsd plugin", UCS_PLUGIN_SYMBOL);
@@ -219,15 +248,10 @@ static int load_file(struct core_plugins *set, const char *dir, const char *file
 	if (err)
 		goto fail;
 	find_plugin(set, name)->dl = dl;
-	find_plugin(set, name)->dl_fd = fd;
 	return 0;
 fail:
-	if (LOADER_DLCLOSE) {
+	if (LOADER_DLCLOSE)
 		dlclose(dl);
-		close(fd);
-	} else if (set->n_parked_fds < CORE_ARRAY_SIZE(set->parked_fds)) {
-		set->parked_fds[set->n_parked_fds++] = fd;
-	}
 	return err;
 }
 
@@ -271,6 +295,8 @@ int core_loader_scan(struct core_plugins *set, const char *dir,
 		free(files[i]);
 	}
 	free(files);
+	/* nothing is dlopened after the scan: the names may go now */
+	close_kept_fds(set);
 	for (size_t i = 0; i < policy->enabled.count; i++)
 		if (!find_plugin(set, policy->enabled.names[i]))
 			core_log("core", UCS_LOG_WARNING,
@@ -329,10 +355,7 @@ static void free_plugin(struct ucs_plugin *p)
 	}
 	if (p->dl && LOADER_DLCLOSE)
 		dlclose(p->dl);
-	/* without dlclose (sanitizers) the object stays mapped under its fd name
-	 * until exit; ucsd loads nothing after the scan, so closing is safe */
-	if (p->dl_fd >= 0)
-		close(p->dl_fd);
+
 	free(p->name);
 	free(p->path);
 	free(p);
@@ -488,7 +511,16 @@ bool core_loader_uses_config(const struct core_plugins *set, const struct core_c
 	for (const struct ucs_plugin *p = set->head; p; p = p->next)
 		if (p->section_owner == cfg)
 			return true;
+	/* a zombie's job may still read the section it was started with */
+	for (const struct ucs_plugin *p = zombies; p; p = p->next)
+		if (p->section_owner == cfg)
+			return true;
 	return false;
+}
+
+bool core_loader_has_zombies(void)
+{
+	return zombies != NULL;
 }
 
 size_t core_loader_names(const struct core_plugins *set, const char **names, size_t max)
@@ -765,9 +797,7 @@ void core_loader_free(struct core_plugins *set)
 		set->head = p->next;
 		free_plugin(p);
 	}
-	for (size_t i = 0; i < set->n_parked_fds; i++)
-		close(set->parked_fds[i]);
-	set->n_parked_fds = 0;
+	close_kept_fds(set);
 	while (set->refused) {
 		struct core_refusal *r = set->refused;
 

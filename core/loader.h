@@ -60,11 +60,10 @@ struct core_plugins {
 	struct ucs_plugin *head; /* in start order after core_loader_order() */
 	size_t count;
 	struct core_refusal *refused; /* in the order found */
-	/* Descriptors of refused objects that stay loaded (no dlclose under
-	 * sanitizers): their /proc/self/fd/N name must not be reused while the
-	 * object is mapped, so they stay open until core_loader_free(). */
-	int parked_fds[64];
-	size_t n_parked_fds;
+	/* Descriptors the scan loaded objects through (/proc/self/fd/N): all
+	 * stay open until the scan ends, so no name is reused within it. */
+	int *scan_fds;
+	size_t n_scan_fds, cap_scan_fds;
 };
 
 void core_loader_init(struct core_plugins *set);
@@ -87,7 +86,9 @@ int core_loader_start(struct core_plugins *set, const struct ucs_host *host);
  * that accepts it reads cfg from then on, one that has no reload() or
  * refuses keeps its previous section (and configuration). */
 void core_loader_reload(struct core_plugins *set, struct core_config *cfg);
-/* Does any plugin still read a section of cfg? */
+/* Was any plugin left as a zombie (its pool job outlived its stop)? */
+bool core_loader_has_zombies(void);
+/* Does any plugin (zombies included) still read a section of cfg? */
 bool core_loader_uses_config(const struct core_plugins *set, const struct core_config *cfg);
 void core_loader_stop(struct core_plugins *set);
 /* Forgets every plugin (dlclose unless built with sanitizers). */

@@ -496,13 +496,25 @@ static int serve(const struct timespec *t0)
 	/* a nested loop run may have swallowed an earlier uv_stop(): the flag decides */
 	while (!srv.stop_requested)
 		uv_run(core_loop(), UV_RUN_DEFAULT);
+	/* from here on a SIGHUP (logrotate, a racing reload) only sets a flag:
+	 * the handler stays installed, since without one SIGHUP terminates */
 	srv.running = false;
-	uv_signal_stop(&srv.sig_hup);
 
 	core_notify("STOPPING=1");
 	signal(SIGALRM, on_watchdog);
 	alarm(UCSD_SHUTDOWN_SECONDS);
 	core_loader_stop(&srv.plugins);
+	if (core_loader_has_zombies()) {
+		/* A stopped plugin's thread-pool job is still running its code and
+		 * may use the bus, its configuration and the env strings: freeing
+		 * them under it, or waiting at exit for a job that may never end,
+		 * are both wrong. Leave without tearing down. */
+		core_log("core", UCS_LOG_ERROR,
+			 "a plugin's thread-pool job is still running: exiting without waiting "
+			 "for it");
+		core_log_close();
+		_exit(1);
+	}
 out:
 	core_ledger_revoke_all(core_self());
 	core_bus_shutdown();
@@ -511,6 +523,8 @@ out:
 	uv_close((uv_handle_t *)&srv.sig_term, NULL);
 	uv_close((uv_handle_t *)&srv.sig_int, NULL);
 	uv_close((uv_handle_t *)&srv.sig_hup, NULL);
+	/* closing the last watcher restored SIGHUP's default (terminate) */
+	signal(SIGHUP, SIG_IGN);
 	core_loop_drain(16);
 	if (uv_loop_close(core_loop()) != 0)
 		core_log("core", UCS_LOG_DEBUG, "event loop closed with handles still open");
@@ -527,6 +541,8 @@ int main(int argc, char **argv)
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* a SIGHUP before the watchers exist (config, plugin scan) must not kill */
+	signal(SIGHUP, SIG_IGN);
 	core_log_init();
 	if (parse_args(argc, argv, &srv.opt) != 0)
 		return 2;

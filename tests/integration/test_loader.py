@@ -231,7 +231,25 @@ def zombie_job():
                    r"5000 ms; it stays loaded and is never finalised", timeout=15)
         u.wait_for(r"started: 1 plugins running", timeout=5)
         check(not u.has(r"testplug slowjob: fini"), "slowjob never finalised")
-        check(u.stop(timeout=15)[0] == 0, "clean exit")
+        # at shutdown the job still runs its code: no teardown under it and
+        # no waiting for it, but an exit status that says something was wrong
+        rc, secs = u.stop(timeout=15)
+        check(rc == 1 and secs < 3, f"exit status {rc} after {secs:.1f}s")
+        u.index(r"error \[core\] a plugin's thread-pool job is still running: exiting without "
+                r"waiting for it$")
+    finally:
+        u.close()
+
+
+def nodelete_refused():
+    """A refused object that dlclose cannot unload must not be handed out
+    again as the next file (the /proc/self/fd/N name it was loaded under)."""
+    u = ucsd_case(["aanodelete", "alpha"])
+    try:
+        u.start()
+        u.index(r"refused .*/aanodelete\.so: no ucs_plugin_descriptor symbol")
+        u.index(r"\[alpha\] start$")
+        check(u.stop()[0] == 0, "clean exit")
     finally:
         u.close()
 
@@ -240,4 +258,5 @@ if __name__ == "__main__":
     main({f.__name__: f for f in (
         wrong_major, newer_minor, garbage, missing_dependency, cycle, init_fails,
         optional_fails, critical_fails, start_fails_with_dependent, order_and_bus,
-        name_mismatch, enabled_disabled, list_plugins, revoke_on_stop, zombie_job)})
+        name_mismatch, enabled_disabled, list_plugins, revoke_on_stop, zombie_job,
+        nodelete_refused)})

@@ -262,9 +262,27 @@ def sigterm_during_startup():
         u.close()
 
 
+def sighup_during_shutdown():
+    """A SIGHUP while plugins stop (logrotate racing a stop) must not kill
+    ucsd before they are stopped and finalised."""
+    u = Ucsd(plugins=["slowstop", "alpha"])
+    try:
+        u.start()
+        u.signal(signal.SIGTERM)
+        u.wait_for(r"\[slowstop\] stop begins$")
+        u.signal(signal.SIGHUP)
+        rc = u.wait_exit(timeout=15)
+        check(rc == 0, f"exit status {rc}")
+        u.index(r"testplug slowstop: fini$")
+        u.index(r"testplug alpha: fini$")
+    finally:
+        u.close()
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (
         start_stop, sigint_stops, version_and_help, check_config_valid, check_config_invalid,
         invalid_json_position, unknown_section_warns, conf_d_order, sighup_accepted,
         sighup_refused, systemd_notify, log_directory, plugin_config_error_stops_startup,
-        bare_core_runs, reload_without_reload_slot, sigterm_during_startup)})
+        bare_core_runs, reload_without_reload_slot, sigterm_during_startup,
+        sighup_during_shutdown)})

@@ -15,6 +15,7 @@
  *   TP_NO_RELOAD     has no reload(): keeps reading its section from init
  *   TP_SLOW_INIT     init blocks for 600 ms (signals arriving during startup)
  *   TP_SLOW_JOB      init queues a thread-pool job that runs for 7 s
+ *   TP_SLOW_STOP     stop blocks for 1.5 s (signals arriving during shutdown)
  *
  * Every variant keeps the greeting string it read (the contract lets it
  * hold the pointer until its next reload, or until it stops without one)
@@ -59,8 +60,7 @@ static int tp_answer(void)
 	return 42;
 }
 
-static __attribute__((unused)) const struct tp_service tp_service = {sizeof(tp_service),
-								    tp_answer};
+static __attribute__((unused)) const struct tp_service tp_service = {sizeof(tp_service), tp_answer};
 
 #define LOG(tp, lvl, ...) (tp)->host->log->log((tp)->self, lvl, __VA_ARGS__)
 
@@ -256,6 +256,10 @@ static void tp_stop(void *state)
 
 	/* copied by this (instrumented) code, byte by byte: under ASan a string
 	 * the host freed too early is reported here, not hidden inside libc */
+#ifdef TP_SLOW_STOP
+	LOG(tp, UCS_LOG_INFO, "stop begins");
+	usleep(1500000);
+#endif
 	if (tp->kept) {
 		size_t i;
 
