@@ -882,22 +882,31 @@ static int cmp_prefix(const char *key, size_t klen, const char *s)
 	return s[klen] ? -1 : 0;
 }
 
+/* The fallback without the area-code index: a prefix of a given length. */
+struct city_key {
+	const char *canonical;
+	size_t len;
+};
+
+static int city_cmp(const void *key, const void *elem)
+{
+	const struct city_key *k = key;
+
+	return cmp_prefix(k->canonical, k->len, ((const struct dp_city *)elem)->prefix);
+}
+
+/* Exact lookups in the sorted arrays go through bsearch; each comparator
+ * takes its key first, as bsearch passes it. */
+static int country_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct dp_country *)elem)->code);
+}
+
 const struct dp_country *dp_country_by_code(const struct dp_data *d, const char *code)
 {
-	size_t lo = 0, hi = d->n_countries;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(code, d->countries[mid].code);
-
-		if (r == 0)
-			return &d->countries[mid];
-		if (r < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	if (!d->n_countries)
+		return NULL;
+	return bsearch(code, d->countries, d->n_countries, sizeof(*d->countries), country_cmp);
 }
 
 const struct dp_country *dp_country_of(const struct dp_data *d, const char *canonical)
@@ -949,43 +958,38 @@ const struct dp_city *dp_city_of(const struct dp_data *d, const char *canonical)
 	}
 	if (len >= sizeof(d->cities[0].prefix))
 		len = sizeof(d->cities[0].prefix) - 1;
-	for (; len >= 2; len--) {
-		size_t lo = 0, hi = d->n_cities;
+	for (; len >= 2 && d->n_cities; len--) {
+		struct city_key key = {canonical, len};
+		const struct dp_city *c =
+			bsearch(&key, d->cities, d->n_cities, sizeof(*d->cities), city_cmp);
 
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			int r = cmp_prefix(canonical, len, d->cities[mid].prefix);
-
-			if (r == 0)
-				return &d->cities[mid];
-			if (r < 0)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
+		if (c)
+			return c;
 	}
 	return NULL;
+}
+
+struct special_key {
+	const char *country, *digits;
+};
+
+static int special_cmp(const void *key, const void *elem)
+{
+	const struct special_key *k = key;
+	const struct dp_special *sp = elem;
+	int r = strcmp(k->country, sp->country);
+
+	return r ? r : strcmp(k->digits, sp->number);
 }
 
 const struct dp_special *dp_special_of(const struct dp_data *d, const char *country,
 				       const char *digits)
 {
-	size_t lo = 0, hi = d->n_specials;
+	struct special_key key = {country, digits};
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(country, d->specials[mid].country);
-
-		if (r == 0)
-			r = strcmp(digits, d->specials[mid].number);
-		if (r == 0)
-			return &d->specials[mid];
-		if (r < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	if (!d->n_specials)
+		return NULL;
+	return bsearch(&key, d->specials, d->n_specials, sizeof(*d->specials), special_cmp);
 }
 
 static bool pattern_matches(const char *pattern, const char *digits)
