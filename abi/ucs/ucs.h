@@ -5,11 +5,13 @@
  * with UCS_PLUGIN_DEFINE. See docs/sdk/ for a complete example and the
  * individual headers for the concepts: plugin.h (lifecycle), host.h (what
  * the host offers), bus.h (messages), service.h (synchronous interfaces),
- * config.h (configuration), net.h (sockets and TLS), timer.h, work.h, log.h.
+ * config.h (configuration), net.h (sockets and TLS), timer.h, work.h, log.h,
+ * and the services: dialplan.h, userdb.h, rights.h, auth.h, presence.h.
  */
 #ifndef UCS_UCS_H
 #define UCS_UCS_H
 
+#include <ucs/auth.h>
 #include <ucs/bus.h>
 #include <ucs/config.h>
 #include <ucs/dialplan.h>
@@ -17,9 +19,12 @@
 #include <ucs/log.h>
 #include <ucs/net.h>
 #include <ucs/plugin.h>
+#include <ucs/presence.h>
+#include <ucs/rights.h>
 #include <ucs/service.h>
 #include <ucs/timer.h>
 #include <ucs/types.h>
+#include <ucs/userdb.h>
 #include <ucs/version.h>
 #include <ucs/work.h>
 

@@ -24,3 +24,9 @@ if [ -x "$bench/bench-dialplan" ]; then
 		echo "# bench-libphonenumber not built (sh tools/install-deps.sh bench)"
 	fi
 fi
+
+# Each plugin area adds its own script: tests/bench/run-AREA.sh BUILD_ROOT.
+for script in "$(dirname "$0")"/run-*.sh; do
+	[ -e "$script" ] || continue
+	sh "$script" "$build"
+done

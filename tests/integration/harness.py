@@ -180,6 +180,82 @@ class Ucsd:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Probe:
+    """A connection to the svcprobe test plugin (tests/plugins/svcprobe.h):
+    cmd() sends one command line and returns its "ok ..." / "err ..." line;
+    event lines that arrive meanwhile are kept for events()/wait_event()."""
+
+    def __init__(self, ucsd, timeout=10):
+        import socket
+        i = ucsd.wait_for(r"svcprobe listening on port \d+", timeout=timeout)
+        port = int(re.search(r"svcprobe listening on port (\d+)", ucsd.lines[i]).group(1))
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        self.pending = []
+        self.timeout = timeout
+
+    def _line(self, deadline):
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failure("svcprobe: no answer in time")
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Failure("svcprobe: connection closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+    def cmd(self, line, timeout=None):
+        self.sock.sendall(line.encode() + b"\n")
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            got = self._line(deadline)
+            if got.startswith("event "):
+                self.pending.append(got)
+            elif got.startswith("# "):
+                continue
+            else:
+                return got
+
+    def ok(self, line, timeout=None):
+        """cmd() that must succeed; returns the text after "ok"."""
+        got = self.cmd(line, timeout)
+        if not got.startswith("ok"):
+            raise Failure(f"svcprobe {line!r}: {got}")
+        return got[3:]
+
+    def wait_event(self, pattern, timeout=None):
+        """The first kept or arriving event line matching the regex."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            for i, ev in enumerate(self.pending):
+                if rx.search(ev):
+                    return self.pending.pop(i)
+            got = self._line(deadline)
+            if got.startswith("event "):
+                self.pending.append(got)
+
+    def events(self, settle=0.3):
+        """Every event line that arrives within `settle` seconds of quiet."""
+        deadline = time.monotonic() + settle
+        try:
+            while True:
+                got = self._line(deadline)
+                if got.startswith("event "):
+                    self.pending.append(got)
+                    deadline = time.monotonic() + settle
+        except Failure:
+            pass
+        out, self.pending = self.pending, []
+        return out
+
+    def close(self):
+        self.sock.close()
+
+
 def main(cases):
     """python3 SCRIPT BUILD_ROOT CASE: runs one case, exit 0 when it passed."""
     name = sys.argv[2] if len(sys.argv) > 2 else None
