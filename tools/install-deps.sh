@@ -11,12 +11,15 @@ set -eu
 # build: compiler, meson, the chosen libraries
 pkgs="gcc g++ make meson ninja-build pkg-config libc6-dev
       libuv1-dev libjansson-dev libmbedtls-dev
-      libxml2-dev libpcre2-dev"
+      libxml2-dev libpcre2-dev
+      libldap-dev libargon2-dev libgd-dev"
 # tests: python3 runs the integration harness, openssl makes certificates
 # and is an independent TLS peer
 pkgs="$pkgs python3 openssl ca-certificates"
 # the dialplan oracle test: libphonenumber for Debian's python3
 pkgs="$pkgs python3-phonenumbers"
+# the user store and directory login are tested against a real slapd
+pkgs="$pkgs slapd ldap-utils"
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev"
 fi
