@@ -1,0 +1,4 @@
+/*
+ * plugins/presence/rights.c - the rights engine (being written).
+ */
+#include "rights.h"
