@@ -417,10 +417,52 @@ static bool drop_unsatisfied(struct core_plugins *set)
 	return critical;
 }
 
+/* The first capability p provides that an earlier plugin of the set also
+ * provides, and that plugin; NULL when p's capabilities are its own. */
+static const char *provided_before(const struct core_plugins *set, const struct ucs_plugin *p,
+				   const struct ucs_plugin **first)
+{
+	for (const struct ucs_plugin *q = set->head; q && q != p; q = q->next)
+		for (const char *const *c = p->desc->provides; c && *c; c++)
+			if (provides(q, *c)) {
+				*first = q;
+				return *c;
+			}
+	return NULL;
+}
+
+/* Two plugins that provide one capability (userdb-file and userdb-ldap both
+ * in the directory) cannot both run: the second would fail to register the
+ * service with a less helpful message. The later one in scan order is
+ * refused with a line naming both, so the operator disables one of them. */
+static bool drop_second_providers(struct core_plugins *set)
+{
+	bool critical = false;
+	struct ucs_plugin *p = set->head;
+
+	while (p) {
+		const struct ucs_plugin *first = NULL;
+		const char *cap = provided_before(set, p, &first);
+
+		if (!cap) {
+			p = p->next;
+			continue;
+		}
+		critical |= drop(set, p,
+				 "plugin '%s' provides '%s' like plugin '%s': only one may run; "
+				 "name one of them in plugins.disabled",
+				 p->name, cap, first->name);
+		p = set->head;
+	}
+	return critical;
+}
+
 int core_loader_order(struct core_plugins *set)
 {
 	struct ucs_plugin *sorted = NULL, **tail = &sorted;
-	bool critical = drop_unsatisfied(set);
+	bool critical = drop_second_providers(set);
+
+	critical |= drop_unsatisfied(set);
 
 	/* Kahn's algorithm, stable: among ready plugins, keep scan order. */
 	while (set->head) {

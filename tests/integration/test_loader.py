@@ -84,6 +84,21 @@ def cycle():
         u.close()
 
 
+def two_providers():
+    """Two plugins providing one capability: the later one is refused with a
+    line naming both; the other one and its consumer run."""
+    u = ucsd_case(["alpha", "beta", "twin"])
+    try:
+        u.start()
+        u.index(r"refused .*/twin\.so: plugin 'twin' provides 'test\.alpha' like plugin "
+                r"'alpha': only one may run; name one of them in plugins\.disabled$")
+        u.index(r"started: 2 plugins running")
+        rc, _ = u.stop()
+        check(rc == 0, f"exit status {rc}")
+    finally:
+        u.close()
+
+
 def init_fails():
     u = ucsd_case(["alpha", "initfail"])
     try:
@@ -256,7 +271,7 @@ def nodelete_refused():
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (
-        wrong_major, newer_minor, garbage, missing_dependency, cycle, init_fails,
+        wrong_major, newer_minor, garbage, missing_dependency, cycle, two_providers, init_fails,
         optional_fails, critical_fails, start_fails_with_dependent, order_and_bus,
         name_mismatch, enabled_disabled, list_plugins, revoke_on_stop, zombie_job,
         nodelete_refused)})
