@@ -68,33 +68,36 @@ enum ucs_line_class {
 };
 
 /* Presence. */
-#define UCS_R_SEE_CONTACT_IMAGE	      (1ull << 0)
-#define UCS_R_SEE_PRESENCE	      (1ull << 1)
-#define UCS_R_SET_PRESENCE	      (1ull << 2)
-#define UCS_R_SEE_NOTE		      (1ull << 3)
-#define UCS_R_SET_NOTE		      (1ull << 4)
-#define UCS_R_SEE_PRIVATE_APPT_BUSY   (1ull << 5) /* private appointments as "Private" */
-#define UCS_R_SEE_PRIVATE_APPT	      (1ull << 6) /* ... with subject and place */
-#define UCS_R_SEE_PUBLIC_APPT	      (1ull << 7)
-#define UCS_R_SEE_NUMBERS	      (1ull << 8) /* the phone numbers of her lines */
-#define UCS_R_SEE_LINE_STATE	      (1ull << 9) /* free / busy */
+#define UCS_R_SEE_CONTACT_IMAGE	    (1ull << 0)
+#define UCS_R_SEE_PRESENCE	    (1ull << 1)
+#define UCS_R_SET_PRESENCE	    (1ull << 2)
+#define UCS_R_SEE_NOTE		    (1ull << 3)
+#define UCS_R_SET_NOTE		    (1ull << 4)
+#define UCS_R_SEE_PRIVATE_APPT_BUSY (1ull << 5) /* private appointments as "Private" */
+#define UCS_R_SEE_PRIVATE_APPT	    (1ull << 6) /* ... with subject and place */
+#define UCS_R_SEE_PUBLIC_APPT	    (1ull << 7)
+#define UCS_R_SEE_NUMBERS	    (1ull << 8) /* the phone numbers of her lines */
+#define UCS_R_SEE_LINE_STATE	    (1ull << 9) /* free / busy */
 /* Lines: six rights per line class, at UCS_R_LINE(class, UCS_RL_*). */
-#define UCS_RL_SEE_OUTGOING   0 /* the number she calls */
-#define UCS_RL_SEE_INCOMING   1 /* the number calling her */
-#define UCS_RL_SEE_FORWARDING 2 /* that forwarding is on */
-#define UCS_RL_SEE_FWD_NUMBER 3 /* where it forwards to */
-#define UCS_RL_SET_FORWARDING 4
-#define UCS_RL_PICKUP	      5
-#define UCS_R_LINE(cls, r)    (1ull << (10 + 6 * (unsigned)(cls) + (unsigned)(r)))
+#define UCS_RL_SEE_OUTGOING	    0 /* the number she calls */
+#define UCS_RL_SEE_INCOMING	    1 /* the number calling her */
+#define UCS_RL_SEE_FORWARDING	    2 /* that forwarding is on */
+#define UCS_RL_SEE_FWD_NUMBER	    3 /* where it forwards to */
+#define UCS_RL_SET_FORWARDING	    4
+#define UCS_RL_PICKUP		    5
+#define UCS_R_LINE(cls, r)	    (1ull << (10 + 6 * (unsigned)(cls) + (unsigned)(r)))
 /* Audio/video. */
-#define UCS_R_SEE_AV_STATE	  (1ull << 28) /* AV busy, shown grey */
-#define UCS_R_SEE_AV_DETAIL	  (1ull << 29) /* AV busy, shown red */
-#define UCS_R_SEE_AV_PARTICIPANTS (1ull << 30)
+#define UCS_R_SEE_AV_STATE	    (1ull << 28) /* AV busy, shown grey */
+#define UCS_R_SEE_AV_DETAIL	    (1ull << 29) /* AV busy, shown red */
+#define UCS_R_SEE_AV_PARTICIPANTS   (1ull << 30)
 /* Contact data, by column of the "Contact data" table. */
-#define UCS_R_CONTACT_PUBLIC   (1ull << 32)
-#define UCS_R_CONTACT_BUSINESS (1ull << 33)
-#define UCS_R_CONTACT_PERSONAL (1ull << 34)
-#define UCS_R_ALL	       ((1ull << 35) - 1)
+#define UCS_R_CONTACT_PUBLIC	    (1ull << 32)
+#define UCS_R_CONTACT_BUSINESS	    (1ull << 33)
+#define UCS_R_CONTACT_PERSONAL	    (1ull << 34)
+/* Every right (bit 31 is reserved and never set). */
+#define UCS_R_ALL                                                             \
+	(((1ull << 31) - 1) | UCS_R_CONTACT_PUBLIC | UCS_R_CONTACT_BUSINESS | \
+	 UCS_R_CONTACT_PERSONAL)
 
 /* The fields of a contact card, for contact_fields(). */
 enum ucs_contact_field {
@@ -189,7 +192,9 @@ struct ucs_rights_api {
 	uint32_t (*restrictions)(void); /* UCS_RESTRICT_* */
 	uint64_t (*generation)(void);	/* moves on every change of the answers */
 	/* Which sources grant what (JSON text, snprintf rules), for admins:
-	 * {"global":[..],"monitor":[..],"groups":{"g":[..]},"user":[..]}. */
+	 * {"global":[..],"monitor":[..],"groups":{"g":[..]},"user":[..],
+	 *  "effective":[..]} plus "reason":"self"|"inactive" when the answer
+	 * is not the union of the sources. -ENOENT for an unknown user. */
 	int (*explain)(const char *watcher, const char *target, char *buf, size_t cap);
 };
 
