@@ -200,7 +200,10 @@ class Probe:
             if left <= 0:
                 raise Failure("svcprobe: no answer in time")
             self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                raise Failure("svcprobe: no answer in time") from None
             if not chunk:
                 raise Failure("svcprobe: connection closed")
             self.buf += chunk

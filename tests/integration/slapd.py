@@ -107,17 +107,21 @@ class Slapd:
         dc = base.split(",")[0].split("=")[1]
         root = (f"dn: {base}\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\n"
                 f"o: {dc}\ndc: {dc}\n\n")
-        self.add_offline(root + (ldif or ""))
-        self.start()
+        try:
+            self.add_offline(root + (ldif or ""))
+            self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def add_offline(self, ldif):
         """slapadd (only while slapd is stopped)."""
         path = os.path.join(self.dir, "load.ldif")
         with open(path, "w") as f:
             f.write(ldif)
-        r = subprocess.run([SLAPADD, "-f", self.conf, "-l", path], capture_output=True, text=True)
+        r = subprocess.run([SLAPADD, "-f", self.conf, "-l", path], capture_output=True)
         if r.returncode != 0:
-            raise RuntimeError(f"slapadd failed: {r.stderr}")
+            raise RuntimeError(f"slapadd failed: {r.stderr.decode(errors='replace')}")
 
     def start(self, timeout=10):
         urls = self.url + (f" {self.ldaps_url}" if self.tls else "")
