@@ -1,0 +1,535 @@
+/*
+ * plugins/userdb-file/tests/test_core.c - the store core of userdb-common
+ * (udb_core.c) against a small fake host: the service slots for the file
+ * store, the events they publish, bulk reloads and a put racing one, and a
+ * directory-backed store (what userdb-ldap builds on): directory documents
+ * laid over local ones, owned fields read-only or written back, objects
+ * that can be neither created nor removed locally.
+ *
+ * The fake host runs queued work when the test says so (work, then done,
+ * on the test's thread), so the order of events is the test's to choose.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "udb.h"
+
+/* ---- the fake host ---- */
+
+static char log_text[65536];
+
+static void fake_logv(struct ucs_plugin *self, enum ucs_log_level level, const char *fmt,
+		      va_list ap)
+{
+	size_t n = strlen(log_text);
+	(void)self;
+	if (n + 600 > sizeof(log_text))
+		return;
+	n += (size_t)snprintf(log_text + n, sizeof(log_text) - n, "%d ", level);
+	vsnprintf(log_text + n, sizeof(log_text) - n - 1, fmt, ap);
+	strcat(log_text, "\n");
+}
+
+static void fake_log(struct ucs_plugin *self, enum ucs_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fake_logv(self, level, fmt, ap);
+	va_end(ap);
+}
+
+static int fake_enabled(struct ucs_plugin *self, enum ucs_log_level level)
+{
+	(void)self, (void)level;
+	return 1;
+}
+
+static const struct ucs_log_api fake_log_api = {sizeof(fake_log_api), fake_log, fake_logv,
+						fake_enabled};
+
+struct ucs_msg {
+	char key[128];
+	struct ucs_userdb_change change;
+};
+
+static const struct ucs_msg_type_desc *registered;
+static char events[16384]; /* "key op gen;" per published message */
+
+static int fake_type_register(struct ucs_plugin *self, const struct ucs_msg_type_desc *desc,
+			      const struct ucs_msg_type **out)
+{
+	(void)self;
+	registered = desc;
+	*out = (const struct ucs_msg_type *)desc;
+	return 0;
+}
+
+static int fake_msg_new(const struct ucs_msg_type *type, const char *key, const void *payload,
+			size_t len, struct ucs_msg **out)
+{
+	struct ucs_msg *m = calloc(1, sizeof(*m));
+	(void)type;
+	if (!m || len != sizeof(m->change)) {
+		free(m);
+		return -EINVAL;
+	}
+	snprintf(m->key, sizeof(m->key), "%s", key ? key : "-");
+	memcpy(&m->change, payload, len);
+	*out = m;
+	return 0;
+}
+
+static int fake_publish(struct ucs_plugin *self, struct ucs_msg *msg)
+{
+	static const char *const ops[] = {"?", "created", "updated", "deleted", "reloaded"};
+	size_t n = strlen(events);
+	char json[256];
+
+	(void)self;
+	/* the type's to_json must format every message */
+	CHECK(registered->to_json(&msg->change, sizeof(msg->change), json, sizeof(json)) > 0);
+	if (n + 200 < sizeof(events))
+		snprintf(events + n, sizeof(events) - n, "%s %s;", msg->key,
+			 ops[msg->change.op > 0 && msg->change.op <= 4 ? msg->change.op : 0]);
+	free(msg);
+	return 0;
+}
+
+static const struct ucs_bus_api fake_bus = {
+	.size = sizeof(fake_bus),
+	.type_register = fake_type_register,
+	.msg_new = fake_msg_new,
+	.publish = fake_publish,
+};
+
+static const void *provided;
+
+static int fake_provide(struct ucs_plugin *self, const char *name, uint32_t version,
+			const void *vtable)
+{
+	(void)self, (void)version;
+	CHECK_STR(name, UCS_USERDB_SERVICE);
+	provided = vtable;
+	return 0;
+}
+
+static const void *fake_get(struct ucs_plugin *self, const char *name, uint32_t min_version)
+{
+	(void)self, (void)name, (void)min_version;
+	return NULL; /* no dialplan: numbers stay without canonical forms */
+}
+
+static const struct ucs_service_api fake_service = {
+	.size = sizeof(fake_service),
+	.provide = fake_provide,
+	.get = fake_get,
+};
+
+struct ucs_work {
+	ucs_work_fn *work;
+	ucs_work_done_h *done;
+	void *arg;
+};
+
+static struct ucs_work *queued;
+
+static int fake_queue(struct ucs_plugin *self, struct ucs_work **out, ucs_work_fn *work,
+		      ucs_work_done_h *done, void *arg)
+{
+	(void)self;
+	CHECK(queued == NULL); /* one job at a time */
+	queued = calloc(1, sizeof(*queued));
+	queued->work = work;
+	queued->done = done;
+	queued->arg = arg;
+	if (out)
+		*out = queued;
+	return 0;
+}
+
+static int fake_cancel(struct ucs_work *w)
+{
+	(void)w;
+	return 0;
+}
+
+static const struct ucs_work_api fake_work = {sizeof(fake_work), fake_queue, fake_cancel};
+
+/* Runs the queued job: its work, then (optionally something in between,
+ * then) its done. */
+static void run_work(void)
+{
+	struct ucs_work *w = queued;
+
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	w->work(w->arg);
+	queued = NULL;
+	w->done(0, w->arg);
+	free(w);
+}
+
+static const char *fake_domain(void)
+{
+	return "example.com";
+}
+
+static const struct ucs_env_api fake_env = {.size = sizeof(fake_env),
+					    .presence_domain = fake_domain};
+
+static const struct ucs_host host = {
+	.size = sizeof(host),
+	.log = &fake_log_api,
+	.work = &fake_work,
+	.bus = &fake_bus,
+	.service = &fake_service,
+	.env = &fake_env,
+};
+
+/* ---- helpers ---- */
+
+static char dir_base[] = "/tmp/udb-core-test-XXXXXX";
+
+static const struct ucs_userdb_api *api(void)
+{
+	return provided;
+}
+
+static int put(int kind, const char *json, char *err, size_t cap)
+{
+	return api()->put_json(kind, json, strlen(json), err, cap);
+}
+
+static const char *get(int kind, const char *id)
+{
+	static char buf[8192];
+	int n = api()->get_json(kind, id, buf, sizeof(buf));
+	if (n < 0)
+		snprintf(buf, sizeof(buf), "ERR %d", n);
+	return buf;
+}
+
+static void clear(void)
+{
+	events[0] = 0;
+	log_text[0] = 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* ---- the file store ---- */
+
+static void test_file_store(void)
+{
+	struct udb_core_cfg cfg = {.size = sizeof(cfg),
+				   .host = &host,
+				   .store = "file",
+				   .user_flags = UCS_UD_BIND_BUSINESS};
+	const struct ucs_ud_snapshot *s, *s2;
+	struct udb_core *core = NULL;
+	char dir[256], path[512], err[512];
+	uint64_t gen;
+
+	snprintf(dir, sizeof(dir), "%s/file", dir_base);
+	cfg.dir = dir;
+	clear();
+	CHECK_INT(udb_core_new(&cfg, &core), ==, 0);
+	if (!core)
+		return;
+	CHECK_CONTAINS(log_text, "loaded 0 users, 0 groups, 0 computers, 1 profiles from");
+	CHECK_INT(udb_core_provide(core), ==, 0);
+	CHECK(api() == udb_core_api());
+	s = api()->acquire();
+	CHECK(s != NULL && s->n_profiles == 1 && strcmp(s->store, "file") == 0);
+	gen = s->generation;
+
+	clear();
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"Alice\"}", err, sizeof(err)), ==,
+		  0);
+	CHECK_INT(put(UCS_UD_GROUP, "{\"id\":\"g\",\"members\":[\"alice\"]}", err, sizeof(err)), ==,
+		  0);
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"Alice\",\"email\":\"a@x\"}", err,
+		      sizeof(err)),
+		  ==, 0);
+	CHECK_STR(events, "user:alice created;group:g created;user:alice updated;");
+	/* the held snapshot is unchanged; the new one has it all */
+	CHECK_INT(s->n_users, ==, 0);
+	s2 = api()->acquire();
+	CHECK_INT(s2->generation, ==, gen + 3);
+	CHECK_STR(api()->user(s2, "alice")->email, "a@x");
+	CHECK_INT(api()->user(s2, "alice")->n_groups, ==, 1);
+	CHECK(api()->user(s2, "alice")->flags & UCS_UD_BIND_BUSINESS);
+	CHECK(api()->user_by_login(s2, "ALICE") == api()->user(s2, "alice"));
+	CHECK(api()->group(s2, "g") != NULL);
+	api()->release(s);
+	api()->release(s2);
+	CHECK_CONTAINS(get(UCS_UD_USER, "alice"), "\"groups\":[\"g\"]");
+	CHECK_STR(get(UCS_UD_USER, "bob"), "ERR -2");
+	CHECK_STR(get(9, "bob"), "ERR -22");
+	/* get_json follows snprintf: the length it needs */
+	{
+		char small[8];
+		int n = api()->get_json(UCS_UD_USER, "alice", small, sizeof(small));
+		CHECK_INT(n, ==, (int)strlen(get(UCS_UD_USER, "alice")));
+		CHECK_INT(strlen(small), ==, 7);
+	}
+	/* refused: nothing changes, nothing is published */
+	clear();
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"Alice\",\"x\":1}", err,
+		      sizeof(err)),
+		  ==, -EINVAL);
+	CHECK_STR(err, "x: unknown key");
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"Alice\",\"groups\":[]}", err,
+		      sizeof(err)),
+		  ==, -EINVAL);
+	CHECK_CONTAINS(err, "groups: differs from the store");
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"Alice\",\"dn\":\"cn=a\"}", err,
+		      sizeof(err)),
+		  ==, -EINVAL);
+	CHECK_INT(put(UCS_UD_USER, "{", err, sizeof(err)), ==, -EINVAL);
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"Alice\"}", NULL, 0), ==, 0);
+	CHECK_INT(put(0, "{}", err, sizeof(err)), ==, -EINVAL);
+	CHECK_STR(events, "user:alice updated;"); /* the last put dropped the e-mail */
+	/* an unchanged document: no write, no event */
+	clear();
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"Alice\"}", err, sizeof(err)), ==,
+		  0);
+	CHECK_STR(events, "");
+	/* passwords and logons */
+	CHECK_INT(api()->set_password_hash("alice", "$argon2id$v=19$x"), ==, 0);
+	{
+		char h[64];
+		CHECK_INT(api()->password_hash("alice", h, sizeof(h)), ==, 0);
+		CHECK_STR(h, "$argon2id$v=19$x");
+		CHECK_INT(api()->password_hash("alice", h, 4), ==, -ENOSPC);
+		CHECK_INT(api()->password_hash("nobody", h, sizeof(h)), ==, -ENOENT);
+	}
+	CHECK_INT(api()->set_password_hash("alice", "no phc"), ==, -EINVAL);
+	CHECK_INT(api()->set_password_hash("nobody", "$x"), ==, -ENOENT);
+	CHECK(strstr(get(UCS_UD_USER, "alice"), "argon2") == NULL);
+	CHECK(strstr(log_text, "argon2") == NULL);
+	CHECK_INT(api()->computer_logon("pc", "alice", 5), ==, -ENOENT);
+	CHECK_INT(put(UCS_UD_COMPUTER, "{\"id\":\"pc\"}", err, sizeof(err)), ==, 0);
+	CHECK_INT(api()->computer_logon("pc", "alice", 5), ==, 0);
+	CHECK_INT(api()->computer_logon("pc", "alice", -5), ==, -EINVAL);
+	CHECK_CONTAINS(get(UCS_UD_COMPUTER, "pc"), "\"last_logon\":5,\"last_user\":\"alice\"");
+	CHECK_INT(api()->set_picture("alice", 0, "nope", 4), ==, -EINVAL);
+	CHECK_INT(api()->set_picture("alice", 0, NULL, 0), ==, 0); /* removing none */
+	/* removal */
+	clear();
+	CHECK_INT(api()->remove(UCS_UD_PROFILE, "default"), ==, -EPERM);
+	CHECK_INT(api()->remove(UCS_UD_SETTINGS, ""), ==, -EINVAL);
+	CHECK_INT(api()->remove(UCS_UD_USER, "Alice"), ==, -EINVAL);
+	CHECK_INT(api()->remove(UCS_UD_USER, "bob"), ==, -ENOENT);
+	CHECK_INT(api()->remove(UCS_UD_USER, "alice"), ==, 0);
+	CHECK_STR(events, "user:alice deleted;");
+	s = api()->acquire();
+	CHECK(api()->user(s, "alice") == NULL);
+	CHECK_INT(api()->group(s, "g")->n_members, ==, 1); /* kept for later */
+	api()->release(s);
+
+	/* a reload: files edited by hand */
+	snprintf(path, sizeof(path), "%s/users/carol.json", dir);
+	write_file(path, "{\"id\":\"carol\",\"login\":\"carol\"}");
+	snprintf(path, sizeof(path), "%s/groups/g.json", dir);
+	unlink(path);
+	clear();
+	CHECK_INT(udb_core_reload(core, NULL, NULL), ==, 0);
+	run_work();
+	CHECK_STR(events, "user:carol created;group:g deleted;");
+	CHECK_CONTAINS(log_text, "reloaded 1 users, 0 groups, 1 computers, 1 profiles");
+	/* a put while the reload runs: the reload starts over and keeps it */
+	snprintf(path, sizeof(path), "%s/users/dave.json", dir);
+	write_file(path, "{\"id\":\"dave\",\"login\":\"dave\"}");
+	clear();
+	CHECK_INT(udb_core_reload(core, NULL, NULL), ==, 0);
+	CHECK(queued != NULL);
+	if (queued) {
+		struct ucs_work *w = queued;
+		w->work(w->arg); /* read the disk without erin */
+		queued = NULL;
+		CHECK_INT(
+			put(UCS_UD_USER, "{\"id\":\"erin\",\"login\":\"erin\"}", err, sizeof(err)),
+			==, 0);
+		w->done(0, w->arg); /* sees the put: starts over */
+		free(w);
+		CHECK(queued != NULL);
+		run_work();
+	}
+	CHECK_STR(events, "user:erin created;user:dave created;");
+	s = api()->acquire();
+	CHECK(api()->user(s, "erin") != NULL && api()->user(s, "dave") != NULL);
+	api()->release(s);
+	/* status */
+	{
+		struct ucs_ud_status st = {.size = sizeof(st)};
+		CHECK_INT(api()->status(&st), ==, 0);
+		CHECK_INT(st.online, ==, 1);
+		CHECK_INT(st.syncs, ==, 3);
+	}
+	udb_core_stop(core);
+	udb_core_free(core);
+}
+
+/* ---- a directory-backed store ---- */
+
+static int write_backs;
+
+static int accept_numbers(void *arg, int kind, const char *id, const char *path,
+			  const json_t *value)
+{
+	(void)arg, (void)kind, (void)id, (void)value;
+	write_backs++;
+	return strncmp(path, "phones.", 7) == 0 ? 0 : -EROFS;
+}
+
+static json_t *dir_user(const char *id, const char *login, const char *first, const char *phone)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s},s:{s:s}}", "id", id, "login", login,
+			 "first_name", first, "dn", "cn=x,dc=example", "phones", "business", phone,
+			 "mobile", "", "contact", "city", "Munich");
+}
+
+static void test_directory_store(void)
+{
+	struct udb_core_ops ops = {sizeof(ops), accept_numbers, NULL};
+	struct udb_core_cfg cfg = {.size = sizeof(cfg),
+				   .host = &host,
+				   .store = "ldap",
+				   .directory_kinds =
+					   UDB_KIND_BIT(UCS_UD_USER) | UDB_KIND_BIT(UCS_UD_GROUP),
+				   .write_back = 1,
+				   .ops = &ops};
+	const char *u1 = "0b7c3f2e-1111-4a4a-9b9b-000000000001";
+	const struct ucs_ud_snapshot *s;
+	const struct ucs_ud_user *u;
+	struct udb_core *core = NULL;
+	struct udb_docs d;
+	char dir[256], err[512], doc[1024], path[512];
+	struct stat sb;
+
+	snprintf(dir, sizeof(dir), "%s/ldap", dir_base);
+	cfg.dir = dir;
+	clear();
+	CHECK_INT(udb_core_new(&cfg, &core), ==, 0);
+	if (!core)
+		return;
+	CHECK_INT(udb_core_provide(core), ==, 0);
+	udb_docs_init(&d);
+	json_object_set_new(d.kind[UCS_UD_USER], u1, dir_user(u1, "Alice", "Alice", "089 1"));
+	json_object_set_new(
+		d.kind[UCS_UD_GROUP], "sales",
+		json_pack("{s:s,s:s,s:[s]}", "id", "sales", "name", "Sales", "members", u1));
+	json_object_set_new(d.kind[UCS_UD_PROFILE], "ignored",
+			    json_pack("{s:s}", "id", "ignored")); /* not a directory kind */
+	clear();
+	CHECK_INT(udb_core_set_directory(core, &d, NULL, NULL), ==, 0);
+	CHECK(d.kind[UCS_UD_USER] == NULL); /* taken over */
+	run_work();
+	CHECK_STR(events, "user:0b7c3f2e-1111-4a4a-9b9b-000000000001 created;group:sales created;");
+	s = api()->acquire();
+	u = api()->user(s, u1);
+	CHECK(u != NULL);
+	if (u) {
+		CHECK_STR(u->login, "Alice");
+		CHECK_STR(u->identity, "alice@example.com");
+		CHECK_STR(u->dn, "cn=x,dc=example");
+		CHECK(u->flags & UCS_UD_DIRECTORY);
+		CHECK_INT(u->n_groups, ==, 1);
+	}
+	CHECK_STR(s->store, "ldap");
+	CHECK_INT(s->write_back, ==, 1);
+	CHECK(api()->profile(s, "ignored") == NULL);
+	api()->release(s);
+
+	/* local fields: fine, with the owned ones taken from the directory */
+	snprintf(doc, sizeof(doc), "{\"id\":\"%s\",\"services\":[\"chat\"]}", u1);
+	clear();
+	CHECK_INT(put(UCS_UD_USER, doc, err, sizeof(err)), ==, 0);
+	CHECK_STR(events, "user:0b7c3f2e-1111-4a4a-9b9b-000000000001 updated;");
+	snprintf(path, sizeof(path), "%s/users/%s.json", dir, u1);
+	CHECK(stat(path, &sb) == 0); /* the local document */
+	s = api()->acquire();
+	CHECK_INT(api()->user(s, u1)->services, ==, UCS_SVC_CHAT);
+	CHECK_STR(api()->user(s, u1)->city, "Munich");
+	api()->release(s);
+	/* the read form written back is fine as it is */
+	{
+		char read[8192];
+		snprintf(read, sizeof(read), "%s", get(UCS_UD_USER, u1));
+		CHECK_CONTAINS(read, "\"first_name\":\"Alice\"");
+		clear();
+		CHECK_INT(put(UCS_UD_USER, read, err, sizeof(err)), ==, 0);
+		CHECK_STR(events, "");
+	}
+	/* an owned field: read-only, unless written back */
+	write_backs = 0;
+	snprintf(doc, sizeof(doc), "{\"id\":\"%s\",\"first_name\":\"Alicia\"}", u1);
+	CHECK_INT(put(UCS_UD_USER, doc, err, sizeof(err)), ==, -EROFS);
+	CHECK_STR(err, "first_name: owned by the directory (read-only)");
+	snprintf(doc, sizeof(doc), "{\"id\":\"%s\",\"phones\":{\"business\":\"089 2\"}}", u1);
+	CHECK_INT(put(UCS_UD_USER, doc, err, sizeof(err)), ==, 0);
+	CHECK_INT(write_backs, ==, 2);
+	s = api()->acquire();
+	CHECK_STR(api()->user(s, u1)->phones[UCS_UD_PHONE_BUSINESS].entered, "089 2");
+	CHECK_INT(api()->user(s, u1)->services, ==, 0); /* a put replaces the local fields */
+	api()->release(s);
+	/* neither created nor removed locally */
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"nobody\",\"login\":\"nobody\"}", err, sizeof(err)),
+		  ==, -EROFS);
+	CHECK_CONTAINS(err, "users come from the directory");
+	CHECK_INT(api()->remove(UCS_UD_USER, u1), ==, -EROFS);
+	CHECK_INT(api()->remove(UCS_UD_USER, "nobody"), ==, -ENOENT);
+	/* local kinds stay local */
+	CHECK_INT(put(UCS_UD_PROFILE, "{\"id\":\"p\"}", err, sizeof(err)), ==, 0);
+	/* the password hash lives in the local document */
+	CHECK_INT(api()->set_password_hash(u1, "$argon2id$y"), ==, 0);
+	CHECK_CONTAINS(get(UCS_UD_USER, u1), "\"has_password\":true");
+
+	/* the next sync: the user is gone from the directory */
+	udb_docs_init(&d);
+	json_object_set_new(d.kind[UCS_UD_GROUP], "sales",
+			    json_pack("{s:s,s:[s]}", "id", "sales", "members", u1));
+	clear();
+	CHECK_INT(udb_core_set_directory(core, &d, NULL, NULL), ==, 0);
+	run_work();
+	CHECK_CONTAINS(events, "user:0b7c3f2e-1111-4a4a-9b9b-000000000001 deleted;");
+	CHECK_CONTAINS(events, "group:sales updated;");
+	s = api()->acquire();
+	CHECK(api()->user(s, u1) == NULL);
+	CHECK_INT(s->n_users, ==, 0);
+	api()->release(s);
+	CHECK(stat(path, &sb) == 0); /* ucsd's own settings for her are kept */
+	udb_core_stop(core);
+	CHECK_INT(udb_core_reload(core, NULL, NULL), ==, -ESHUTDOWN);
+	udb_core_free(core);
+	udb_docs_clear(&d);
+}
+
+int main(void)
+{
+	char cmd[300];
+
+	if (!mkdtemp(dir_base))
+		return 1;
+	test_file_store();
+	test_directory_store();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir_base);
+	if (system(cmd) != 0)
+		return 1;
+	return check_report();
+}
