@@ -19,9 +19,10 @@
  * Precedence (first match wins; docs/plugins/presence.md has the table):
  * manual do-not-disturb; a line in do-not-disturb; a line ringing or in a
  * call (busy, on the phone); an audio/video call (busy); calendar out of
- * office (away); calendar meeting (busy); manual busy or away; a line
- * forwarded unconditionally (away); every session idle (away); logged in or
- * manually available (available); otherwise offline.
+ * office (away); calendar meeting (busy); manual busy, away or offline; a
+ * line forwarded unconditionally (away); every session idle (away); logged
+ * in or manually available (available); otherwise offline. `since` is when
+ * the state last changed (not the reason, which a watcher may not see).
  *
  * Line binding. A line is bound to a user when its canonical number equals
  * one of her business numbers (global switch "automatic line binding", and
