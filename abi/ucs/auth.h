@@ -26,7 +26,9 @@
  * every lockout is logged as an audit line; a password never is.
  *
  * Results (status): 0 accepted; -EACCES wrong login or secret; -EAGAIN
- * locked out; -EPERM the account is inactive or may not use this method;
+ * locked out, or too many logins waiting (retry after retry_after_ms);
+ * -EPERM the account is inactive or may not use this method (only said
+ * after the secret was verified);
  * -EHOSTUNREACH the directory could not be asked; -ECANCELED stopped.
  */
 #ifndef UCS_AUTH_H
@@ -42,7 +44,8 @@ extern "C" {
 #define UCS_AUTH_SERVICE "ucs.auth"
 #define UCS_AUTH_VERSION 1
 
-/* "auth.event": payload struct ucs_auth_event, key "user:<id>" when known. */
+/* "auth.event": payload struct ucs_auth_event, key "user:<id>" or
+ * "admin:<id>" when the account is known, no key otherwise. */
 #define UCS_AUTH_EVENT_TYPE "auth.event"
 
 enum ucs_auth_kind {
@@ -90,7 +93,8 @@ typedef void(ucs_auth_status_h)(int status, void *arg);
 struct ucs_auth_api {
 	uint32_t size;
 	/* 0 and *out (may be NULL) set: done() follows. A negative errno: done()
-	 * is never called (-EINVAL for a malformed request). */
+	 * is never called (-EINVAL for a malformed request). self is the
+	 * asking plugin (reserved for ownership; may be NULL). */
 	int (*login)(struct ucs_plugin *self, const struct ucs_auth_request *req,
 		     ucs_auth_done_h *done, void *arg, struct ucs_auth_op **out);
 	/* done() is not called after cancel. */

@@ -630,12 +630,10 @@ def rights_service():
         check(p.ok("services eve") == '0x42 ["chat","sms"]', "services add up")
         check(int(p.ok("fields bob alice"), 16) != 0, "contact fields")
         check(int(p.ok("fields bob alice"), 16) & (1 << 11) == 0, "Public: no private phone")
-        # an id longer than a ucs_id holds: such a user has no presence, and the log says so
+        # an id longer than a ucs_id holds never enters the store
         long_id = "x" * 70
-        n = len(u.lines)
-        put(p, "user", {"id": long_id, "login": long_id})
-        u.wait_for(r"warning \[presence\] 1 users have ids of 64 characters or more: they "
-                   r"have no presence", after=n)
+        got = p.cmd(f"ud.put user {json.dumps({'id': long_id, 'login': long_id})}")
+        check(got.startswith("err EINVAL id:"), f"long id refused: {got}")
         check(p.cmd(f"get alice {long_id}").startswith("err ENOENT"), "no presence")
         ex = json.loads(p.ok("explain carol alice"))
         check("team" in ex["groups"], f"explain: {ex}")

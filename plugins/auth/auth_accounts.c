@@ -1,0 +1,264 @@
+/*
+ * plugins/auth/auth_accounts.c - the administrator accounts in memory, the
+ * reload on change and the serial write queue (see auth_accounts.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auth_accounts.h"
+#include "auth_admins.h"
+#include "auth_hash.h"
+
+/* One change of the file, written by a pool job. */
+struct write {
+	struct write *next;
+	struct auth_accounts *s;
+	char id[AUTH_ID_MAX + 1];
+	char phc[AUTH_PHC_MAX];
+	char expect[AUTH_PHC_MAX];
+	ucs_auth_status_h *done;
+	void *arg;
+	char *text;
+	struct auth_admins next_set;
+	int status;
+	int running;
+};
+
+struct auth_accounts {
+	struct ucs_plugin *self;
+	const struct ucs_host *host;
+	char *path;
+	struct auth_admins admins;
+	int broken;
+	int seen; /* st holds the file's last stat */
+	struct stat st;
+	int stopped;
+	struct write *writes; /* FIFO; the head may run */
+};
+
+static void start_writes(struct auth_accounts *s);
+
+static int same_file(const struct stat *x, const struct stat *y)
+{
+	return x->st_dev == y->st_dev && x->st_ino == y->st_ino && x->st_size == y->st_size &&
+	       x->st_mtim.tv_sec == y->st_mtim.tv_sec && x->st_mtim.tv_nsec == y->st_mtim.tv_nsec;
+}
+
+void auth_accounts_refresh(struct auth_accounts *s)
+{
+	struct auth_admins next;
+	struct stat st;
+	char err[512];
+
+	if (stat(s->path, &st) != 0) {
+		if (s->seen)
+			s->host->log->log(s->self, UCS_LOG_WARNING,
+					  "%s is gone: no administrator can log in", s->path);
+		auth_admins_free(&s->admins);
+		s->seen = 0;
+		s->broken = 0;
+		return;
+	}
+	if (s->seen && same_file(&st, &s->st))
+		return;
+	s->seen = 1;
+	s->st = st;
+	if (auth_admins_load(s->path, &next, err, sizeof(err)) != 0) {
+		s->host->log->log(s->self, UCS_LOG_ERROR,
+				  "%s: %s: administrator logins and changes are refused until the "
+				  "file is fixed (it is not overwritten)",
+				  s->path, err);
+		auth_admins_free(&s->admins);
+		s->broken = 1;
+		return;
+	}
+	auth_admins_free(&s->admins);
+	s->admins = next;
+	s->broken = 0;
+	s->host->log->log(s->self, UCS_LOG_INFO, "%zu administrator account%s loaded from %s",
+			  s->admins.n, s->admins.n == 1 ? "" : "s", s->path);
+}
+
+int auth_accounts_new(struct ucs_plugin *self, const struct ucs_host *host, const char *path,
+		      struct auth_accounts **out)
+{
+	struct auth_accounts *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->self = self;
+	s->host = host;
+	s->path = strdup(path);
+	if (!s->path) {
+		free(s);
+		return -ENOMEM;
+	}
+	auth_accounts_refresh(s);
+	*out = s;
+	return 0;
+}
+
+static void write_free(struct write *w)
+{
+	if (w->text) {
+		auth_wipe(w->text, strlen(w->text));
+		free(w->text);
+	}
+	auth_admins_free(&w->next_set);
+	auth_wipe(w, sizeof(*w));
+	free(w);
+}
+
+void auth_accounts_stop(struct auth_accounts *s)
+{
+	s->stopped = 1;
+}
+
+void auth_accounts_free(struct auth_accounts *s)
+{
+	if (!s)
+		return;
+	while (s->writes) {
+		struct write *w = s->writes;
+
+		s->writes = w->next;
+		write_free(w);
+	}
+	auth_admins_free(&s->admins);
+	free(s->path);
+	free(s);
+}
+
+int auth_accounts_broken(const struct auth_accounts *s)
+{
+	return s->broken;
+}
+
+size_t auth_accounts_count(const struct auth_accounts *s)
+{
+	return s->admins.n;
+}
+
+const char *auth_accounts_path(const struct auth_accounts *s)
+{
+	return s->path;
+}
+
+int auth_accounts_find(const struct auth_accounts *s, const char *id, char *phc, size_t cap)
+{
+	const struct auth_admin *ad = auth_admins_find(&s->admins, id);
+
+	if (!ad || (size_t)snprintf(phc, cap, "%s", ad->phc) >= cap)
+		return -ENOENT;
+	return 0;
+}
+
+/* ---- the write queue ---- */
+
+static void write_fn(void *arg)
+{
+	struct write *w = arg;
+
+	w->status = auth_file_write_atomic(w->s->path, w->text, strlen(w->text));
+}
+
+static void write_done(int status, void *arg)
+{
+	struct write *w = arg;
+	struct auth_accounts *s = w->s;
+	struct stat st;
+	int err = status ? status : w->status;
+
+	s->writes = w->next;
+	if (!err) {
+		/* what was written is what we hold: no reload of our own write */
+		auth_admins_free(&s->admins);
+		s->admins = w->next_set;
+		w->next_set.v = NULL;
+		w->next_set.n = 0;
+		if (stat(s->path, &st) == 0) {
+			s->st = st;
+			s->seen = 1;
+		}
+		if (w->expect[0])
+			s->host->log->log(s->self, UCS_LOG_INFO,
+					  "the password of administrator %s was re-hashed with the "
+					  "new costs",
+					  w->id);
+		else
+			s->host->log->log(s->self, UCS_LOG_INFO, "audit: password set: admin=%s",
+					  w->id);
+	} else {
+		s->host->log->log(s->self, UCS_LOG_ERROR, "writing %s failed: %s", s->path,
+				  strerror(-err));
+	}
+	if (w->done)
+		w->done(err, w->arg);
+	write_free(w);
+	start_writes(s);
+}
+
+/* Starts the head of the queue unless it runs already; fails the writes
+ * that cannot start. */
+static void start_writes(struct auth_accounts *s)
+{
+	while (s->writes && !s->writes->running && !s->stopped) {
+		struct write *w = s->writes;
+		const struct auth_admin *cur;
+		int err;
+
+		auth_accounts_refresh(s);
+		cur = auth_admins_find(&s->admins, w->id);
+		err = s->broken ? -EIO : 0;
+		if (!err && w->expect[0] && (!cur || strcmp(cur->phc, w->expect) != 0))
+			err = -ESTALE; /* changed meanwhile: the re-hash is moot */
+		if (!err)
+			err = auth_admins_copy(&w->next_set, &s->admins);
+		if (!err)
+			err = auth_admins_set(&w->next_set, w->id, w->phc);
+		if (!err) {
+			w->text = auth_admins_format(&w->next_set);
+			err = w->text ? 0 : -ENOMEM;
+		}
+		if (!err) {
+			w->running = 1;
+			err = s->host->work->queue(s->self, NULL, write_fn, write_done, w);
+			if (!err)
+				return;
+		}
+		s->writes = w->next;
+		if (w->done)
+			w->done(err, w->arg);
+		write_free(w);
+	}
+}
+
+void auth_accounts_set(struct auth_accounts *s, const char *id, const char *phc, const char *expect,
+		       ucs_auth_status_h *done, void *arg)
+{
+	struct write *w = calloc(1, sizeof(*w)), **pp;
+
+	if (s->stopped) { /* no callbacks after the stop */
+		free(w);
+		return;
+	}
+	if (!w) {
+		if (done)
+			done(-ENOMEM, arg);
+		return;
+	}
+	w->s = s;
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	snprintf(w->phc, sizeof(w->phc), "%s", phc);
+	snprintf(w->expect, sizeof(w->expect), "%s", expect ? expect : "");
+	w->done = done;
+	w->arg = arg;
+	for (pp = &s->writes; *pp; pp = &(*pp)->next)
+		;
+	*pp = w;
+	start_writes(s);
+}
