@@ -75,33 +75,44 @@ static int derive(uint32_t m, uint32_t t, uint32_t p, const void *pw, size_t len
 				      NULL, 0, Argon2_id, ARGON2_VERSION_13));
 }
 
+/* A PHC record with the configured cost and a fresh random salt. */
+static int phc_prepare(struct auth_phc *phc, const struct auth_cost *cost)
+{
+	int err;
+
+	memset(phc, 0, sizeof(*phc));
+	err = auth_cost_check(cost);
+	if (err)
+		return err;
+	phc->m_kib = cost->m_kib;
+	phc->t = cost->t;
+	phc->p = cost->p;
+	phc->salt_len = AUTH_HASH_SALT_LEN;
+	phc->hash_len = AUTH_HASH_LEN;
+	return auth_random(phc->salt, phc->salt_len);
+}
+
+/* The PHC string of phc into buf; -ENOSPC when it does not fit. */
+static int phc_write(const struct auth_phc *phc, char *buf, size_t cap)
+{
+	int n = auth_phc_format(phc, buf, cap);
+
+	if (n < 0)
+		return n;
+	return (size_t)n < cap ? 0 : -ENOSPC;
+}
+
 int auth_hash_new(const struct auth_cost *cost, const void *pw, size_t len, char *buf, size_t cap)
 {
 	struct auth_phc phc;
-	int n, err;
+	int err;
 
-	memset(&phc, 0, sizeof(phc));
-	err = auth_cost_check(cost);
-	if (err)
-		goto out;
-	phc.m_kib = cost->m_kib;
-	phc.t = cost->t;
-	phc.p = cost->p;
-	phc.salt_len = AUTH_HASH_SALT_LEN;
-	phc.hash_len = AUTH_HASH_LEN;
-	err = auth_random(phc.salt, phc.salt_len);
-	if (err)
-		goto out;
-	err = derive(phc.m_kib, phc.t, phc.p, pw, len, phc.salt, phc.salt_len, phc.hash,
-		     phc.hash_len);
-	if (err)
-		goto out;
-	n = auth_phc_format(&phc, buf, cap);
-	if (n < 0)
-		err = n;
-	else if ((size_t)n >= cap)
-		err = -ENOSPC;
-out:
+	err = phc_prepare(&phc, cost);
+	if (!err)
+		err = derive(phc.m_kib, phc.t, phc.p, pw, len, phc.salt, phc.salt_len, phc.hash,
+			     phc.hash_len);
+	if (!err)
+		err = phc_write(&phc, buf, cap);
 	auth_wipe(&phc, sizeof(phc));
 	return err;
 }
@@ -122,26 +133,14 @@ int auth_hash_verify(const struct auth_phc *phc, const void *pw, size_t len)
 int auth_hash_dummy(const struct auth_cost *cost, char *buf, size_t cap)
 {
 	struct auth_phc phc;
-	int n, err;
+	int err;
 
-	memset(&phc, 0, sizeof(phc));
-	err = auth_cost_check(cost);
-	if (err)
-		return err;
-	phc.m_kib = cost->m_kib;
-	phc.t = cost->t;
-	phc.p = cost->p;
-	phc.salt_len = AUTH_HASH_SALT_LEN;
-	phc.hash_len = AUTH_HASH_LEN;
-	err = auth_random(phc.salt, phc.salt_len);
+	err = phc_prepare(&phc, cost);
 	if (!err)
 		err = auth_random(phc.hash, phc.hash_len);
-	if (err)
-		return err;
-	n = auth_phc_format(&phc, buf, cap);
-	if (n < 0)
-		return n;
-	return (size_t)n < cap ? 0 : -ENOSPC;
+	if (!err)
+		err = phc_write(&phc, buf, cap);
+	return err;
 }
 
 bool auth_hash_outdated(const struct auth_phc *phc, const struct auth_cost *cost)

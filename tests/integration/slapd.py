@@ -9,7 +9,7 @@ ldap:// port (use the 127.0.0.1 URLs: "localhost" may resolve to ::1,
 where slapd does not listen). stop() kills it and removes everything; it is also a context
 manager. Only the standard library and Debian's slapd, ldap-utils, openssl.
 
-    with Slapd(ldif=TEXT, tls=True) as d:
+    with Slapd(ldif=TEXT, tls=True, tls_only=True) as d:
         d.url, d.ldaps_url, d.base, d.admin_dn, d.admin_password, d.ca_file
         d.modify(LDIF)   # ldapmodify as the admin
         d.pause() / d.resume()   # SIGSTOP/SIGCONT: a directory that hangs
@@ -63,12 +63,16 @@ def make_certs(directory, names=("localhost",), ips=("127.0.0.1",)):
 class Slapd:
     def __init__(self, ldif="", base="dc=example,dc=com", tls=False,
                  schemas=("core", "cosine", "inetorgperson", "nis"), extra_schema="",
-                 modules=(), overlays="", admin_password="secret", size_limit=None):
+                 modules=(), overlays="", admin_password="secret", size_limit=None,
+                 tls_only=False):
         self.dir = tempfile.mkdtemp(prefix="slapd-test-")
         self.base = base
         self.admin_dn = f"cn=admin,{base}"
         self.admin_password = admin_password
         self.tls = tls
+        # tls_only: every simple bind (the admin's too) needs TLS, so a client
+        # that skips StartTLS fails instead of silently binding in clear text.
+        self.tls_only = tls and tls_only
         self.port = free_port()
         self.ldaps_port = free_port() if tls else None
         self.url = f"ldap://127.0.0.1:{self.port}"
@@ -91,6 +95,8 @@ class Slapd:
             self.ca_file, cert, key = make_certs(self.dir)
             conf += [f"TLSCACertificateFile {self.ca_file}", f"TLSCertificateFile {cert}",
                      f"TLSCertificateKeyFile {key}"]
+        if self.tls_only:
+            conf.append("security simple_bind=64")
         if size_limit is not None:
             conf.append(f"sizelimit {size_limit}")
         conf += ["database mdb", "maxsize 1073741824", f"suffix \"{base}\"",
@@ -155,6 +161,8 @@ class Slapd:
     def modify(self, ldif, add=False):
         """ldapmodify as the admin (add=True: ldapadd)."""
         args = ["ldapmodify", "-x", "-H", self.url, "-D", self.admin_dn, "-w", self.admin_password]
+        if self.tls_only:
+            args.append("-ZZ")
         if add:
             args.append("-a")
         r = subprocess.run(args, input=ldif, capture_output=True, text=True, env=self.ldap_env())
@@ -164,6 +172,8 @@ class Slapd:
     def search(self, base=None, filt="(objectClass=*)", *attrs):
         args = ["ldapsearch", "-x", "-LLL", "-H", self.url, "-D", self.admin_dn, "-w",
                 self.admin_password, "-b", base or self.base, filt] + list(attrs)
+        if self.tls_only:
+            args.insert(2, "-ZZ")
         r = subprocess.run(args, capture_output=True, text=True, env=self.ldap_env())
         if r.returncode != 0:
             raise RuntimeError(f"ldapsearch failed: {r.stderr}")
