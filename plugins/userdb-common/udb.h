@@ -64,6 +64,22 @@
  * keys laid over it; a put that changes an owned field is refused with
  * -EROFS unless the store's write_back hook accepts it; objects of a
  * directory kind can neither be created nor removed through the service.
+ * A user's contact image is the directory's when its directory document
+ * has "contact_image" (the picture attribute is mapped): set_picture then
+ * refuses it with -EROFS, while the profile picture stays ucsd's own. The
+ * store hands the core the directory documents it already has (the last
+ * good read) at udb_core_new, so the very first snapshot holds them, and
+ * drops the local document of an object that left the directory for good
+ * with udb_core_forget.
+ *
+ * The loop thread. A bulk change (reload, new directory documents, new
+ * user flags) touches every object, so nothing of it that grows with the
+ * store runs on the loop thread: the worker copies the document sets it
+ * starts from (the loop thread's writes wait for that copy, a few
+ * milliseconds at 10,000 users, only when they happen at that moment),
+ * loads, merges, builds and diffs; the loop thread swaps pointers and
+ * publishes; what the swap replaced (ten thousand documents and snapshot
+ * blocks) is freed by another worker job (udb_core_dispose).
  *
  * Threads: udb_doc_*, udb_snapshot_* and udb_store_* may be called from any
  * thread (the store serialises its own writes); udb_core_* run on the loop
@@ -275,6 +291,8 @@ int udb_store_load(struct udb_store *st, struct udb_docs *out, struct udb_load_s
 int udb_store_write(struct udb_store *st, int kind, const json_t *doc);
 /* Removes one object's file (and for users its pictures). -ENOENT. */
 int udb_store_remove(struct udb_store *st, int kind, const char *id);
+/* Removes only the document file, never a picture. -ENOENT. */
+int udb_store_remove_doc(struct udb_store *st, int kind, const char *id);
 /* Absolute path of a user's picture (which 0: contact image, 1: profile
  * picture) into buf. */
 int udb_store_picture_path(const struct udb_store *st, const char *id, int which, char *buf,
@@ -309,11 +327,18 @@ struct udb_core_cfg {
 	uint32_t user_flags;	  /* UCS_UD_BIND_BUSINESS | UCS_UD_BIND_BUSINESS2 as configured */
 	int32_t write_back;	  /* ucs_ud_snapshot.write_back */
 	const struct udb_core_ops *ops;
+	/* A directory-backed store's directory documents at start (the last
+	 * good read it kept), as for udb_core_set_directory: ownership is
+	 * taken and *directory emptied, also when udb_core_new fails. NULL:
+	 * none (the first snapshot has no directory objects). */
+	struct udb_docs *directory;
 };
 
 /* Opens the store (creating its layout), loads every document (blocking:
- * call from init()), registers "userdb.changed" and builds the first
- * snapshot. Logs what it loaded. Does not provide the service yet. */
+ * call from init()), takes cfg->directory, registers "userdb.changed" and
+ * builds the first snapshot from both: a plugin that acquires it in its own
+ * init() already sees every object, and no event follows for them. Logs
+ * what it loaded. Does not provide the service yet. */
 int udb_core_new(const struct udb_core_cfg *cfg, struct udb_core **out);
 /* Registers UCS_USERDB_SERVICE v1 (one core per process). */
 int udb_core_provide(struct udb_core *core);
@@ -329,6 +354,27 @@ int udb_core_reload(struct udb_core *core, void (*done)(int status, void *arg), 
  * the changes are published as in udb_core_reload. done may be NULL. */
 int udb_core_set_directory(struct udb_core *core, struct udb_docs *dir,
 			   void (*done)(int status, void *arg), void *arg);
+/* New user flags and write_back (SIGHUP). They take effect with the next
+ * bulk change - call udb_core_reload or udb_core_set_directory after it -
+ * which rebuilds every object with them and, when they differ from the
+ * current snapshot's, publishes one UCS_UD_RELOADED instead of per-object
+ * events (every user changed). Until then puts keep the current ones. */
+void udb_core_set_flags(struct udb_core *core, uint32_t user_flags, int32_t write_back);
+/* Drops ucsd's own document of an object of a directory kind - its
+ * settings, for an object that left the directory for good: the file, a
+ * user's profile picture and (unless the directory provides it) her
+ * contact image, and the copy in memory, so it does not come back with
+ * the object nor at the next bulk change. An object still in the
+ * directory stays with the directory's fields only (one "updated"
+ * event); otherwise nothing is published. Returns 0, -ENOENT when there
+ * is no local document, -EINVAL for another kind or an invalid id, -EIO
+ * when the file could not be removed (nothing changed). Loop thread. */
+int udb_core_forget(struct udb_core *core, int kind, const char *id);
+/* Drops references the loop thread must not drop itself - the last
+ * reference to ten thousand documents takes tens of milliseconds to free
+ * - on a worker thread. Takes *docs (emptied; may be NULL) and extra (a
+ * reference; may be NULL). Frees at once when no worker can be had. */
+void udb_core_dispose(struct udb_core *core, struct udb_docs *docs, json_t *extra);
 /* The status the service reports; the plugin may edit it (loop thread). */
 struct ucs_ud_status *udb_core_status(struct udb_core *core);
 /* The current snapshot (borrowed; loop thread). */

@@ -13,16 +13,27 @@
  * validates, writes the file, updates local and eff for that one object,
  * builds the next snapshot, swaps it in and publishes "userdb.changed".
  *
- * Bulk changes (SIGHUP re-reading the directory, a directory sync) run as
- * one job at a time on a worker thread: load or merge, build the snapshot
- * and diff it against the documents the job started from, then commit on
- * the loop thread. Each local write bumps local_seq; a job that sees it
- * moved while it ran starts over, so a bulk change never rolls back a put
- * that raced it. Lines the worker wants to log are kept and logged at
- * commit (only the loop thread talks to the host).
+ * Bulk changes (SIGHUP re-reading the directory, a directory sync, new
+ * user flags) run as one job at a time on a worker thread: copy the
+ * document sets it starts from, load or merge, build the snapshot and diff
+ * it against the documents the job started from, then commit on the loop
+ * thread. Each local write bumps local_seq; a job that sees it moved while
+ * it ran starts over, so a bulk change never rolls back a put that raced
+ * it. Lines the worker wants to log are kept and logged at commit (only
+ * the loop thread talks to the host).
+ *
+ * Nothing that grows with the store runs on the loop thread (udb.h, "The
+ * loop thread"). The worker copies the sets under docs_lock, which the
+ * loop thread takes only to edit them; the loop thread reads them without
+ * it (readers never race a writer: the only writer is the loop thread).
+ * A commit swaps pointers and hands what it replaced - the old sets, the
+ * old snapshot, ten thousand documents and blocks after a reload - to a
+ * "trash" job that frees it on a worker; the same happens to the results
+ * of a job that is thrown away.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +63,16 @@ struct callback {
 
 struct job {
 	struct udb_core *core;
+	struct job *next; /* core->trash */
 	struct ucs_work *work;
 	int reload_disk;
-	uint64_t seq; /* local_seq when the job started */
-	/* inputs (copies taken on the loop thread) */
-	struct udb_docs local, dir, old_eff;
+	int take_dir;	     /* dir was handed over; else the worker copies the core's */
+	int clear_numcache;  /* the dialplan may have changed: normalise afresh */
+	uint32_t user_flags; /* what the snapshot is built with */
+	int32_t write_back;
+	uint64_t seq; /* local_seq when the worker copied the sets */
+	/* inputs (the worker copies them from the core under docs_lock) */
+	struct udb_docs dir, old_eff;
 	/* outputs */
 	int status;
 	struct udb_docs new_local, new_eff;
@@ -69,6 +85,11 @@ struct job {
 	size_t n_lines, dropped_lines;
 	struct callback cbs[JOB_CALLBACKS];
 	size_t n_cbs;
+	/* what a commit replaced (or udb_core_dispose got): freed on a worker */
+	struct udb_docs garbage[3];
+	const struct ucs_ud_snapshot *old_snap;
+	json_t *extra;
+	atomic_int cleared; /* the worker freed the contents */
 };
 
 struct udb_core {
@@ -88,7 +109,8 @@ struct udb_core {
 	const struct ucs_msg_type *changed_type;
 	struct udb_docs local, dir, eff;
 	uint64_t generation;
-	uint64_t local_seq;
+	uint64_t local_seq;	   /* written under docs_lock */
+	pthread_mutex_t docs_lock; /* the loop thread's edits vs the worker's copies */
 	pthread_mutex_t snap_lock;
 	const struct ucs_ud_snapshot *snap;
 	struct ucs_ud_status status;
@@ -100,6 +122,9 @@ struct udb_core {
 	struct udb_docs next_dir;
 	struct callback next_cbs[JOB_CALLBACKS];
 	size_t n_next_cbs;
+	uint32_t next_user_flags; /* udb_core_set_flags: for the next bulk change */
+	int32_t next_write_back;
+	struct job *trash; /* jobs whose contents a worker frees */
 };
 
 /* The service functions take no context: one user store per process. */
@@ -174,31 +199,35 @@ static json_t *eff_doc(struct udb_core *core, int kind, const char *id)
 }
 
 /* Only what never changes after udb_core_new is read here besides the
- * generation, so a worker may call it with its own generation. */
+ * generation and the flags, so a worker may call it with its own. */
 static void fill_build_gen(struct udb_core *core, struct udb_build *b, const struct udb_docs *docs,
-			   const struct udb_reporter *report, uint64_t generation)
+			   const struct udb_reporter *report, uint64_t generation,
+			   uint32_t user_flags, int32_t write_back)
 {
 	memset(b, 0, sizeof(*b));
 	b->store = core->store_name;
 	b->generation = generation;
-	b->write_back = core->write_back;
+	b->write_back = write_back;
 	b->presence_domain = core->presence_domain;
 	b->picture_dir = udb_store_picture_dir(core->store);
 	b->dialplan = core->dialplan;
 	b->numcache = core->numcache;
 	b->docs = docs;
 	b->directory_kinds = core->directory_kinds;
-	b->user_flags = core->user_flags;
+	b->user_flags = user_flags;
 	b->report = *report;
 }
 
+/* The flags of the current snapshot: a single change keeps them. */
 static void fill_build(struct udb_core *core, struct udb_build *b, const struct udb_docs *docs,
 		       const struct udb_reporter *report)
 {
-	fill_build_gen(core, b, docs, report, core->generation);
+	fill_build_gen(core, b, docs, report, core->generation, core->user_flags, core->write_back);
 }
 
-static void swap_snapshot(struct udb_core *core, const struct ucs_ud_snapshot *next)
+/* Swaps in next and returns the old snapshot (the caller's reference). */
+static const struct ucs_ud_snapshot *exchange_snapshot(struct udb_core *core,
+						       const struct ucs_ud_snapshot *next)
 {
 	const struct ucs_ud_snapshot *old;
 
@@ -206,7 +235,14 @@ static void swap_snapshot(struct udb_core *core, const struct ucs_ud_snapshot *n
 	old = core->snap;
 	core->snap = next;
 	pthread_mutex_unlock(&core->snap_lock);
-	udb_snapshot_unref(old);
+	return old;
+}
+
+/* After a one-object change the old snapshot shares every block with the
+ * new one: dropping it frees its arrays only. */
+static void swap_snapshot(struct udb_core *core, const struct ucs_ud_snapshot *next)
+{
+	udb_snapshot_unref(exchange_snapshot(core, next));
 }
 
 /* Builds and swaps in the snapshot of core->eff (loop thread). */
@@ -324,9 +360,11 @@ static int commit_local(struct udb_core *core, int kind, json_t *doc, int op)
 		json_decref(doc);
 		return -EIO;
 	}
+	pthread_mutex_lock(&core->docs_lock);
 	core->local_seq++;
 	json_object_set_new(core->local.kind[kind], id, doc);
 	update_eff(core, kind, id);
+	pthread_mutex_unlock(&core->docs_lock);
 	err = rebuild_one(core, kind, id);
 	publish(core, kind, op, id);
 	return err;
@@ -571,7 +609,10 @@ static int put_json(int kind, const char *text, size_t len, char *errbuf, size_t
 		json_t *val;
 
 		json_object_foreach(accepted, path, val) set_path(nd, path, val);
+		pthread_mutex_lock(&core->docs_lock);
+		core->local_seq++; /* a bulk change must not drop it either */
 		json_object_set_new(core->dir.kind[kind], id, nd);
+		pthread_mutex_unlock(&core->docs_lock);
 	}
 	if (old && json_equal(old, doc) && !(accepted && json_object_size(accepted))) {
 		rc = 0; /* nothing changed: no write, no event */
@@ -611,8 +652,10 @@ static int remove_obj(int kind, const char *id)
 	err = udb_store_remove(core->store, kind, id);
 	if (err && err != -ENOENT)
 		return -EIO;
+	pthread_mutex_lock(&core->docs_lock);
 	core->local_seq++;
 	json_object_del(core->local.kind[kind], id);
+	pthread_mutex_unlock(&core->docs_lock);
 	err = rebuild_one(core, kind, id);
 	publish(core, kind, UCS_UD_DELETED, id);
 	return err;
@@ -731,6 +774,11 @@ static int set_picture(const char *id, int which, const void *data, size_t len)
 		return -ENOENT;
 	if (len && !data)
 		return -EINVAL;
+	/* the directory's picture: the file is the directory-backed store's,
+	 * written at every sync */
+	if (which == 0 && is_dir_kind(core, UCS_UD_USER) &&
+	    json_object_get(json_object_get(core->dir.kind[UCS_UD_USER], id), "contact_image"))
+		return -EROFS;
 	err = udb_store_picture_path(core->store, id, which, path, sizeof(path));
 	if (err)
 		return err;
@@ -889,26 +937,57 @@ static void diff(struct job *job)
 	}
 }
 
+/* Copies one of the core's sets (worker), each container under
+ * docs_lock: a loop-thread write waits for one container's copy at most
+ * (a millisecond or two at 10,000 objects), not for the whole set. The
+ * containers themselves are not replaced while a job runs. */
+static int copy_locked(struct udb_core *core, struct udb_docs *dst, const struct udb_docs *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (int k = UDB_KIND_MIN; k <= UDB_KIND_MAX; k++) {
+		pthread_mutex_lock(&core->docs_lock);
+		dst->kind[k] = src->kind[k] ? json_copy(src->kind[k]) : json_object();
+		pthread_mutex_unlock(&core->docs_lock);
+		if (!dst->kind[k]) {
+			udb_docs_clear(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 static void job_work(void *arg)
 {
 	struct job *job = arg;
 	struct udb_core *core = job->core;
 	struct udb_reporter rep = {job_report, job};
 	struct udb_build b;
-	int err;
+	int err = 0;
 
-	if (job->reload_disk) {
+	if (job->clear_numcache)
+		udb_numcache_clear(core->numcache); /* the dialplan may have changed too */
+	/* The sets the job starts from. The loop thread edits them only under
+	 * the lock and bumps local_seq with every edit: one that lands between
+	 * two of the copies below makes them disagree, and the job starts over
+	 * at done() because seq moved, so what it built is never used. */
+	pthread_mutex_lock(&core->docs_lock);
+	job->seq = core->local_seq;
+	pthread_mutex_unlock(&core->docs_lock);
+	if (!job->reload_disk)
+		err = copy_locked(core, &job->new_local, &core->local);
+	if (!err)
+		err = copy_locked(core, &job->old_eff, &core->eff);
+	if (!err && !job->take_dir)
+		err = copy_locked(core, &job->dir, &core->dir);
+	if (!err && job->reload_disk)
 		err = udb_store_load(core->store, &job->new_local, &job->stats);
-	} else {
-		err = udb_docs_copy(&job->new_local, &job->local);
-	}
 	if (!err)
 		err = udb_docs_init(&job->new_eff);
 	if (!err)
 		err = compute_eff(core, &job->new_local, &job->dir, &job->new_eff, &rep);
 	if (!err) {
 		/* the generation is set at commit */
-		fill_build_gen(core, &b, &job->new_eff, &rep, 0);
+		fill_build_gen(core, &b, &job->new_eff, &rep, 0, job->user_flags, job->write_back);
 		err = udb_snapshot_build(&b, &job->snap);
 	}
 	if (!err)
@@ -916,28 +995,106 @@ static void job_work(void *arg)
 	job->status = err;
 }
 
-static void job_free(struct job *job)
+/* Everything a job holds but the struct itself (any thread). */
+static void job_clear(struct job *job)
 {
-	if (!job)
-		return;
-	udb_docs_clear(&job->local);
 	udb_docs_clear(&job->dir);
 	udb_docs_clear(&job->old_eff);
 	udb_docs_clear(&job->new_local);
 	udb_docs_clear(&job->new_eff);
+	for (int i = 0; i < 3; i++)
+		udb_docs_clear(&job->garbage[i]);
 	udb_snapshot_unref(job->snap);
+	job->snap = NULL;
+	udb_snapshot_unref(job->old_snap);
+	job->old_snap = NULL;
+	json_decref(job->extra);
+	job->extra = NULL;
 	free(job->changes);
+	job->changes = NULL;
 	while (job->lines) {
 		struct line *l = job->lines;
 		job->lines = l->next;
 		free(l);
 	}
+}
+
+static void job_free(struct job *job)
+{
+	if (!job)
+		return;
+	job_clear(job);
 	free(job);
+}
+
+/* ---- the trash: freeing on a worker ---- */
+
+static void trash_work(void *arg)
+{
+	struct job *job = arg;
+
+	job_clear(job);
+	atomic_store(&job->cleared, 1);
+}
+
+static void trash_done(int status, void *arg)
+{
+	struct job *job = arg;
+	struct udb_core *core = job->core;
+
+	(void)status; /* cancelled: not run; the contents go now */
+	for (struct job **pp = &core->trash; *pp; pp = &(*pp)->next) {
+		if (*pp == job) {
+			*pp = job->next;
+			break;
+		}
+	}
+	job_free(job);
+}
+
+/* Hands a job (finished, or a bag of references) to a worker to free. The
+ * trash list keeps it until done(): a queued job the host drops at stop
+ * is freed by udb_core_free. */
+static void dispose_job(struct udb_core *core, struct job *job)
+{
+	job->core = core;
+	if (!core->stopping &&
+	    core->host->work->queue(core->self, &job->work, trash_work, trash_done, job) == 0) {
+		job->next = core->trash;
+		core->trash = job;
+		return;
+	}
+	job_free(job);
+}
+
+void udb_core_dispose(struct udb_core *core, struct udb_docs *docs, json_t *extra)
+{
+	struct job *job;
+	int empty = !extra;
+
+	for (int k = 0; docs && k <= UDB_KIND_MAX; k++)
+		empty &= docs->kind[k] == NULL;
+	if (empty)
+		return;
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		if (docs)
+			udb_docs_clear(docs);
+		json_decref(extra);
+		return;
+	}
+	if (docs) {
+		job->garbage[0] = *docs;
+		memset(docs, 0, sizeof(*docs));
+	}
+	job->extra = extra;
+	dispose_job(core, job);
 }
 
 static void job_done(int status, void *arg);
 
-/* Starts the next bulk change when none runs and one is wanted. */
+/* Starts the next bulk change when none runs and one is wanted. Only
+ * pointers are moved here: the worker copies what it starts from. */
 static void kick(struct udb_core *core)
 {
 	struct job *job;
@@ -950,28 +1107,20 @@ static void kick(struct udb_core *core)
 		return;
 	job->core = core;
 	job->lines_tail = &job->lines;
-	job->seq = core->local_seq;
 	job->reload_disk = core->want_reload;
-	err = udb_docs_copy(&job->local, &core->local);
-	if (!err)
-		err = udb_docs_copy(&job->old_eff, &core->eff);
-	if (!err && core->want_dir) {
+	job->clear_numcache = core->want_reload;
+	job->user_flags = core->next_user_flags;
+	job->write_back = core->next_write_back;
+	if (core->want_dir) {
+		job->take_dir = 1;
 		job->dir = core->next_dir; /* taken over */
 		memset(&core->next_dir, 0, sizeof(core->next_dir));
-	} else if (!err) {
-		err = udb_docs_copy(&job->dir, &core->dir);
-	}
-	if (err) {
-		job_free(job);
-		return;
 	}
 	memcpy(job->cbs, core->next_cbs, sizeof(job->cbs));
 	job->n_cbs = core->n_next_cbs;
 	core->n_next_cbs = 0;
 	core->want_reload = 0;
 	core->want_dir = 0;
-	if (job->reload_disk)
-		udb_numcache_clear(core->numcache); /* the dialplan may have changed too */
 	core->job = job;
 	err = core->host->work->queue(core->self, &job->work, job_work, job_done, job);
 	if (err) {
@@ -1000,6 +1149,45 @@ static void log_stats(struct udb_core *core, const struct udb_docs *docs,
 			 st->corrupt);
 }
 
+/* Swaps the job's results in (loop thread): pointers only; what they
+ * replace goes into the job, which the caller hands to the trash. */
+static void commit(struct udb_core *core, struct job *job)
+{
+	int flags_changed =
+		job->user_flags != core->user_flags || job->write_back != core->write_back;
+
+	pthread_mutex_lock(&core->docs_lock);
+	job->garbage[0] = core->local;
+	job->garbage[1] = core->dir;
+	job->garbage[2] = core->eff;
+	core->local = job->new_local;
+	core->dir = job->dir;
+	core->eff = job->new_eff;
+	pthread_mutex_unlock(&core->docs_lock);
+	memset(&job->new_local, 0, sizeof(job->new_local));
+	memset(&job->dir, 0, sizeof(job->dir));
+	memset(&job->new_eff, 0, sizeof(job->new_eff));
+	core->user_flags = job->user_flags;
+	core->write_back = job->write_back;
+	core->generation++;
+	((struct ucs_ud_snapshot *)(uintptr_t)job->snap)->generation = core->generation;
+	job->old_snap = exchange_snapshot(core, job->snap);
+	job->snap = NULL;
+	core->status.last_sync = (int64_t)time(NULL);
+	core->status.syncs++;
+	if (job->reload_disk) {
+		core->status.message[0] = 0;
+		log_stats(core, &core->local, &job->stats, "reloaded");
+	}
+	if (job->too_many || flags_changed) {
+		/* new flags or write_back change every user */
+		publish(core, 0, UCS_UD_RELOADED, "");
+	} else {
+		for (size_t i = 0; i < job->n_changes; i++)
+			publish(core, job->changes[i].kind, job->changes[i].op, job->changes[i].id);
+	}
+}
+
 static void job_done(int status, void *arg)
 {
 	struct job *job = arg;
@@ -1015,7 +1203,7 @@ static void job_done(int status, void *arg)
 	if (!err && job->seq != core->local_seq && !core->stopping) {
 		/* A put raced the job: start over from the current state, keeping
 		 * the job's directory documents unless newer ones wait. */
-		if (!job->reload_disk && !core->want_dir) {
+		if (job->take_dir && !core->want_dir) {
 			core->next_dir = job->dir;
 			memset(&job->dir, 0, sizeof(job->dir));
 			core->want_dir = 1;
@@ -1023,37 +1211,12 @@ static void job_done(int status, void *arg)
 		core->want_reload |= job->reload_disk;
 		for (size_t i = 0; i < job->n_cbs && core->n_next_cbs < JOB_CALLBACKS; i++)
 			core->next_cbs[core->n_next_cbs++] = job->cbs[i];
-		job_free(job);
+		dispose_job(core, job);
 		kick(core);
 		return;
 	}
 	if (!err && !core->stopping) {
-		udb_docs_clear(&core->local);
-		udb_docs_clear(&core->dir);
-		udb_docs_clear(&core->eff);
-		core->local = job->new_local;
-		core->dir = job->dir;
-		core->eff = job->new_eff;
-		memset(&job->new_local, 0, sizeof(job->new_local));
-		memset(&job->dir, 0, sizeof(job->dir));
-		memset(&job->new_eff, 0, sizeof(job->new_eff));
-		core->generation++;
-		((struct ucs_ud_snapshot *)(uintptr_t)job->snap)->generation = core->generation;
-		swap_snapshot(core, job->snap);
-		job->snap = NULL;
-		core->status.last_sync = (int64_t)time(NULL);
-		core->status.syncs++;
-		if (job->reload_disk) {
-			core->status.message[0] = 0;
-			log_stats(core, &core->local, &job->stats, "reloaded");
-		}
-		if (job->too_many) {
-			publish(core, 0, UCS_UD_RELOADED, "");
-		} else {
-			for (size_t i = 0; i < job->n_changes; i++)
-				publish(core, job->changes[i].kind, job->changes[i].op,
-					job->changes[i].id);
-		}
+		commit(core, job);
 	} else if (err && err != -ECANCELED) {
 		core->status.failures++;
 		snprintf(core->status.message, sizeof(core->status.message), "reload failed: %s",
@@ -1064,7 +1227,7 @@ static void job_done(int status, void *arg)
 	}
 	for (size_t i = 0; i < job->n_cbs; i++)
 		job->cbs[i].fn(err, job->cbs[i].arg);
-	job_free(job);
+	dispose_job(core, job);
 	kick(core);
 }
 
@@ -1091,6 +1254,24 @@ int udb_core_reload(struct udb_core *core, void (*done)(int status, void *arg), 
 	return 0;
 }
 
+/* Keeps the directory kinds of d; the others become empty. */
+static int directory_kinds_only(const struct udb_core *core, struct udb_docs *d)
+{
+	for (int k = 0; k <= UDB_KIND_MAX; k++) {
+		if (k < UDB_KIND_MIN || !(core->directory_kinds & UDB_KIND_BIT(k))) {
+			json_decref(d->kind[k]);
+			d->kind[k] = NULL;
+		}
+		if (k >= UDB_KIND_MIN && !json_is_object(d->kind[k])) {
+			json_decref(d->kind[k]);
+			d->kind[k] = json_object();
+			if (!d->kind[k])
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int udb_core_set_directory(struct udb_core *core, struct udb_docs *dir,
 			   void (*done)(int status, void *arg), void *arg)
 {
@@ -1098,21 +1279,72 @@ int udb_core_set_directory(struct udb_core *core, struct udb_docs *dir,
 		udb_docs_clear(dir);
 		return -ESHUTDOWN;
 	}
-	udb_docs_clear(&core->next_dir);
+	/* documents that waited for a running job and were never used */
+	if (udb_docs_count(&core->next_dir, UCS_UD_USER) +
+		    udb_docs_count(&core->next_dir, UCS_UD_GROUP) +
+		    udb_docs_count(&core->next_dir, UCS_UD_COMPUTER) >
+	    0)
+		udb_core_dispose(core, &core->next_dir, NULL);
+	else
+		udb_docs_clear(&core->next_dir);
 	core->next_dir = *dir;
 	memset(dir, 0, sizeof(*dir));
-	for (int k = UDB_KIND_MIN; k <= UDB_KIND_MAX; k++) {
-		if (!(core->directory_kinds & UDB_KIND_BIT(k))) {
-			json_decref(core->next_dir.kind[k]);
-			core->next_dir.kind[k] = NULL;
-		}
-		if (!core->next_dir.kind[k])
-			core->next_dir.kind[k] = json_object();
+	if (directory_kinds_only(core, &core->next_dir)) {
+		udb_docs_clear(&core->next_dir);
+		return -ENOMEM;
 	}
 	core->want_dir = 1;
 	add_callback(core, done, arg);
 	kick(core);
 	return 0;
+}
+
+void udb_core_set_flags(struct udb_core *core, uint32_t user_flags, int32_t write_back)
+{
+	core->next_user_flags = user_flags;
+	core->next_write_back = write_back;
+}
+
+int udb_core_forget(struct udb_core *core, int kind, const char *id)
+{
+	const json_t *dirdoc;
+	int had, err, owned_image;
+
+	if (!core || !udb_kind_name(kind) || !is_dir_kind(core, kind) || !id || !udb_id_valid(id))
+		return -EINVAL;
+	had = json_object_get(core->local.kind[kind], id) != NULL;
+	dirdoc = json_object_get(core->dir.kind[kind], id);
+	owned_image = dirdoc && json_object_get(dirdoc, "contact_image") != NULL;
+	/* the file also when memory has none (a start that could not load it) */
+	err = udb_store_remove_doc(core->store, kind, id);
+	if (err && err != -ENOENT)
+		return -EIO;
+	if (err == -ENOENT && !had)
+		return -ENOENT;
+	if (kind == UCS_UD_USER) {
+		/* ucsd's pictures; a contact image the directory provides stays */
+		for (int which = owned_image ? 1 : 0; which < 2; which++) {
+			char path[4096];
+
+			if (udb_store_picture_path(core->store, id, which, path, sizeof(path)) ==
+				    0 &&
+			    udb_store_write_file(core->store, path, NULL, 0) != 0)
+				core->host->log->log(core->self, UCS_LOG_WARNING,
+						     "cannot remove %s", path);
+		}
+	}
+	if (!had)
+		return 0;
+	pthread_mutex_lock(&core->docs_lock);
+	core->local_seq++;
+	json_object_del(core->local.kind[kind], id);
+	update_eff(core, kind, id);
+	pthread_mutex_unlock(&core->docs_lock);
+	if (!dirdoc)
+		return 0; /* not in the snapshot: nothing to publish */
+	err = rebuild_one(core, kind, id);
+	publish(core, kind, eff_doc(core, kind, id) ? UCS_UD_UPDATED : UCS_UD_DELETED, id);
+	return err;
 }
 
 /* ---- lifecycle ---- */
@@ -1126,6 +1358,7 @@ int udb_core_new(const struct udb_core_cfg *cfg, struct udb_core **out)
 		.payload_size = sizeof(struct ucs_userdb_change),
 		.to_json = change_to_json,
 	};
+	struct udb_docs initial = {0};
 	struct udb_load_stats stats;
 	struct udb_core *core;
 	struct udb_build b;
@@ -1133,17 +1366,27 @@ int udb_core_new(const struct udb_core_cfg *cfg, struct udb_core **out)
 	int err;
 
 	*out = NULL;
-	if (!cfg || !cfg->host || !cfg->dir)
+	if (cfg && cfg->directory) {
+		/* taken in every case, as udb.h says */
+		initial = *cfg->directory;
+		memset(cfg->directory, 0, sizeof(*cfg->directory));
+	}
+	if (!cfg || !cfg->host || !cfg->dir) {
+		udb_docs_clear(&initial);
 		return -EINVAL;
+	}
 	core = calloc(1, sizeof(*core));
-	if (!core)
+	if (!core) {
+		udb_docs_clear(&initial);
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&core->snap_lock, NULL);
+	pthread_mutex_init(&core->docs_lock, NULL);
 	core->self = cfg->self;
 	core->host = cfg->host;
 	core->directory_kinds = cfg->directory_kinds;
-	core->user_flags = cfg->user_flags;
-	core->write_back = cfg->write_back;
+	core->user_flags = core->next_user_flags = cfg->user_flags;
+	core->write_back = core->next_write_back = cfg->write_back;
 	if (cfg->ops)
 		memcpy(&core->ops, cfg->ops,
 		       cfg->ops->size < sizeof(core->ops) ? cfg->ops->size : sizeof(core->ops));
@@ -1161,7 +1404,14 @@ int udb_core_new(const struct udb_core_cfg *cfg, struct udb_core **out)
 	core->client_ctx.flags = cfg->directory_kinds ? 0 : UDB_ID_IS_NAME;
 	core->stored_ctx.presence_domain = core->presence_domain;
 	core->stored_ctx.flags = UDB_STORED;
-	err = udb_docs_init(&core->dir);
+	if (cfg->directory && cfg->directory_kinds) {
+		core->dir = initial;
+		memset(&initial, 0, sizeof(initial));
+		err = directory_kinds_only(core, &core->dir);
+	} else {
+		udb_docs_clear(&initial);
+		err = udb_docs_init(&core->dir);
+	}
 	if (!err)
 		err = udb_docs_init(&core->eff);
 	if (!err)
@@ -1248,8 +1498,17 @@ void udb_core_free(struct udb_core *core)
 	if (the_core == core)
 		the_core = NULL;
 	/* A job whose done() never came (the plugin stopped) is freed here;
-	 * the host waited for it to finish running. */
+	 * the host waited for it to finish running. So are trash jobs: run
+	 * (contents freed) or dropped by the host (not). */
 	job_free(core->job);
+	while (core->trash) {
+		struct job *t = core->trash;
+
+		core->trash = t->next;
+		if (!atomic_load(&t->cleared))
+			job_clear(t);
+		free(t);
+	}
 	udb_docs_clear(&core->local);
 	udb_docs_clear(&core->dir);
 	udb_docs_clear(&core->eff);
@@ -1258,6 +1517,7 @@ void udb_core_free(struct udb_core *core)
 	udb_store_close(core->store);
 	udb_numcache_free(core->numcache);
 	pthread_mutex_destroy(&core->snap_lock);
+	pthread_mutex_destroy(&core->docs_lock);
 	free(core->store_name);
 	free(core->presence_domain);
 	free(core);

@@ -525,8 +525,11 @@ static int cmp_user(const void *key, const void *elem)
 
 static long user_index(struct build *b, const char *id)
 {
-	const struct ucs_ud_user **u =
-		bsearch(id, b->users, b->n_users, sizeof(*b->users), cmp_user);
+	const struct ucs_ud_user **u;
+
+	if (!b->n_users)
+		return -1; /* b->users may be NULL: no bsearch on it */
+	u = bsearch(id, b->users, b->n_users, sizeof(*b->users), cmp_user);
 	return u ? (long)(u - b->users) : -1;
 }
 

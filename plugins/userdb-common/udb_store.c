@@ -222,7 +222,7 @@ int udb_store_picture_path(const struct udb_store *st, const char *id, int which
 	return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
 }
 
-int udb_store_remove(struct udb_store *st, int kind, const char *id)
+static int remove_obj(struct udb_store *st, int kind, const char *id, int pictures)
 {
 	char path[4096];
 	int err;
@@ -239,13 +239,23 @@ int udb_store_remove(struct udb_store *st, int kind, const char *id)
 			   strerror(-err));
 		err = -EIO;
 	}
-	if (!err && kind == UCS_UD_USER) {
+	if (!err && pictures && kind == UCS_UD_USER) {
 		for (int which = 0; which < 2; which++)
 			if (udb_store_picture_path(st, id, which, path, sizeof(path)) == 0)
 				remove_durable(path);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return err;
+}
+
+int udb_store_remove(struct udb_store *st, int kind, const char *id)
+{
+	return remove_obj(st, kind, id, 1);
+}
+
+int udb_store_remove_doc(struct udb_store *st, int kind, const char *id)
+{
+	return remove_obj(st, kind, id, 0);
 }
 
 /* ---- loading ---- */

@@ -6,7 +6,8 @@
  * Everything but the configuration lives in userdb-common (udb.h): this
  * file picks the directory, loads the store at init (before any consumer's
  * init, since they require "ucs.userdb"), and on SIGHUP re-reads the
- * directory on a worker thread so operators may edit the files by hand.
+ * directory on a worker thread so operators may edit the files by hand,
+ * with bind_business and bind_business2 as the section now says.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +21,6 @@ struct udb_file {
 	const struct ucs_host *host;
 	struct udb_core *core;
 	char *dir;
-	uint32_t user_flags;
 };
 
 static char *store_dir(const struct ucs_host *host, const struct ucs_cfg *section)
@@ -64,7 +64,7 @@ static int udbf_init(struct ucs_plugin *self, const struct ucs_host *host, void 
 	cfg.host = host;
 	cfg.store = "file";
 	cfg.dir = f->dir;
-	cfg.user_flags = f->user_flags = user_flags(host, section);
+	cfg.user_flags = user_flags(host, section);
 	err = udb_core_new(&cfg, &f->core);
 	if (err) {
 		host->log->log(self, UCS_LOG_ERROR, "cannot open the user store in %s: %s", f->dir,
@@ -95,9 +95,9 @@ static int udbf_reload(void *state, const struct ucs_cfg *section)
 				  "userdb-file.dir changed: the new directory is used after a "
 				  "restart; re-reading %s",
 				  f->dir);
-	if (user_flags(f->host, section) != f->user_flags)
-		f->host->log->log(f->self, UCS_LOG_WARNING,
-				  "bind_business/bind_business2 take effect after a restart");
+	/* the re-read rebuilds every user with them (one UCS_UD_RELOADED
+	 * when they changed) */
+	udb_core_set_flags(f->core, user_flags(f->host, section), 0);
 	return udb_core_reload(f->core, NULL, NULL);
 }
 

@@ -292,6 +292,9 @@ struct lud_sync_in {
  * out->err (the connection is then closed). */
 int lud_sync_run(const struct lud_sync_in *in, struct lud_sync_result *out);
 void lud_sync_result_clear(struct lud_sync_result *r);
+/* Frees the documents and pictures of a result, keeping its counts and
+ * messages (a read that changed nothing, freed on the worker). */
+void lud_sync_result_clear_docs(struct lud_sync_result *r);
 
 /* Writes one phone number (field: index in lud_fields) of the entry dn to
  * the directory: the attribute's values are read, the field's value
@@ -323,12 +326,20 @@ void lud_cache_clear(struct lud_cache *c);
  * (services, rights, lines) for keep_days, so an object that comes back -
  * restored from the recycle bin, moved back into a searched OU - has its
  * settings again. Updates vanished ("kind:id" -> Unix seconds) from the
- * previous and the new read, removes the local documents under store_dir
- * (store_dir/users/ID.json, ...) of objects gone longer than keep_days and
- * the contact images of users that left. Returns the count purged. */
+ * previous and the new read (both NULL: only the expiry is checked),
+ * removes the contact images under picture_dir (NULL: none; the
+ * directory's pictures) of users that left, and appends to expired the
+ * keys of objects gone longer than keep_days. Their local documents are
+ * the caller's to drop, through the store core (udb_core_forget) so that
+ * its copy in memory goes too; the keys stay in vanished until the caller
+ * removes them, so a stop in between purges them at the next start.
+ * Malformed keys are dropped. Returns the count appended. */
 size_t lud_vanished_update(json_t *vanished, const struct udb_docs *before,
 			   const struct udb_docs *after, int64_t now, int keep_days,
-			   const char *store_dir);
+			   const char *picture_dir, json_t *expired);
+/* The ucs kind and the id of a key of vanished ("user:ID"); -EINVAL for a
+ * malformed key. */
+int lud_vanished_key(const char *key, int *ud_kind, const char **id);
 /* Writes a file atomically: temp file, fsync, rename, fsync of the
  * directory. */
 int lud_write_atomic(const char *path, const void *data, size_t len);

@@ -187,14 +187,29 @@ out:
 	return rc;
 }
 
-/* "users/ID.json" and friends: the document store's layout (udb.h). */
-static const char *const kind_dirs[LUD_NKINDS] = {"users", "groups", "computers"};
+int lud_vanished_key(const char *key, int *ud_kind, const char **id)
+{
+	const char *colon = key ? strchr(key, ':') : NULL;
+
+	for (int k = 0; colon && k < LUD_NKINDS; k++) {
+		const char *name = udb_kind_name(lud_ud_kind(k));
+		size_t n = strlen(name);
+
+		if ((size_t)(colon - key) == n && !strncmp(key, name, n) &&
+		    udb_id_valid(colon + 1)) {
+			*ud_kind = lud_ud_kind(k);
+			*id = colon + 1;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 size_t lud_vanished_update(json_t *vanished, const struct udb_docs *before,
 			   const struct udb_docs *after, int64_t now, int keep_days,
-			   const char *store_dir)
+			   const char *picture_dir, json_t *expired)
 {
-	size_t purged = 0;
+	size_t n_expired = 0;
 	const char *key;
 	json_t *val, *tmp;
 	char path[4096];
@@ -213,9 +228,9 @@ size_t lud_vanished_update(json_t *vanished, const struct udb_docs *before,
 				snprintf(vkey, sizeof(vkey), "%s:%s", udb_kind_name(ud), id);
 				if (!json_object_get(vanished, vkey))
 					json_object_set_new(vanished, vkey, json_integer(now));
-				if (ud == UCS_UD_USER && store_dir) {
-					snprintf(path, sizeof(path), "%s/pictures/%s.contact.png",
-						 store_dir, id);
+				if (ud == UCS_UD_USER && picture_dir) {
+					snprintf(path, sizeof(path), "%s/%s.contact.png",
+						 picture_dir, id);
 					unlink(path);
 				}
 			}
@@ -230,26 +245,18 @@ size_t lud_vanished_update(json_t *vanished, const struct udb_docs *before,
 	}
 	json_object_foreach_safe(vanished, tmp, key, val)
 	{
-		const char *colon = strchr(key, ':');
-		int ud = -1;
+		const char *id;
+		int ud;
 
+		if (lud_vanished_key(key, &ud, &id) != 0) {
+			json_object_del(vanished, key);
+			continue;
+		}
 		if (json_is_integer(val) &&
 		    now - json_integer_value(val) < (int64_t)keep_days * 86400)
 			continue;
-		for (int k = 0; colon && k < LUD_NKINDS; k++) {
-			size_t n = strlen(udb_kind_name(lud_ud_kind(k)));
-
-			if ((size_t)(colon - key) == n &&
-			    !strncmp(key, udb_kind_name(lud_ud_kind(k)), n))
-				ud = k;
-		}
-		if (ud >= 0 && store_dir && udb_id_valid(colon + 1)) {
-			snprintf(path, sizeof(path), "%s/%s/%s.json", store_dir, kind_dirs[ud],
-				 colon + 1);
-			if (unlink(path) == 0)
-				purged++;
-		}
-		json_object_del(vanished, key);
+		if (expired && json_array_append_new(expired, json_string(key)) == 0)
+			n_expired++;
 	}
-	return purged;
+	return n_expired;
 }

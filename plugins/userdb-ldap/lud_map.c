@@ -77,7 +77,8 @@ const struct lud_field lud_fields[] = {
 	{LUD_USERS, "country", "contact.country", LUD_F_TEXT, 0, DEF("co", "c"), "country"},
 	{LUD_USERS, "website", "contact.website", LUD_F_URI, 0, DEF("wWWHomePage", "labeledURI"),
 	 "web site (of labeledURI the URI, without its label)"},
-	{LUD_USERS, "picture", "contact_image", LUD_F_PICTURE, 0,
+	/* off: the contact image is ucsd's own (set_picture), not the directory's */
+	{LUD_USERS, "picture", "contact_image", LUD_F_PICTURE, LUD_FF_LOCAL_WHEN_OFF,
 	 DEF("thumbnailPhoto", "jpegPhoto"), "the contact image (JPEG, PNG or GIF)"},
 	{LUD_USERS, "member_of", NULL, LUD_F_DNS, 0, DEF("memberOf", "memberOf"),
 	 "the DNs of the user's groups (the groups' member lists count too)"},
@@ -466,8 +467,6 @@ static int map_field(const struct lud_map *map, int fi, const struct lud_entry *
 			return 0;
 		if (f->type == LUD_F_NUMBERS)
 			return set_path(o->doc, f->path, json_array());
-		if (f->type == LUD_F_PICTURE)
-			return set_path(o->doc, f->path, json_false());
 		return set_path(o->doc, f->path, json_string(""));
 	}
 	at = field_attr(map, fi, e);

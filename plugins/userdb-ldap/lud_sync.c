@@ -495,13 +495,20 @@ out:
 	return rc;
 }
 
-void lud_sync_result_clear(struct lud_sync_result *r)
+void lud_sync_result_clear_docs(struct lud_sync_result *r)
 {
 	if (r->docs) {
 		udb_docs_clear(r->docs);
 		free(r->docs);
+		r->docs = NULL;
 	}
 	json_decref(r->pictures);
+	r->pictures = NULL;
+}
+
+void lud_sync_result_clear(struct lud_sync_result *r)
+{
+	lud_sync_result_clear_docs(r);
 	memset(r, 0, sizeof(*r));
 }
 

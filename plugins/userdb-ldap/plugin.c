@@ -17,7 +17,21 @@
  * online = 0 with the reason; the log says so once when it happens and
  * once when the directory is back (and again only when the reason
  * changes), never once per retry. The last good read is also on disk
- * (lud_cache.c), so a restart during an outage still serves its users.
+ * (lud_cache.c), so a restart during an outage still serves its users:
+ * it goes to the store core with udb_core_new, so the first snapshot -
+ * the one every other plugin acquires in its init - already holds them.
+ *
+ * Deleted objects. ucsd's own settings of an object that left the
+ * directory are kept keep_deleted_days; then udb_core_forget drops them
+ * (file and memory) - after the core has applied the read that no longer
+ * has the object, so the object never shows up without its settings.
+ *
+ * The loop thread. Directory documents come in sets of ten thousand;
+ * freeing one (the previous read, a read that changed nothing) takes
+ * tens of milliseconds, so the worker frees what it can and the loop
+ * thread hands the rest to udb_core_dispose. SIGHUP applies every key,
+ * bind_business, bind_business2 and write_back included (the core
+ * rebuilds the snapshot with them).
  *
  * Write-back. With write_back on, a put_json that changes a user's phone
  * number is accepted by the core's write_back hook, which only queues it:
@@ -84,7 +98,7 @@ struct job {
 	int has_mine;
 	int status;
 	int changed;
-	size_t purged;
+	json_t *expired; /* "kind:id" of objects gone longer than keep_deleted_days */
 	char cache_err[256];
 	/* write-back */
 	struct wb *writes;
@@ -114,6 +128,7 @@ struct lud {
 	uint64_t wb_seq;
 	int flush_armed;
 	int online, limit_hit, synced_once, stopping;
+	json_t *expired; /* to forget once the core has applied the read */
 	int last_err;
 	size_t last_skipped, last_bad;
 	/* what to log once the core has applied a read (the line means: the
@@ -167,12 +182,37 @@ static void job_free(struct job *j)
 		udb_docs_clear(&j->previous);
 	json_decref(j->pictures_in);
 	json_decref(j->vanished);
+	json_decref(j->expired);
 	if (j->has_mine)
 		udb_docs_clear(&j->mine);
 	lud_sync_result_clear(&j->res);
 	wb_free(j->writes);
 	conf_put(j->conf);
 	free(j);
+}
+
+/* job_free on the loop thread: the directory documents a job holds go to
+ * a worker (the last reference to a read frees ten thousand documents). */
+static void job_release(struct lud *p, struct job *j)
+{
+	if (p->core && !p->stopping) {
+		if (j->has_previous) {
+			udb_core_dispose(p->core, &j->previous, j->pictures_in);
+			j->has_previous = 0;
+			j->pictures_in = NULL;
+		}
+		if (j->has_mine) {
+			udb_core_dispose(p->core, &j->mine, NULL);
+			j->has_mine = 0;
+		}
+		if (j->res.docs || j->res.pictures) {
+			udb_core_dispose(p->core, j->res.docs, j->res.pictures);
+			free(j->res.docs);
+			j->res.docs = NULL;
+			j->res.pictures = NULL;
+		}
+	}
+	job_free(j);
 }
 
 static void log_at(struct lud *p, enum ucs_log_level level, const char *fmt, ...) UCS_PRINTF(3, 4);
@@ -226,8 +266,8 @@ static void sync_work(struct job *j)
 		.presence_domain = p->presence_domain,
 	};
 	struct lud_cache cache;
-	size_t vanished_before = json_object_size(j->vanished);
 	json_t *vanished_copy;
+	int pictures_mapped = lud_map_has(&j->conf->c.map, lud_field_index(LUD_USERS, "picture"));
 
 	j->status = lud_sync_run(&in, &j->res);
 	if (j->status)
@@ -239,20 +279,22 @@ static void sync_work(struct job *j)
 	if (j->changed && udb_docs_copy(&j->mine, j->res.docs) == 0)
 		j->has_mine = 1;
 	vanished_copy = json_deep_copy(j->vanished);
-	j->purged = lud_vanished_update(j->vanished, j->has_previous ? &j->previous : NULL,
-					j->res.docs, (int64_t)time(NULL),
-					j->conf->c.keep_deleted_days, p->store_dir);
-	if (!j->changed && !j->purged && vanished_before == json_object_size(j->vanished) &&
-	    json_equal(vanished_copy, j->vanished)) {
-		json_decref(vanished_copy);
-		return;
+	j->expired = json_array();
+	lud_vanished_update(j->vanished, j->has_previous ? &j->previous : NULL, j->res.docs,
+			    (int64_t)time(NULL), j->conf->c.keep_deleted_days,
+			    pictures_mapped ? p->picture_dir : NULL, j->expired);
+	if (j->changed || !json_equal(vanished_copy, j->vanished)) {
+		cache.docs = j->res.docs;
+		cache.pictures = j->res.pictures;
+		cache.vanished = j->vanished;
+		cache.synced = (int64_t)time(NULL);
+		lud_cache_save(p->cache_path, &cache, j->cache_err, sizeof(j->cache_err));
 	}
 	json_decref(vanished_copy);
-	cache.docs = j->res.docs;
-	cache.pictures = j->res.pictures;
-	cache.vanished = j->vanished;
-	cache.synced = (int64_t)time(NULL);
-	lud_cache_save(p->cache_path, &cache, j->cache_err, sizeof(j->cache_err));
+	if (!j->changed) {
+		/* nothing for the loop thread: the read is freed here */
+		lud_sync_result_clear_docs(&j->res);
+	}
 }
 
 static void write_work(struct job *j)
@@ -307,6 +349,47 @@ static void set_message(struct lud *p, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Drops ucsd's settings of the objects gone longer than keep_deleted_days
+ * (loop thread; after the core applied the read without them). */
+static void forget_expired(struct lud *p)
+{
+	size_t i, n = 0;
+	json_t *v;
+
+	if (!p->expired || !p->core)
+		return;
+	json_array_foreach(p->expired, i, v)
+	{
+		const char *key = json_string_value(v), *id;
+		int kind, rc = -EINVAL;
+
+		if (key && lud_vanished_key(key, &kind, &id) == 0)
+			rc = udb_core_forget(p->core, kind, id);
+		if (rc == 0)
+			n++;
+		if (rc == -EIO) /* logged by the store; tried again at the next sync */
+			continue;
+		if (key && p->vanished)
+			json_object_del(p->vanished, key);
+	}
+	json_array_clear(p->expired);
+	if (n)
+		log_at(p, UCS_LOG_INFO,
+		       "removed ucsd's settings of %zu objects that left the directory more than "
+		       "%d days ago",
+		       n, p->conf->c.keep_deleted_days);
+}
+
+static void add_expired(struct lud *p, json_t *keys)
+{
+	if (!keys || !json_array_size(keys))
+		return;
+	if (!p->expired)
+		p->expired = json_array();
+	if (p->expired)
+		json_array_extend(p->expired, keys);
+}
+
 static void directory_set(int status, void *arg)
 {
 	struct lud *p = arg;
@@ -319,6 +402,7 @@ static void directory_set(int status, void *arg)
 	else if (!status && p->applied_log[0])
 		log_at(p, UCS_LOG_INFO, "%s", p->applied_log);
 	p->applied_log[0] = '\0';
+	forget_expired(p);
 }
 
 static void sync_failed(struct lud *p, struct job *j)
@@ -382,11 +466,7 @@ static void sync_succeeded(struct lud *p, struct job *j)
 		       "%s: a restart during an outage would start with "
 		       "older directory data",
 		       j->cache_err);
-	if (j->purged)
-		log_at(p, UCS_LOG_INFO,
-		       "removed ucsd's settings of %zu objects that left the directory more than "
-		       "%d days ago",
-		       j->purged, c->keep_deleted_days);
+	add_expired(p, j->expired);
 	if (first || !was_online)
 		snprintf(p->applied_log, sizeof(p->applied_log),
 			 "%s %zu users, %zu groups, %zu computers from %s in %lld ms",
@@ -423,7 +503,7 @@ static void sync_succeeded(struct lud *p, struct job *j)
 	if (apply) {
 		if (j->has_mine) {
 			if (p->has_dir)
-				udb_docs_clear(&p->dir);
+				udb_core_dispose(p->core, &p->dir, NULL);
 			p->dir = j->mine;
 			p->has_dir = 1;
 			j->has_mine = 0;
@@ -441,10 +521,15 @@ static void sync_succeeded(struct lud *p, struct job *j)
 		log_at(p, UCS_LOG_INFO, "%s", p->applied_log);
 		p->applied_log[0] = '\0';
 	}
-	json_decref(p->pictures);
-	p->pictures = json_incref(r->pictures);
+	if (r->pictures) {
+		/* a read that changed nothing left its (equal) pictures on the worker */
+		udb_core_dispose(p->core, NULL, p->pictures);
+		p->pictures = json_incref(r->pictures);
+	}
 	json_decref(p->vanished);
 	p->vanished = json_incref(j->vanished);
+	if (!apply)
+		forget_expired(p);
 	arm(p, (uint64_t)c->sync_interval_s * 1000);
 }
 
@@ -479,7 +564,7 @@ static void job_done(int status, void *arg)
 
 	p->job = NULL;
 	if (status == -ECANCELED || p->stopping) {
-		job_free(j);
+		job_free(j); /* stopping: no loop to keep free */
 		return;
 	}
 	if (j->type == JOB_WRITE) {
@@ -494,7 +579,7 @@ static void job_done(int status, void *arg)
 	} else {
 		sync_succeeded(p, j);
 	}
-	job_free(j);
+	job_release(p, j);
 	kick(p);
 }
 
@@ -732,9 +817,10 @@ static void load_cache(struct lud *p)
 		log_at(p, UCS_LOG_WARNING, "the directory cache is unusable, ignored: %s", err);
 		return;
 	}
-	/* settings of objects gone for too long are dropped before the store loads */
+	/* settings of objects gone for too long: dropped once the core is up */
+	p->expired = json_array();
 	lud_vanished_update(cache.vanished, NULL, NULL, (int64_t)time(NULL),
-			    p->conf->c.keep_deleted_days, p->store_dir);
+			    p->conf->c.keep_deleted_days, NULL, p->expired);
 	if (udb_docs_copy(&mine, cache.docs) == 0) {
 		p->dir = mine;
 		p->has_dir = 1;
@@ -762,6 +848,7 @@ static void lud_free(struct lud *p)
 		udb_docs_clear(&p->dir);
 	json_decref(p->pictures);
 	json_decref(p->vanished);
+	json_decref(p->expired);
 	conf_put(p->conf);
 	free(p->store_dir);
 	free(p->cache_path);
@@ -770,10 +857,17 @@ static void lud_free(struct lud *p)
 	free(p);
 }
 
+static uint32_t user_flags(const struct lud_conf *c)
+{
+	return (c->bind_business ? UCS_UD_BIND_BUSINESS : 0) |
+	       (c->bind_business2 ? UCS_UD_BIND_BUSINESS2 : 0);
+}
+
 static int lud_init(struct ucs_plugin *self, const struct ucs_host *host, void **state)
 {
 	struct lud *p = calloc(1, sizeof(*p));
 	struct udb_core_cfg cfg = {.size = sizeof(cfg)};
+	struct udb_docs handed;
 	int err;
 
 	if (!p)
@@ -801,27 +895,26 @@ static int lud_init(struct ucs_plugin *self, const struct ucs_host *host, void *
 	cfg.dir = p->store_dir;
 	cfg.directory_kinds = UDB_KIND_BIT(UCS_UD_USER) | UDB_KIND_BIT(UCS_UD_GROUP) |
 			      UDB_KIND_BIT(UCS_UD_COMPUTER);
-	cfg.user_flags = (p->conf->c.bind_business ? UCS_UD_BIND_BUSINESS : 0) |
-			 (p->conf->c.bind_business2 ? UCS_UD_BIND_BUSINESS2 : 0);
+	cfg.user_flags = user_flags(&p->conf->c);
 	cfg.write_back = p->conf->c.write_back;
 	cfg.ops = &p->ops;
+	if (p->has_dir) {
+		/* the cached read is in the first snapshot (init may block: the
+		 * store loads here too); the core edits what it gets, so it gets
+		 * its own containers */
+		err = udb_docs_copy(&handed, &p->dir);
+		if (err)
+			goto out;
+		cfg.directory = &handed;
+	}
 	err = udb_core_new(&cfg, &p->core);
 	if (err) {
 		log_at(p, UCS_LOG_ERROR, "cannot open the local store %s: %s", p->store_dir,
 		       strerror(-err));
 		goto out;
 	}
+	forget_expired(p);
 	err = udb_core_provide(p->core);
-	if (!err && p->has_dir) {
-		/* the cached read goes in like a sync (the core builds its snapshot
-		 * on a worker thread): the service is there at once, the directory
-		 * objects a moment later */
-		struct udb_docs handed;
-
-		err = udb_docs_copy(&handed, &p->dir);
-		if (!err)
-			err = udb_core_set_directory(p->core, &handed, directory_set, p);
-	}
 out:
 	if (err) {
 		lud_free(p);
@@ -852,15 +945,13 @@ static int lud_reload(void *state, const struct ucs_cfg *section)
 
 	if (err)
 		return err; /* the running configuration stays */
-	if (next->c.write_back != p->conf->c.write_back ||
-	    next->c.bind_business != p->conf->c.bind_business ||
-	    next->c.bind_business2 != p->conf->c.bind_business2)
-		log_at(p, UCS_LOG_WARNING,
-		       "write_back, bind_business and bind_business2 take effect at the next "
-		       "start");
 	conf_put(p->conf);
 	p->conf = next;
-	/* the local documents may have been edited, the directory settings too */
+	/* the local documents may have been edited, the directory settings
+	 * too; the re-read rebuilds every user with the new flags (and
+	 * publishes UCS_UD_RELOADED when they changed). The write-back hook
+	 * reads p->conf: it follows at once. */
+	udb_core_set_flags(p->core, user_flags(&next->c), next->c.write_back);
 	udb_core_reload(p->core, NULL, NULL);
 	p->sync_wanted = 1;
 	p->host->timer->stop(p->timer);

@@ -2,7 +2,9 @@
 # tests/bench/run-userdb.sh BUILD_ROOT - the file-based user store (issue 4):
 # loading 10,000 users and 200 groups from disk, building their snapshot
 # (every number normalised through the dialplan), the rebuild after one
-# change, lookups, one atomic write; then the start of ucsd itself
+# change, lookups, one atomic write; how long a bulk change (a SIGHUP
+# reload of 10,000 users, a userdb-ldap sync of 10,000 directory users)
+# holds the loop thread (bench-userdb-loop); then the start of ucsd itself
 # (dialplan + userdb-file) with that store and with an empty one.
 # Prints "bench NAME VALUE UNIT" lines.
 set -eu
@@ -16,6 +18,11 @@ fi
 scratch=$(mktemp -d /tmp/bench-userdb-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 "$bin" "$scratch/store"
+loop=$build/plugins/userdb-file/bench-userdb-loop
+if [ -x "$loop" ]; then
+	mkdir -p "$scratch/loop"
+	"$loop" "$scratch/loop"
+fi
 [ -x "$build/plugins/userdb-file.so" ] || [ -f "$build/plugins/userdb-file.so" ] || exit 0
 python3 - "$build" "$scratch/store" "$src" <<'PY'
 import os, re, shutil, statistics, sys

@@ -369,6 +369,22 @@ def sighup_reload():
         check(re.match(r'event userdb\.changed - \{"kind":null,"op":"reloaded",', ev), ev)
         check(ok_json(p, "ud.snap")["users"] == 302, "302 users")
         check(events(p) == [], "only the one event")
+        # bind_business off: applied with the re-read, every user rebuilt
+        flags = ok_json(p, "ud.user alice")["flags"]
+        check("bind_business" in flags and "bind_business2" in flags, str(flags))
+        u.write_config({"dialplan": {"config_dir": FIXTURES, "data_dir": DATA,
+                                     "default_location": "Starnberg"},
+                        "userdb-file": {"bind_business": False}})
+        n = len(u.lines)
+        u.signal(signal.SIGHUP)
+        u.wait_for(r"reloaded 302 users", after=n)
+        ev = p.wait_event(r"^event userdb\.changed ")
+        check(re.match(r'event userdb\.changed - \{"kind":null,"op":"reloaded",', ev), ev)
+        for who in ("alice", "u7"):
+            flags = ok_json(p, f"ud.user {who}")["flags"]
+            check("bind_business" not in flags and "bind_business2" in flags,
+                  f"{who}: {flags}")
+        check(not u.has(r"take effect after a restart"), "no restart needed")
         check(u.stop()[0] == 0, "clean exit")
     finally:
         u.close()

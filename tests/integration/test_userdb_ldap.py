@@ -643,6 +643,14 @@ def restart_during_outage():
             u.wait_for(r"error \[userdb-ldap\] directory unavailable: .*serving the last good "
                        r"data \(3 users, 2 groups, 2 computers\)")
             p = Probe(u)
+            # the cached read is in the very first snapshot (the one plugins
+            # acquire in their init): no empty store, no change event after
+            snap = ok_json(p, "ud.snap")
+            check(snap["generation"] == 1 and (snap["users"], snap["groups"],
+                                                snap["computers"]) == (3, 2, 2),
+                  f"the first snapshot holds the cached read: {snap}")
+            p.ok("sub userdb.changed")
+            check(events(p, 1.0) == [], "no event: nothing appeared after the start")
             again = user_by_login(p, "alice")
             check(again == alice, f"the same alice from the cache:\n{again}\n{alice}")
             check(not ok_json(p, "ud.status")["online"], "offline")
@@ -774,12 +782,14 @@ def write_back():
 def deleted_objects():
     """A user that leaves the directory disappears; her local settings are
     kept for keep_deleted_days (0 here: dropped at the next sync, the
-    default keeps them 30 days)."""
+    default keeps them 30 days). Dropped means dropped: when she comes back
+    (moved back into a searched OU, the same entryUUID) she has them again
+    within the time, and not after it - neither on disk nor in memory."""
     with Slapd(ldif=INETORG) as d:
+        d.modify(person("gina"), add=True)
         for keep in (30, 0):
             u = ldap_ucsd(ldap_config(d, sync_interval=1, keep_deleted_days=keep))
             try:
-                d.modify(person("gina"), add=True)
                 u.start()
                 wait_synced(u)
                 p = Probe(u)
@@ -790,7 +800,9 @@ def deleted_objects():
                 local = os.path.join(u.state, "userdb-ldap", "users", gina["id"] + ".json")
                 check(os.path.exists(local), "the local document")
                 p.ok("sub userdb.changed")
-                d.modify(f"dn: uid=gina,ou=people,{BASE}\nchangetype: delete\n")
+                # out of the searched bases (ou=other is not one)
+                d.modify(f"dn: uid=gina,ou=people,{BASE}\nchangetype: modrdn\n"
+                         f"newrdn: uid=gina\ndeleteoldrdn: 1\nnewsuperior: ou=other,{BASE}\n")
                 ev = wait_event(p, rf"^event userdb\.changed user:{gina['id']} ", timeout=10)
                 check('"op":"deleted"' in ev, ev)
                 check(p.cmd(f"ud.get user {gina['id']}").startswith("err ENOENT"), "gone")
@@ -800,6 +812,14 @@ def deleted_objects():
                 if keep == 0:
                     u.index(r"info \[userdb-ldap\] removed ucsd's settings of 1 objects that "
                             r"left the directory more than 0 days ago$")
+                # back in the bases
+                d.modify(f"dn: uid=gina,ou=other,{BASE}\nchangetype: modrdn\n"
+                         f"newrdn: uid=gina\ndeleteoldrdn: 1\nnewsuperior: ou=people,{BASE}\n")
+                ev = wait_event(p, rf"^event userdb\.changed user:{gina['id']} ", timeout=10)
+                check('"op":"created"' in ev, ev)
+                back = ok_json(p, f"ud.get user {gina['id']}")
+                check(back["services"] == (["chat"] if keep else []),
+                      f"keep_deleted_days {keep}: services {back['services']}")
                 check(u.stop()[0] == 0, "clean exit")
             finally:
                 u.close()
@@ -882,10 +902,105 @@ def reload_config():
             u.close()
 
 
+def directory_pictures():
+    """The contact image of a directory user is the directory's (jpegPhoto
+    mapped): set_picture refuses to replace or remove it (EROFS) and the
+    file stays as the sync wrote it; the profile picture is ucsd's own.
+    With the picture attribute switched off the contact image is ucsd's
+    too."""
+    with Slapd(ldif=INETORG) as d:
+        u = ldap_ucsd(ldap_config(d))
+        try:
+            u.start()
+            wait_synced(u)
+            p = Probe(u)
+            a = user_by_login(p, "alice")
+            with open(a["contact_image"], "rb") as f:
+                before = f.read()
+            img = os.path.join(u.dir, "in.png")
+            with open(img, "wb") as f:
+                f.write(png(800, 400, (0, 0, 250)))
+            got = p.cmd(f"ud.picture {a['id']} 0 {img}")
+            check(got.startswith("err EROFS"), f"the directory's contact image: {got}")
+            got = p.cmd(f"ud.picture {a['id']} 0 -")
+            check(got.startswith("err EROFS"), f"not removed either: {got}")
+            with open(a["contact_image"], "rb") as f:
+                check(f.read() == before, "the directory's file is untouched")
+            p.ok(f"ud.picture {a['id']} 1 {img}")
+            a = user_by_login(p, "alice")
+            check(a["profile_picture"].endswith(f"/userdb-ldap/pictures/{a['id']}.profile.png")
+                  and os.path.exists(a["profile_picture"]), str(a["profile_picture"]))
+            with open(a["profile_picture"], "rb") as f:
+                head = f.read(24)
+            check(struct.unpack(">II", head[16:24]) == (400, 200), "400 px wide")
+            # bob has no jpegPhoto, but the attribute is mapped: still the directory's
+            bob = user_by_login(p, "bob")
+            check(p.cmd(f"ud.picture {bob['id']} 0 {img}").startswith("err EROFS"), "bob")
+            # switched off: ucsd's own
+            ldap_ucsd(ldap_config(d, users=dict(OPENLDAP_USERS, attributes={"picture": ""})), u)
+            n = len(u.lines)
+            u.signal(__import__("signal").SIGHUP)
+            u.wait_for(r"info \[userdb-ldap\] sync: 3 users, 2 groups, 2 computers \(changed\)",
+                       after=n)
+            time.sleep(0.3)
+            p.ok(f"ud.picture {bob['id']} 0 {img}")
+            bob = user_by_login(p, "bob")
+            check(bob["contact_image"].endswith(".contact.png") and
+                  os.path.exists(bob["contact_image"]), str(bob["contact_image"]))
+            check(u.stop()[0] == 0, "clean exit")
+        finally:
+            u.close()
+
+
+def reload_flags():
+    """SIGHUP applies bind_business, bind_business2 and write_back at once:
+    the snapshot is rebuilt with them (one "reloaded" event), a phone
+    number is written back from then on."""
+    with Slapd(ldif=INETORG) as d:
+        u = ldap_ucsd(ldap_config(d))
+        try:
+            u.start()
+            wait_synced(u)
+            p = Probe(u)
+            a = user_by_login(p, "alice")
+            check("bind_business" in a["flags"] and "bind_business2" in a["flags"],
+                  str(a["flags"]))
+            check(ok_json(p, "ud.snap")["write_back"] == 0, "write_back off")
+            doc = ok_json(p, f"ud.get user {a['id']}")
+            doc["phones"]["mobile"] = "0171 7777777"
+            check(p.cmd("ud.put user " + json.dumps(doc)).startswith("err EROFS"),
+                  "read-only without write_back")
+            p.ok("sub userdb.changed")
+            ldap_ucsd(ldap_config(d, bind_business=False, write_back=True), u)
+            n = len(u.lines)
+            u.signal(__import__("signal").SIGHUP)
+            wait_event(p, r'^event userdb\.changed - \{"kind":null,"op":"reloaded"')
+            check(not u.has(r"take effect at the next start"), "no restart needed")
+            for login in ("alice", "bob", "carol"):
+                flags = user_by_login(p, login)["flags"]
+                check("bind_business" not in flags and "bind_business2" in flags,
+                      f"{login}: {flags}")
+            check(ok_json(p, "ud.snap")["write_back"] == 1, "write_back on")
+            p.ok("ud.put user " + json.dumps(doc))
+            u.wait_for(r"info \[userdb-ldap\] wrote phones\.mobile \"0171 7777777\" of "
+                       r"uid=alice,", after=n)
+            out = d.search(f"uid=alice,ou=people,{BASE}", "(objectClass=*)", "mobile")
+            check("mobile: 0171 7777777" in out, out)
+            # and back
+            ldap_ucsd(ldap_config(d), u)
+            u.signal(__import__("signal").SIGHUP)
+            wait_event(p, r'^event userdb\.changed - \{"kind":null,"op":"reloaded"')
+            check("bind_business" in user_by_login(p, "alice")["flags"], "bind_business again")
+            check(ok_json(p, "ud.snap")["write_back"] == 0, "write_back off again")
+            check(u.stop()[0] == 0, "clean exit")
+        finally:
+            u.close()
+
+
 CASES = (inetorgperson_plain, tls_ldaps, tls_starttls, tls_wrong_ca_refused, plain_refused,
          bind_refused, ad_mapping, attribute_off, max_objects, periodic_sync, outage_and_recovery,
          restart_during_outage, local_settings, write_back, deleted_objects, bad_entries,
-         reload_config)
+         reload_config, directory_pictures, reload_flags)
 
 if __name__ == "__main__":
     main({f.__name__: f for f in CASES})

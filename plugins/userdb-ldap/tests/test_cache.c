@@ -101,16 +101,18 @@ static void test_round_trip(void)
 static void test_vanished(void)
 {
 	struct udb_docs before, after;
-	char path[128], pic[160];
-	json_t *v = json_object();
+	char path[128], pic[160], pics[128];
+	json_t *v = json_object(), *expired = json_array();
+	const char *id;
+	int kind;
 
 	snprintf(path, sizeof(path), "%s/users", dir);
 	CHECK_INT(mkdir(path, 0700), ==, 0);
-	snprintf(path, sizeof(path), "%s/pictures", dir);
-	CHECK_INT(mkdir(path, 0700), ==, 0);
+	snprintf(pics, sizeof(pics), "%s/pictures", dir);
+	CHECK_INT(mkdir(pics, 0700), ==, 0);
 	snprintf(path, sizeof(path), "%s/users/gone.json", dir);
 	write_text(path, "{}");
-	snprintf(pic, sizeof(pic), "%s/pictures/gone.contact.png", dir);
+	snprintf(pic, sizeof(pic), "%s/gone.contact.png", pics);
 	write_text(pic, "png");
 	CHECK_INT(udb_docs_init(&before), ==, 0);
 	CHECK_INT(udb_docs_init(&after), ==, 0);
@@ -119,27 +121,48 @@ static void test_vanished(void)
 	json_object_set_new(after.kind[UCS_UD_USER], "stays", json_object());
 	json_object_set_new(v, "group:back", json_integer(10));
 	json_object_set_new(after.kind[UCS_UD_GROUP], "back", json_object());
-	/* day 0: gone is recorded, its local document kept, its picture dropped */
-	CHECK_INT(lud_vanished_update(v, &before, &after, 100000, 30, dir), ==, 0);
+	/* day 0: gone is recorded, its picture dropped, nothing expired */
+	CHECK_INT(lud_vanished_update(v, &before, &after, 100000, 30, pics, expired), ==, 0);
 	CHECK_INT(json_integer_value(json_object_get(v, "user:gone")), ==, 100000);
 	CHECK(json_object_get(v, "group:back") == NULL); /* it returned */
-	CHECK(access(path, F_OK) == 0);
 	CHECK(access(pic, F_OK) != 0);
 	/* 29 days later: still kept; the time it left does not move */
-	CHECK_INT(lud_vanished_update(v, &after, &after, 100000 + 29 * 86400, 30, dir), ==, 0);
-	CHECK_INT(lud_vanished_update(v, &before, &after, 100000 + 29 * 86400, 30, dir), ==, 0);
+	CHECK_INT(lud_vanished_update(v, &after, &after, 100000 + 29 * 86400, 30, pics, expired),
+		  ==, 0);
+	CHECK_INT(lud_vanished_update(v, &before, &after, 100000 + 29 * 86400, 30, pics, expired),
+		  ==, 0);
 	CHECK_INT(json_integer_value(json_object_get(v, "user:gone")), ==, 100000);
+	CHECK_INT(json_array_size(expired), ==, 0);
+	/* 30 days: expired. The local document is the store core's to drop
+	 * (udb_core_forget): this leaves it, and keeps the key until then */
+	CHECK_INT(lud_vanished_update(v, &after, &after, 100000 + 30 * 86400, 30, pics, expired),
+		  ==, 1);
+	CHECK_STR(json_string_value(json_array_get(expired, 0)), "user:gone");
+	CHECK(json_object_get(v, "user:gone") != NULL);
 	CHECK(access(path, F_OK) == 0);
-	/* 30 days: purged */
-	CHECK_INT(lud_vanished_update(v, &after, &after, 100000 + 30 * 86400, 30, dir), ==, 1);
-	CHECK(access(path, F_OK) != 0);
-	CHECK_INT(json_object_size(v), ==, 0);
-	/* a broken key is dropped without touching files */
+	CHECK_INT(lud_vanished_key("user:gone", &kind, &id), ==, 0);
+	CHECK_INT(kind, ==, UCS_UD_USER);
+	CHECK_STR(id, "gone");
+	CHECK_INT(lud_vanished_key("computer:pc-1", &kind, &id), ==, 0);
+	CHECK_INT(kind, ==, UCS_UD_COMPUTER);
+	CHECK_INT(lud_vanished_key("profile:p", &kind, &id), ==, -EINVAL);
+	CHECK_INT(lud_vanished_key("user:../x", &kind, &id), ==, -EINVAL);
+	CHECK_INT(lud_vanished_key("nokind", &kind, &id), ==, -EINVAL);
+	/* without a picture directory no picture is touched */
+	write_text(pic, "png");
+	CHECK_INT(lud_vanished_update(v, &before, &after, 100000 + 31 * 86400, 30, NULL, NULL), ==,
+		  0);
+	CHECK(access(pic, F_OK) == 0);
+	/* broken keys are dropped without touching files */
+	json_object_del(v, "user:gone");
+	json_array_clear(expired);
 	json_object_set_new(v, "nokind", json_integer(0));
 	json_object_set_new(v, "user:../x", json_integer(0));
-	CHECK_INT(lud_vanished_update(v, NULL, NULL, 100000, 0, dir), ==, 0);
+	CHECK_INT(lud_vanished_update(v, NULL, NULL, 100000, 0, pics, expired), ==, 0);
 	CHECK_INT(json_object_size(v), ==, 0);
+	CHECK_INT(json_array_size(expired), ==, 0);
 	json_decref(v);
+	json_decref(expired);
 	udb_docs_clear(&before);
 	udb_docs_clear(&after);
 }

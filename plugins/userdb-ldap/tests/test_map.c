@@ -254,6 +254,35 @@ static void test_openldap_user(void)
 	lud_map_free(&m);
 }
 
+/* The picture switched off: the contact image is not the directory's
+ * (no "contact_image" key: ucsd's own, set through set_picture), while a
+ * switched-off text field stays owned and empty. */
+static void test_picture_off(void)
+{
+	static const unsigned char pic[] = {0x89, 'P', 'N', 'G'};
+	const struct lud_attr attrs[] = {
+		A("entryUUID", V("4f85e21a-7dbf-1041-8806-015045ac804f")),
+		A("uid", V("bob")),
+		A("homePhone", V("089 1")),
+		A("jpegPhoto", {(const char *)pic, sizeof(pic)}),
+	};
+	struct lud_entry e = {"uid=bob,dc=x", attrs, sizeof(attrs) / sizeof(*attrs)};
+	const char *over[LUD_NFIELDS] = {0};
+	struct lud_map m;
+	struct lud_obj o;
+	char err[256];
+
+	over[lud_field_index(LUD_USERS, "picture")] = "";
+	over[lud_field_index(LUD_USERS, "private")] = "";
+	CHECK_INT(lud_map_init(&m, LUD_SCHEMA_OPENLDAP, over, err, sizeof(err)), ==, 0);
+	CHECK_INT(lud_map_entry(&m, LUD_USERS, &e, &o, NULL, err, sizeof(err)), ==, 0);
+	CHECK(path(o.doc, "contact_image") == NULL);
+	CHECK(o.picture == NULL);
+	CHECK_STR(str(o.doc, "phones.private"), "");
+	lud_obj_free(&o);
+	lud_map_free(&m);
+}
+
 static void test_ad_user(void)
 {
 	static const unsigned char guid[16] = {0xe0, 0x04, 0x25, 0x3f, 0x89, 0x4f, 0xd3, 0x11,
@@ -417,6 +446,7 @@ int main(void)
 	test_overrides();
 	test_openldap_user();
 	test_ad_user();
+	test_picture_off();
 	test_rejects();
 	test_group_and_computer();
 	test_rank();
