@@ -28,7 +28,9 @@
  *
  * A directory-backed store refuses changes to fields the directory owns
  * with -EROFS (phone numbers are written back when the operator allowed
- * it). Errors are negative errno values: -ENOENT (no such object),
+ * it), also a contact image the directory provides (set_picture). The
+ * snapshot a plugin acquires in its init already holds the directory's last
+ * good read (persisted), so no burst of "created" events follows the start. Errors are negative errno values: -ENOENT (no such object),
  * -EINVAL (invalid document; err says where and why), -EEXIST (login taken),
  * -EROFS, -EIO (the write failed; nothing changed).
  */
@@ -47,7 +49,10 @@ extern "C" {
 
 /* "userdb.changed": payload struct ucs_userdb_change, key "<kind>:<id>"
  * ("user:alice", "settings:"); UCS_UD_RELOADED comes without a key, so only
- * subscribers without a key see it. Published after the new snapshot is in.
+ * subscribers without a key see it: it says "re-read the snapshot", after a
+ * bulk change (a sync, a SIGHUP reload, or a reload that changed flags such
+ * as UCS_UD_BIND_BUSINESS or the snapshot's write_back, which may change at
+ * run time). Published after the new snapshot is in.
  * put_json, set_picture and computer_logon write synchronously (an fsync,
  * about half a millisecond on an SSD). */
 #define UCS_USERDB_CHANGED_TYPE "userdb.changed"
