@@ -4,20 +4,36 @@
  * v1, fed by the user store and the presence inputs on the bus.
  *
  * Snapshots. The plugin holds the user-store snapshot the rights engine and
- * the core index. On "userdb.changed" it acquires the newest one, loads it
- * into the engine and the core, and only then releases the one before. When
- * several changes were made before the first of their messages arrives, the
- * first message already brings the newest snapshot; the snapshot before the
- * batch (base) is kept until the message of the newest generation came, so
- * that a group change can still be compared with the group as it was.
+ * the core index. On "userdb.changed" of a user, a group, the settings or a
+ * reload it acquires the newest one, loads it into the engine and the core,
+ * and only then lets the one before go. Computers and profiles change no
+ * right and no presence: their messages load nothing (a rights-relevant
+ * change made meanwhile has a message of its own, which loads it), so the
+ * rights generation and cache stay.
+ *
+ * The snapshot before (base). A group change is compared with the group as
+ * it was: its old members lose what it gave them. When several changes were
+ * made before the first of their messages arrives (a bulk commit publishes
+ * all its messages with one generation), the first message already brings
+ * the newest snapshot, and every message of the batch must be compared with
+ * the state before the batch. So base is kept until a newer snapshot is
+ * loaded: then it becomes the snapshot before that load when the message
+ * that loads it is newer than that snapshot (every message of the previous
+ * batch has been handled: the bus delivers in order), and stays as it is
+ * otherwise (the load came early, inside a batch whose messages still
+ * arrive; base, older still, is before both).
  *
  * After each change it publishes "rights.changed" (target: the user for a
  * user change, "" otherwise) and queues exactly the relations the change can
  * touch: a user's watchers and her own watching for a user change, the old
  * and new members, leader and deputy (and the members of the groups it
  * monitors) as targets for a group change, everything for the settings or a
- * reload. The queue runs in steps of step_budget_us; a timer with timeout 0
- * gives the loop back between steps.
+ * reload. A deleted user is forgotten on her message (relations both ways,
+ * inputs) even when the snapshot has her again, created anew meanwhile.
+ * The queue runs in steps of step_budget_us; a timer with timeout 0 gives
+ * the loop back between steps. A new rights cache size (SIGHUP) builds a new
+ * engine whose generation goes on from the old one's, and rights.changed
+ * says so.
  *
  * One timer (tick) is armed at the core's next deadline: the end of a
  * coalescing window or a calendar transition.
@@ -39,7 +55,7 @@ struct presence {
 	const struct ucs_userdb_api *ud;
 	struct rights_engine *re;
 	const struct ucs_ud_snapshot *snap; /* what re and the core index */
-	const struct ucs_ud_snapshot *base; /* before the current batch of changes */
+	const struct ucs_ud_snapshot *base; /* before the batch snap belongs to */
 	int running;
 	int64_t cache_slots;
 	struct pres core;
@@ -102,6 +118,13 @@ static void sink_view(void *arg, const struct pres_user *w, const struct ucs_pre
 	publish(pl, pl->t_view, w->wkey, v, sizeof(*v));
 }
 
+static void core_warn(void *arg, const char *text)
+{
+	struct presence *pl = arg;
+
+	LOG(pl, UCS_LOG_WARNING, "%s", text);
+}
+
 /* ---- timers ------------------------------------------------------------- */
 
 static void rearm(struct presence *pl)
@@ -159,7 +182,7 @@ static int load(struct presence *pl, const struct ucs_ud_snapshot *snap)
 	if (pl->running && was_off != pl->core.presence_off)
 		LOG(pl, UCS_LOG_INFO, "%s",
 		    pl->core.presence_off
-			    ? "presence switched off globally: no views are sent"
+			    ? "presence switched off globally: every watcher gets an unknown view"
 			    : "presence switched on again: every watcher gets the current view");
 	return 0;
 }
@@ -192,42 +215,63 @@ static void mark_group(struct presence *pl, const struct ucs_ud_snapshot *snap, 
 	}
 }
 
+/* Loads next (newer than the current snapshot) for a message of generation
+ * chgen, and moves base as the header says. */
+static int load_next(struct presence *pl, const struct ucs_ud_snapshot *next, uint64_t chgen)
+{
+	const struct ucs_ud_snapshot *prev = pl->snap;
+	int err = load(pl, next);
+
+	if (err) {
+		LOG(pl, UCS_LOG_ERROR,
+		    "cannot load user store generation %llu (%s): keeping generation %llu",
+		    (unsigned long long)next->generation, strerror(-err),
+		    (unsigned long long)prev->generation);
+		pl->ud->release(next);
+		return err;
+	}
+	if (!pl->base) {
+		pl->base = prev;
+	} else if (!chgen || chgen > prev->generation) {
+		pl->ud->release(pl->base);
+		pl->base = prev;
+	} else {
+		pl->ud->release(prev); /* inside a batch: base is before it */
+	}
+	return 0;
+}
+
 static void on_userdb_changed(const struct ucs_msg *msg, void *arg)
 {
 	struct presence *pl = arg;
 	const struct ucs_userdb_change *ch;
-	const struct ucs_ud_snapshot *next, *prev;
+	const struct ucs_ud_snapshot *next;
 	struct ucs_rights_changed rc = {.size = sizeof(rc)};
+	struct pres_user *u;
 	size_t len;
-	int err;
+	int kind;
 
 	ch = pl->host->bus->msg_payload(msg, &len);
 	if (!pl->running || !ch || len < sizeof(*ch))
 		return;
+	/* a change that names no proper object touches everything */
+	kind = ch->op == UCS_UD_RELOADED || !memchr(ch->id.text, 0, sizeof(ch->id.text))
+		       ? UCS_UD_SETTINGS
+		       : ch->kind;
+	if (kind == UCS_UD_COMPUTER || kind == UCS_UD_PROFILE)
+		return; /* no right and no presence depends on them */
 	next = pl->ud->acquire();
 	if (next && next->generation != pl->snap->generation) {
-		prev = pl->snap;
-		err = load(pl, next);
-		if (err) {
-			LOG(pl, UCS_LOG_ERROR,
-			    "cannot load user store generation %llu (%s): keeping generation %llu",
-			    (unsigned long long)next->generation, strerror(-err),
-			    (unsigned long long)prev->generation);
-			pl->ud->release(next);
+		if (load_next(pl, next, ch->generation) != 0)
 			return;
-		}
-		if (pl->base)
-			pl->ud->release(prev); /* base stays: the state before the batch */
-		else
-			pl->base = prev;
 	} else if (next) {
 		pl->ud->release(next);
 	}
-	/* a change that names no proper object touches everything */
-	switch (ch->op == UCS_UD_RELOADED || !memchr(ch->id.text, 0, sizeof(ch->id.text))
-			? UCS_UD_SETTINGS
-			: ch->kind) {
+	switch (kind) {
 	case UCS_UD_USER:
+		u = pres_user_find(&pl->core, ch->id.text);
+		if (u && ch->op == UCS_UD_DELETED)
+			pres_user_forget(&pl->core, u); /* also when created anew since */
 		mark_id(pl, ch->id.text,
 			PRES_DIRTY_PRESENCE | PRES_DIRTY_TARGET | PRES_DIRTY_WATCHER);
 		rc.target = ch->id;
@@ -236,19 +280,12 @@ static void on_userdb_changed(const struct ucs_msg *msg, void *arg)
 		mark_group(pl, pl->base ? pl->base : pl->snap, ch->id.text, 0);
 		mark_group(pl, pl->snap, ch->id.text, 0);
 		break;
-	case UCS_UD_SETTINGS:
+	default: /* the settings, a reload, a kind this plugin does not know */
 		pres_mark_all(&pl->core, PRES_DIRTY_PRESENCE | PRES_DIRTY_TARGET);
 		break;
-	default:
-		goto out; /* computers and profiles change no right and no presence */
 	}
 	rc.generation = rights_generation(pl->re);
 	publish(pl, pl->t_rights, NULL, &rc, sizeof(rc));
-out:
-	if (pl->base && (ch->generation >= pl->snap->generation || !ch->generation)) {
-		pl->ud->release(pl->base);
-		pl->base = NULL;
-	}
 	pres_step(&pl->core, pl->core.step_budget_us);
 	rearm(pl);
 }
@@ -529,6 +566,8 @@ static int presence_init(struct ucs_plugin *self, const struct ucs_host *host, v
 	pl->self = self;
 	pl->host = host;
 	pres_init(&pl->core, NULL, &sink, &clock);
+	pl->core.warn = core_warn;
+	pl->core.warn_arg = pl;
 	configure(pl, host->cfg->section(self));
 	pl->re = rights_new((size_t)pl->cache_slots);
 	pl->core.re = pl->re;
@@ -615,10 +654,13 @@ static int presence_reload(void *state, const struct ucs_cfg *section)
 	struct presence *pl = state;
 	int64_t slots = pl->cache_slots;
 	struct rights_engine *re;
+	struct ucs_rights_changed rc = {.size = sizeof(rc)};
 
 	configure(pl, section);
 	if (pl->cache_slots != slots && pl->snap) {
 		re = rights_new((size_t)pl->cache_slots);
+		if (re) /* the generation never moves backwards */
+			rights_set_generation(re, rights_generation(pl->re));
 		if (!re || rights_load(re, pl->snap) != 0) {
 			rights_free(re);
 			pl->cache_slots = slots;
@@ -630,6 +672,8 @@ static int presence_reload(void *state, const struct ucs_cfg *section)
 		pl->re = re;
 		pl->core.re = re;
 		pres_load(&pl->core, pl->snap);
+		rc.generation = rights_generation(re);
+		publish(pl, pl->t_rights, NULL, &rc, sizeof(rc));
 	}
 	LOG(pl, UCS_LOG_INFO,
 	    "settings: coalescing %u ms, at most %u watches per watcher (0: no limit), "

@@ -11,8 +11,10 @@
  * Users. Every user the core ever met has a struct pres_user at a stable
  * index (users are never freed while the core lives: watch relations refer
  * to them by index). A user that left the user store keeps her slot with no
- * document (ud NULL, ridx -1): her inputs are dropped, her presence is
- * offline and every watcher holds no rights on her.
+ * document (ud NULL, ridx -1) and nothing else: her inputs are forgotten,
+ * her presence is offline, and the watch relations she was part of - as
+ * watcher or as target - are dropped, so that a user created later with the
+ * same id starts clean instead of inheriting them.
  *
  * Inputs -> presence. The four bus inputs (logins, lines, calendar, AV) and
  * the manual state set() update a user's inputs; pres_update() recomputes
@@ -21,7 +23,10 @@
  *
  * Lines. A line is known once presence.in.line reported it; the binding
  * index (pres_binding.c, rebuilt from each snapshot) decides which users own
- * it and as which class (first, second, additional).
+ * it and as which class (first, second, additional). An internal number
+ * names a line only while exactly one live line carries it (two PBXs may
+ * both have an extension 222); the core counts the live lines per internal
+ * number for that.
  *
  * Views. A watcher's view of a target is the target's presence filtered by
  * the watcher's rights (pres_view.c). Watch relations (pres_fanout.c) are
@@ -168,6 +173,13 @@ struct pres_line {
 	uint32_t n_owners;
 };
 
+/* The live lines that carry one internal number. */
+struct pres_num {
+	uint32_t lines;		  /* how many */
+	uint32_t warned;	  /* the ambiguity was logged (reset when unique again) */
+	char text[UCS_PHONE_MAX]; /* the map's key */
+};
+
 /* Binding index entries, chained per key. */
 struct pres_bind_ent {
 	uint32_t user;
@@ -228,6 +240,12 @@ struct pres {
 	size_t n_free_lines;
 	struct pres_map line_map; /* line id -> index */
 
+	struct pres_map num_map; /* internal number -> index in nums */
+	struct pres_num **nums;	 /* slots; NULL ones are free */
+	size_t n_nums, cap_nums;
+	uint32_t *free_nums;
+	size_t n_free_nums;
+
 	struct pres_map bind_num;  /* canonical number -> chain (automatic binding) */
 	struct pres_map bind_name; /* line id / internal number -> chain (direct) */
 	struct pres_map rebind;	   /* during pres_load: keys whose owners may change */
@@ -249,6 +267,10 @@ struct pres {
 	struct pres_class classes[PRES_CLASSES];
 
 	struct pres_stats stats;
+
+	/* Operator warnings (an internal number on several lines); optional. */
+	void (*warn)(void *arg, const char *text);
+	void *warn_arg;
 };
 
 /* ---- lifecycle and snapshots (pres_model.c) ------------------------- */
@@ -263,6 +285,10 @@ int pres_load(struct pres *p, const struct ucs_ud_snapshot *snap);
 struct pres_user *pres_user_find(const struct pres *p, const char *id);
 /* The user with that id, created when the snapshot knows her. */
 struct pres_user *pres_user_get(struct pres *p, const char *id);
+/* She left the store or was deleted (perhaps created anew already): drops
+ * her watch relations both ways and forgets her inputs; her presence is
+ * recomputed (queued). */
+void pres_user_forget(struct pres *p, struct pres_user *u);
 
 /* ---- inputs and presence (pres_model.c) ---------------------------- */
 
@@ -289,9 +315,17 @@ void pres_binding_note(struct pres *p, const struct ucs_ud_user *old, const stru
  * pres_binding_note() named (every line after rebind_all); users whose
  * lines changed are marked PRES_DIRTY_PRESENCE. */
 int pres_binding_build(struct pres *p);
-/* (Re)binds one line after it appeared or its numbers changed. */
-int pres_binding_bind_line(struct pres *p, struct pres_line *l);
-void pres_binding_unbind_line(struct pres *p, struct pres_line *l);
+/* A line appeared (old_internal NULL) or changed its numbers: counts its
+ * internal number, (re)binds it, and re-binds the other lines whose
+ * internal number became ambiguous or unique by that. */
+int pres_binding_line_changed(struct pres *p, struct pres_line *l, const char *old_internal);
+/* A line goes: unbinds it and uncounts its internal number (the caller
+ * frees the slot afterwards). */
+void pres_binding_line_gone(struct pres *p, struct pres_line *l);
+/* Whether exactly one live line carries this internal number (only then
+ * does the number name a line). */
+int pres_internal_unique(const struct pres *p, const char *internal);
+void pres_binding_free_nums(struct pres *p);
 struct pres_line *pres_line_find(const struct pres *p, const char *id);
 /* ucs_presence_api.lines / owners. */
 int pres_lines(struct pres *p, const char *user, struct ucs_id *ids, int32_t *classes, size_t max);
@@ -307,7 +341,9 @@ int pres_owners(struct pres *p, const char *line, struct ucs_id *users, size_t m
 #define PRES_XG(slot, bit) ((uint32_t)(bit) << (3u * (unsigned)(slot)))
 
 /* The view rights (and extra grants xg) give of presence p; presence
- * switched off (off) gives UNKNOWN. out->watcher is left empty. */
+ * switched off (off) gives UNKNOWN. out->watcher is left empty. seq is
+ * carried only when the view hides nothing (rights UCS_R_ALL: her own
+ * view), 0 otherwise: it moves with every change, also the hidden ones. */
 void pres_view_build(const struct ucs_presence *p, uint64_t rights, uint32_t xg, int off,
 		     struct ucs_presence_view *out);
 /* Hash of everything a watcher sees (not watcher, not seq); never 0. */
@@ -328,8 +364,9 @@ void pres_fanout(struct pres *p, struct pres_user *t);
 /* Rights (or lines) changed: re-evaluate relations watching t / watched by w. */
 void pres_reeval_target(struct pres *p, struct pres_user *t);
 void pres_reeval_watcher(struct pres *p, struct pres_user *w);
-/* Forces the next view of every relation (presence switched on again). */
-void pres_fanout_reset(struct pres *p);
+/* Drops every relation u is part of, as watcher and as target, with their
+ * pending flushes; nobody gets a view for it. */
+void pres_drop_relations(struct pres *p, struct pres_user *u);
 /* Sends the pending views whose window ended. */
 void pres_flush_due(struct pres *p);
 /* Queues bulk work for u. */
@@ -342,6 +379,14 @@ size_t pres_step(struct pres *p, uint32_t budget_us);
 int64_t pres_next_timeout(struct pres *p);
 /* Relation count and memory into p->stats. */
 void pres_fanout_stats(struct pres *p);
+
+/* ---- the rights engine, for the plugin (rights.c) ------------------- */
+
+/* Sets the generation a new engine starts from, before its first load: an
+ * engine that replaces another (a new cache size) goes on from the old
+ * one's, so the generation consumers cache by never moves backwards. (Not
+ * in rights.h: only the plugin swaps engines.) */
+void rights_set_generation(struct rights_engine *re, uint64_t generation);
 
 /* ---- JSON (pres_json.c) --------------------------------------------- */
 

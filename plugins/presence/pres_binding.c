@@ -11,6 +11,12 @@
  *   - directly, whatever the switches say, when her first phone, second
  *     phone or other lines name the line's id or internal number: first,
  *     second, additional line.
+ * An internal number names a line only while exactly one live line carries
+ * it: internal numbers are unique within one PBX, not across several (two
+ * sites may both have an extension 222). While several lines carry it they
+ * bind by line id only, and a warning names the number and the lines once;
+ * when all but one go, the number names that one again. The core counts
+ * the live lines per internal number (struct pres_num) for this.
  * A user holding a line by several routes holds it in the best class
  * (first before second before additional). Several users may hold the same
  * line (a shared number); each gets it in her presence.
@@ -32,6 +38,7 @@
  * changed: a new snapshot for one edited user touches her lines only.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +51,132 @@ struct pres_line *pres_line_find(const struct pres *p, const char *id)
 	int32_t i = id ? pres_map_get(&p->line_map, id) : -1;
 
 	return i < 0 ? NULL : p->lines[i];
+}
+
+/* ---- internal numbers ---------------------------------------------------- */
+
+static struct pres_num *num_find(const struct pres *p, const char *text, int32_t *slot)
+{
+	int32_t i = text && *text ? pres_map_get(&p->num_map, text) : -1;
+
+	if (slot)
+		*slot = i;
+	return i < 0 ? NULL : p->nums[i];
+}
+
+int pres_internal_unique(const struct pres *p, const char *internal)
+{
+	const struct pres_num *n = num_find(p, internal, NULL);
+
+	return n && n->lines == 1;
+}
+
+/* One more live line carries text: the new count, or -ENOMEM (then the
+ * line is not counted: its number names nothing). */
+static int num_add(struct pres *p, const char *text)
+{
+	struct pres_num *n = num_find(p, text, NULL);
+	uint32_t slot;
+
+	if (n)
+		return (int)++n->lines;
+	if (!p->n_free_nums && p->n_nums == p->cap_nums) {
+		size_t cap = p->cap_nums ? p->cap_nums * 2 : 64;
+		struct pres_num **nums = realloc(p->nums, cap * sizeof(*nums));
+		uint32_t *fr;
+
+		if (!nums)
+			return -ENOMEM;
+		p->nums = nums;
+		fr = realloc(p->free_nums, cap * sizeof(*fr));
+		if (!fr)
+			return -ENOMEM;
+		p->free_nums = fr;
+		p->cap_nums = cap;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	memcpy(n->text, text, strnlen(text, sizeof(n->text) - 1));
+	n->lines = 1;
+	slot = p->n_free_nums ? p->free_nums[--p->n_free_nums] : (uint32_t)p->n_nums++;
+	p->nums[slot] = n;
+	if (pres_map_put(&p->num_map, n->text, (int32_t)slot) != 0) {
+		p->nums[slot] = NULL;
+		p->free_nums[p->n_free_nums++] = slot;
+		free(n);
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+/* One live line fewer carries text: the new count. */
+static uint32_t num_del(struct pres *p, const char *text)
+{
+	int32_t slot;
+	struct pres_num *n = num_find(p, text, &slot);
+
+	if (!n)
+		return 0;
+	if (--n->lines > 0) {
+		if (n->lines == 1)
+			n->warned = 0; /* a new ambiguity is worth a new warning */
+		return n->lines;
+	}
+	pres_map_del(&p->num_map, n->text);
+	free(n);
+	p->nums[slot] = NULL;
+	p->free_nums[p->n_free_nums++] = (uint32_t)slot;
+	return 0;
+}
+
+void pres_binding_free_nums(struct pres *p)
+{
+	for (size_t i = 0; i < p->n_nums; i++)
+		free(p->nums[i]);
+	free(p->nums);
+	free(p->free_nums);
+	pres_map_free(&p->num_map);
+	p->nums = NULL;
+	p->free_nums = NULL;
+	p->n_nums = p->cap_nums = p->n_free_nums = 0;
+}
+
+/* "internal number 222 is reported by several lines (a/222, b/222): ..."
+ * with the lines sorted by id (the first eight). */
+static void warn_ambiguous(struct pres *p, struct pres_num *n)
+{
+	const struct pres_line *ls[8];
+	size_t k = 0, more = 0, len;
+	char text[800];
+
+	n->warned = 1;
+	if (!p->warn)
+		return;
+	for (size_t i = 0; i < p->n_lines; i++) {
+		const struct pres_line *l = p->lines[i];
+		size_t j;
+
+		if (!l->live || strcmp(l->in.internal.text, n->text) != 0)
+			continue;
+		if (k == 8) {
+			more++;
+			continue;
+		}
+		for (j = k++; j > 0 && strcmp(l->in.line.text, ls[j - 1]->in.line.text) < 0; j--)
+			ls[j] = ls[j - 1];
+		ls[j] = l;
+	}
+	len = (size_t)snprintf(text, sizeof(text),
+			       "internal number %s is reported by several lines (", n->text);
+	for (size_t i = 0; i < k && len < sizeof(text); i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", i ? ", " : "",
+					ls[i]->in.line.text);
+	if (more && len < sizeof(text))
+		len += (size_t)snprintf(text + len, sizeof(text) - len, " and %zu more", more);
+	if (len < sizeof(text))
+		snprintf(text + len, sizeof(text) - len, "): they bind by line id only");
+	p->warn(p->warn_arg, text);
 }
 
 /* ---- the index --------------------------------------------------------- */
@@ -173,7 +306,8 @@ static int rebind(struct pres *p, struct pres_line *l, int immediate)
 	if (p->auto_binding)
 		collect(p, &p->bind_num, l->in.canonical.text, owners, &n);
 	collect(p, &p->bind_name, l->in.line.text, owners, &n);
-	if (strcmp(l->in.internal.text, l->in.line.text) != 0)
+	if (strcmp(l->in.internal.text, l->in.line.text) != 0 &&
+	    pres_internal_unique(p, l->in.internal.text))
 		collect(p, &p->bind_name, l->in.internal.text, owners, &n);
 
 	for (uint32_t i = 0; i < l->n_owners; i++) {
@@ -224,12 +358,65 @@ static int rebind(struct pres *p, struct pres_line *l, int immediate)
 	return err;
 }
 
-int pres_binding_bind_line(struct pres *p, struct pres_line *l)
+/* The owners of l: their watchers' extra lines may name l by its internal
+ * number, which started or stopped naming it. */
+static void mark_owners(struct pres *p, const struct pres_line *l)
 {
-	return rebind(p, l, 1);
+	for (uint32_t k = 0; k < l->n_owners; k++)
+		pres_mark(p, p->users[l->owners[k].idx], PRES_DIRTY_TARGET);
 }
 
-void pres_binding_unbind_line(struct pres *p, struct pres_line *l)
+/* The live lines but skip that carry internal: their internal number
+ * started or stopped naming them, so they are bound afresh (rebind()
+ * updates the owners it dropped or moved, this the ones it added). */
+static int rebind_internal(struct pres *p, const char *internal, const struct pres_line *skip)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < p->n_lines; i++) {
+		struct pres_line *o = p->lines[i];
+
+		if (o == skip || !o->live || strcmp(o->in.internal.text, internal) != 0)
+			continue;
+		if (rebind(p, o, 1) != 0)
+			err = -ENOMEM;
+		for (uint32_t k = 0; k < o->n_owners; k++)
+			pres_update(p, p->users[o->owners[k].idx]);
+		mark_owners(p, o);
+	}
+	return err;
+}
+
+int pres_binding_line_changed(struct pres *p, struct pres_line *l, const char *old_internal)
+{
+	const char *now = l->in.internal.text;
+	int err = 0, c;
+
+	if (!old_internal || strcmp(old_internal, now) != 0) {
+		mark_owners(p, l);
+		if (old_internal && *old_internal && num_del(p, old_internal) == 1 &&
+		    rebind_internal(p, old_internal, l) != 0)
+			err = -ENOMEM; /* the one line left has it alone again */
+		c = *now ? num_add(p, now) : 0;
+		if (c < 0) {
+			err = c;
+		} else if (c == 2) { /* it names several lines from now on */
+			struct pres_num *n = num_find(p, now, NULL);
+
+			if (!n->warned)
+				warn_ambiguous(p, n);
+			if (rebind_internal(p, now, l) != 0)
+				err = -ENOMEM;
+		}
+	}
+	if (rebind(p, l, 1) != 0)
+		err = -ENOMEM;
+	if (old_internal && strcmp(old_internal, now) != 0)
+		mark_owners(p, l);
+	return err;
+}
+
+void pres_binding_line_gone(struct pres *p, struct pres_line *l)
 {
 	struct pres_bound *owners = l->owners;
 	uint32_t n = l->n_owners;
@@ -243,6 +430,8 @@ void pres_binding_unbind_line(struct pres *p, struct pres_line *l)
 		pres_update(p, u);
 	}
 	free(owners);
+	if (l->in.internal.text[0] && num_del(p, l->in.internal.text) == 1)
+		rebind_internal(p, l->in.internal.text, l);
 }
 
 /* The fields of a user that bind lines, hashed. */
@@ -354,12 +543,14 @@ static void sort_bound(const struct pres *p, struct pres_bound *a, uint32_t n,
 	}
 }
 
-/* The live line an extra line names (line id or internal number). */
+/* The live line an extra line names (line id, or an internal number only
+ * one live line carries). */
 static const struct pres_line *resolve(const struct pres *p, const char *name)
 {
 	const struct pres_line *l = pres_line_find(p, name);
+	int by_internal = !l && name && *name && pres_internal_unique(p, name);
 
-	for (size_t i = 0; !l && name && *name && i < p->n_lines; i++)
+	for (size_t i = 0; by_internal && !l && i < p->n_lines; i++)
 		if (p->lines[i]->live && strcmp(p->lines[i]->in.internal.text, name) == 0)
 			l = p->lines[i];
 	return l;

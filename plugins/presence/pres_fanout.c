@@ -17,7 +17,13 @@
  * into a handful of such classes - so the work per watcher is a rights
  * lookup, a hash compare and the hand-off. When the window ends, the flush
  * evaluates the pending relations again: the newest state goes out, or
- * nothing when the view came back to what the watcher has.
+ * nothing when the view came back to what the watcher has. Presence
+ * switched off is a view like any other: every watcher gets one UNKNOWN
+ * view (within the same rules) and then nothing, since it does not change;
+ * switched on again, the current views differ from it and go out.
+ *
+ * A user who leaves the store takes her relations with her, both ways
+ * (pres_drop_relations); nobody gets a view for that.
  *
  * Bulk work. A new snapshot may touch every relation; it is queued per user
  * (dirty flags) and pres_step() works through the queue for a bounded time,
@@ -158,10 +164,6 @@ static void eval_rel(struct pres *p, struct pres_user *t, struct pres_rel *rel, 
 	uint32_t age = (uint32_t)now - rel->last_sent;
 	struct pres_class *c;
 
-	if (p->presence_off) {
-		settle(t, rel);
-		return;
-	}
 	if (rel->last_hash && age < p->coalesce_ms) {
 		uint64_t due = now + (p->coalesce_ms - age);
 
@@ -217,13 +219,6 @@ void pres_reeval_watcher(struct pres *p, struct pres_user *w)
 		if (found)
 			eval_rel(p, t, &t->watchers[pos], now);
 	}
-}
-
-void pres_fanout_reset(struct pres *p)
-{
-	for (size_t i = 0; i < p->n_users; i++)
-		for (uint32_t j = 0; j < p->users[i]->n_watchers; j++)
-			p->users[i]->watchers[j].last_hash = 0;
 }
 
 static void flush_target(struct pres *p, struct pres_user *t, uint64_t now)
@@ -302,12 +297,36 @@ int pres_watch(struct pres *p, const char *watcher, const char *target)
 	return 0;
 }
 
+/* Takes the relation at pos out of t's array. */
+static void remove_rel(struct pres *p, struct pres_user *t, uint32_t pos)
+{
+	settle(t, &t->watchers[pos]);
+	memmove(&t->watchers[pos], &t->watchers[pos + 1],
+		(t->n_watchers - pos - 1) * sizeof(*t->watchers));
+	t->n_watchers--;
+	if (!t->n_pending)
+		pres_heap_del(&p->flush_heap, &t->flush_node);
+}
+
+/* Takes target t out of w's array. */
+static void remove_watching(struct pres_user *w, uint32_t t)
+{
+	int found;
+	uint32_t pos = target_pos(w, t, &found);
+
+	if (!found)
+		return;
+	memmove(&w->watching[pos], &w->watching[pos + 1],
+		(w->n_watching - pos - 1) * sizeof(*w->watching));
+	w->n_watching--;
+}
+
 int pres_unwatch(struct pres *p, const char *watcher, const char *target)
 {
 	struct pres_user *w = watcher ? pres_user_find(p, watcher) : NULL;
 	struct pres_user *t = target ? pres_user_find(p, target) : NULL;
-	uint32_t pos, tpos;
-	int found, tfound;
+	uint32_t pos;
+	int found;
 
 	if (!w || !t)
 		return -ENOENT;
@@ -316,19 +335,33 @@ int pres_unwatch(struct pres *p, const char *watcher, const char *target)
 		return -ENOENT;
 	if (--t->watchers[pos].count > 0)
 		return 0;
-	settle(t, &t->watchers[pos]);
-	memmove(&t->watchers[pos], &t->watchers[pos + 1],
-		(t->n_watchers - pos - 1) * sizeof(*t->watchers));
-	t->n_watchers--;
-	if (!t->n_pending)
-		pres_heap_del(&p->flush_heap, &t->flush_node);
-	tpos = target_pos(w, t->idx, &tfound);
-	if (tfound) {
-		memmove(&w->watching[tpos], &w->watching[tpos + 1],
-			(w->n_watching - tpos - 1) * sizeof(*w->watching));
-		w->n_watching--;
-	}
+	remove_rel(p, t, pos);
+	remove_watching(w, t->idx);
 	return 0;
+}
+
+void pres_drop_relations(struct pres *p, struct pres_user *u)
+{
+	/* as target: her watchers no longer list her (also she herself) */
+	for (uint32_t i = 0; i < u->n_watchers; i++)
+		remove_watching(p->users[u->watchers[i].watcher], u->idx);
+	free(u->watchers);
+	u->watchers = NULL;
+	u->n_watchers = u->cap_watchers = 0;
+	u->n_pending = 0;
+	pres_heap_del(&p->flush_heap, &u->flush_node);
+	/* as watcher: the users she watched lose her relation */
+	for (uint32_t i = 0; i < u->n_watching; i++) {
+		struct pres_user *t = p->users[u->watching[i]];
+		int found;
+		uint32_t pos = rel_pos(t, u->idx, &found);
+
+		if (found)
+			remove_rel(p, t, pos);
+	}
+	free(u->watching);
+	u->watching = NULL;
+	u->n_watching = u->cap_watching = 0;
 }
 
 /* ---- bulk work -------------------------------------------------------- */

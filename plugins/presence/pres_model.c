@@ -71,6 +71,7 @@ void pres_fini(struct pres *p)
 	}
 	free(p->lines);
 	free(p->free_lines);
+	pres_binding_free_nums(p);
 	free(p->ents);
 	free(p->queue);
 	pres_map_free(&p->user_map);
@@ -140,16 +141,17 @@ struct pres_user *pres_user_get(struct pres *p, const char *id)
 	return u;
 }
 
-/* Forgets what a user's inputs said (she left the user store). */
-static void user_reset_inputs(struct pres *p, struct pres_user *u)
+void pres_user_forget(struct pres *p, struct pres_user *u)
 {
+	pres_drop_relations(p, u);
 	u->n_sessions = 0;
 	u->manual = 0;
-	u->note[0] = 0;
+	memset(u->note, 0, sizeof(u->note));
 	u->av_busy = 0;
-	u->av_with.text[0] = 0;
+	memset(&u->av_with, 0, sizeof(u->av_with));
 	u->has_cal = 0;
 	pres_heap_del(&p->cal_heap, &u->cal_node);
+	pres_mark(p, u, PRES_DIRTY_PRESENCE);
 }
 
 int pres_load(struct pres *p, const struct ucs_ud_snapshot *snap)
@@ -169,7 +171,6 @@ int pres_load(struct pres *p, const struct ucs_ud_snapshot *snap)
 	for (size_t i = 0; i < snap->n_users; i++) {
 		const struct ucs_ud_user *d = snap->users[i];
 		struct pres_user *u;
-		int fresh;
 
 		if (!d || !d->id || !*d->id || strlen(d->id) >= UCS_ID_MAX) {
 			p->stats.long_ids++; /* cannot travel in a presence (struct ucs_id) */
@@ -182,13 +183,10 @@ int pres_load(struct pres *p, const struct ucs_ud_snapshot *snap)
 			err = -ENOMEM;
 			continue;
 		}
-		fresh = u->ud == NULL;
 		pres_binding_note(p, u->ud, d); /* (u->ud's snapshot is still alive) */
-		u->ud = d;
+		u->ud = d; /* (new to the store: she has no relations to re-evaluate) */
 		u->ridx = rights_user_index(p->re, d->id);
 		u->seen = gen;
-		if (fresh && (u->n_watchers || u->n_watching))
-			pres_mark(p, u, PRES_DIRTY_TARGET | PRES_DIRTY_WATCHER);
 	}
 	for (size_t i = 0; i < p->n_users; i++) {
 		struct pres_user *u = p->users[i];
@@ -200,17 +198,14 @@ int pres_load(struct pres *p, const struct ucs_ud_snapshot *snap)
 			continue;
 		pres_binding_note(p, u->ud, NULL);
 		u->ud = NULL; /* she left the store */
-		user_reset_inputs(p, u);
-		pres_mark(p, u, PRES_DIRTY_PRESENCE | PRES_DIRTY_TARGET | PRES_DIRTY_WATCHER);
+		pres_user_forget(p, u);
 	}
 	if (pres_binding_build(p) != 0)
 		err = -ENOMEM;
-	if (was_off != p->presence_off) {
-		if (!p->presence_off)
-			pres_fanout_reset(p);
-		if (pres_mark_all(p, PRES_DIRTY_PRESENCE | PRES_DIRTY_TARGET) != 0)
-			err = -ENOMEM;
-	}
+	/* switched off: every watcher gets one UNKNOWN view; on: the current */
+	if (was_off != p->presence_off &&
+	    pres_mark_all(p, PRES_DIRTY_PRESENCE | PRES_DIRTY_TARGET) != 0)
+		err = -ENOMEM;
 	return err;
 }
 
@@ -323,7 +318,8 @@ static struct pres_line *line_new(struct pres *p)
 int pres_in_line(struct pres *p, const struct ucs_presence_line *in)
 {
 	struct pres_line *l;
-	int renumbered;
+	struct ucs_phone old_internal;
+	int renumbered, had;
 
 	if (!TERMINATED(in->line.text) || !in->line.text[0] || !TERMINATED(in->internal.text) ||
 	    !TERMINATED(in->canonical.text) || !TERMINATED(in->remote.text) ||
@@ -336,10 +332,13 @@ int pres_in_line(struct pres *p, const struct ucs_presence_line *in)
 	if (in->state == UCS_LINE_GONE) {
 		if (!l)
 			return -ENOENT;
-		pres_binding_unbind_line(p, l);
+		pres_binding_line_gone(p, l);
 		line_free_slot(p, l);
 		return 0;
 	}
+	had = l != NULL;
+	if (l)
+		old_internal = l->in.internal;
 	if (!l) {
 		l = line_new(p);
 		if (!l)
@@ -371,7 +370,7 @@ int pres_in_line(struct pres *p, const struct ucs_presence_line *in)
 	memset(&l->in.fwd_target, 0, sizeof(l->in.fwd_target));
 	if (l->in.forwarding)
 		l->in.fwd_target = in->fwd_target;
-	if (renumbered && pres_binding_bind_line(p, l) != 0)
+	if (renumbered && pres_binding_line_changed(p, l, had ? old_internal.text : NULL) != 0)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < l->n_owners; i++)
 		pres_update(p, p->users[l->owners[i].idx]);
@@ -493,8 +492,10 @@ int pres_set(struct pres *p, const char *actor, const char *target, int state, c
 		return -EPERM;
 	if (state != -1)
 		t->manual = state;
-	if (note)
-		snprintf(t->note, sizeof(t->note), "%s", note);
+	if (note) { /* no bytes of a longer note after the end: the views are hashed */
+		memset(t->note, 0, sizeof(t->note));
+		memcpy(t->note, note, strlen(note));
+	}
 	pres_update(p, t);
 	return 0;
 }

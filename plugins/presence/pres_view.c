@@ -26,6 +26,17 @@
  *
  * A line the watcher can see nothing of (no state, number or forwarding) is
  * left out. Presence switched off globally makes every view UNKNOWN.
+ *
+ * seq. The presence's seq moves with every change of anything in it, also
+ * of what a watcher may not see: copied into her view it would tell her
+ * that the remote party of a call changed although the number is hidden.
+ * So a view carries seq only when it hides nothing (rights UCS_R_ALL: a
+ * user's view of herself) and 0 otherwise; a client tells views apart by
+ * their content, which moves only with what she sees, and views of one
+ * user reach her in order.
+ *
+ * An extra line names a line by id, or by internal number when exactly one
+ * live line carries it (pres_binding.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -66,7 +77,8 @@ void pres_view_build(const struct ucs_presence *p, uint64_t rights, uint32_t xg,
 	}
 	v->state = p->state;
 	v->since = p->since;
-	v->seq = p->seq;
+	if ((rights & UCS_R_ALL) == UCS_R_ALL)
+		v->seq = p->seq;
 	v->manual = p->manual;
 
 	if (p->calendar != UCS_CAL_FREE) {
@@ -193,14 +205,16 @@ uint64_t pres_view_hash(const struct ucs_presence_view *v)
 	return h ? h : 1;
 }
 
-/* An extra line names a line by id or by internal number. */
-static int names_line(const char *name, const struct ucs_presence_line_view *lv,
-		      const struct pres_line *l)
+/* An extra line names a line by id or by an internal number that only
+ * this live line carries. */
+static int names_line(const struct pres *p, const char *name,
+		      const struct ucs_presence_line_view *lv, const struct pres_line *l)
 {
 	if (!name || !*name)
 		return 0;
 	return strcmp(name, lv->line.text) == 0 ||
-	       (l && l->in.internal.text[0] && strcmp(name, l->in.internal.text) == 0);
+	       (l && l->in.internal.text[0] && strcmp(name, l->in.internal.text) == 0 &&
+		pres_internal_unique(p, name));
 }
 
 uint32_t pres_view_extra_grants(const struct pres *p, const struct pres_user *w,
@@ -217,7 +231,7 @@ uint32_t pres_view_extra_grants(const struct pres *p, const struct pres_user *w,
 		for (size_t e = 0; e < d->n_extra_lines; e++) {
 			const struct ucs_ud_extra_line *x = &d->extra_lines[e];
 
-			if (!names_line(x->line, &tp->lines[i], l))
+			if (!names_line(p, x->line, &tp->lines[i], l))
 				continue;
 			xg |= PRES_XG(i, PRES_XG_STATE);
 			if (x->rights & UCS_UD_LINE_SHOW_OUTGOING)

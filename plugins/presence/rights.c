@@ -861,6 +861,15 @@ void rights_test_set_tag(struct rights_engine *re, uint32_t tag)
 	re->tag = tag;
 }
 
+/* For the plugin (declared in pres.h, not in rights.h: only the plugin
+ * swaps engines): a new engine goes on from the generation of the one it
+ * replaces, so the generation never moves backwards. */
+void rights_set_generation(struct rights_engine *re, uint64_t generation);
+void rights_set_generation(struct rights_engine *re, uint64_t generation)
+{
+	re->generation = generation;
+}
+
 struct rights_engine *rights_new(size_t cache_slots)
 {
 	struct rights_engine *re = calloc(1, sizeof(*re));

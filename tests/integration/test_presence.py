@@ -10,7 +10,12 @@ and Team watcher see of the same presence, setting another user's presence,
 rights changes (a grant, a group, files + SIGHUP) reaching the views at
 once, coalescing under a storm of 500 line changes, line binding by number
 and by first phone (with extra lines), a meeting that ends by itself,
-presence switched off globally, and the ucs.rights service.
+presence switched off globally (one unknown view), and the ucs.rights
+service. Regression cases of the review: a deleted user's relations and
+inputs do not pass to a new user with her id; two groups changed in one
+SIGHUP both reach the views; computer logons and profiles leave the rights
+generation alone; a hidden change moves nothing a Public watcher sees (seq
+included); an internal number on two PBXs names no line.
 """
 import json
 import os
@@ -68,22 +73,49 @@ def payload(ev):
 
 
 def same(a, b):
-    """Two presences alike but for seq (which moves with changes a watcher
-    may not see)."""
-    return {k: v for k, v in a.items() if k != "seq"} == {k: v for k, v in b.items() if k != "seq"}
+    """Two presences alike, seq included: a view's seq moves only with what
+    the watcher sees (it is 0 in every view but her own)."""
+    return a == b
+
+
+def batch(p, cmds):
+    """Sends several commands in one write, so that ucsd handles them in one
+    go (before any of their bus messages is delivered); their replies."""
+    p.sock.sendall(("\n".join(cmds) + "\n").encode())
+    out = []
+    deadline = time.monotonic() + 10
+    while len(out) < len(cmds):
+        ln = p._line(deadline)
+        if ln.startswith("event "):
+            p.pending.append(ln)
+        elif not ln.startswith("# "):
+            out.append(ln)
+    return out
 
 
 def wait_view(p, watcher, target, pred=lambda v: True, timeout=5):
-    """The first presence.view event for watcher of target that satisfies pred."""
+    """The first presence.view event for watcher of target that satisfies
+    pred; the views of target before it are consumed, those of other
+    targets stay for later."""
+    rx = re.compile(rf"^event presence\.view watcher:{re.escape(watcher)} ")
     deadline = time.monotonic() + timeout
     while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Failure(f"no matching view of {target} for {watcher}; got {p.pending}")
-        ev = p.wait_event(rf"^event presence\.view watcher:{watcher} ", timeout=left)
-        v = payload(ev)
-        if v["presence"]["user"] == target and pred(v):
-            return v
+        found = None
+        for i, ev in enumerate(p.pending):
+            if rx.search(ev) and payload(ev)["presence"]["user"] == target:
+                found = payload(p.pending.pop(i))
+                break
+        if found is not None:
+            if pred(found):
+                return found
+            continue
+        try:
+            ln = p._line(deadline)
+        except Failure:
+            raise Failure(f"no matching view of {target} for {watcher} in {timeout} s; "
+                          f"got {p.pending}") from None
+        if ln.startswith("event "):
+            p.pending.append(ln)
 
 
 def users(p, *docs):
@@ -590,21 +622,232 @@ def presence_off():
         wait_view(p, "carol", "alice", lambda v: v["presence"]["state"] == "available")
         n = len(u.lines)
         put(p, "settings", {"restrictions": {"presence_off": True}})
-        u.wait_for(r"info \[presence\] presence switched off globally: no views are sent",
-                   after=n)
+        u.wait_for(r"info \[presence\] presence switched off globally", after=n)
         check(p.ok("restrictions") == "0x1", "the restriction")
+        # every watcher is told once: the client stops showing the last state
+        v = wait_view(p, "carol", "alice", timeout=2)
+        check(v["presence"]["state"] == "unknown" and v["presence"]["lines"] == [] and
+              v["presence"]["note"] == "", f"one unknown view: {v}")
+        check(same(v["presence"], view(p, "carol", "alice")["presence"]), "get() agrees")
         check(state(p, "carol", "alice") == ("unknown", "none"), "nobody sees it")
         check(state(p, "alice", "alice") == ("unknown", "none"), "not even herself")
         check(p.cmd("set alice alice busy").startswith("err ENOTSUP"), "set is refused")
         line(p, line="l1", internal="111", canonical=ALICE_NO, state="ringing")
         time.sleep(0.3)
         evs = events(p)
-        check(not [e for e in evs if e.startswith("event presence.view")], f"no views: {evs}")
+        check(not [e for e in evs if e.startswith("event presence.view")],
+              f"no more views while off: {evs}")
         put(p, "settings", {"restrictions": {"presence_off": False}})
         u.wait_for(r"info \[presence\] presence switched on again", after=n)
         v = wait_view(p, "carol", "alice", lambda v: v["presence"]["state"] == "busy")
         check(v["presence"]["reason"] == "ringing", f"the current state: {v}")
         check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
+def departed_user_starts_clean():
+    """A user who leaves the store takes her watch relations (as watcher and
+    as target) and her inputs with her: a user created later with the same
+    id inherits nothing - also when she is deleted and created again before
+    presence handled the deletion."""
+    u = presence_ucsd()
+    try:
+        u.start()
+        p = Probe(u)
+        standard_users(p)
+        alice_doc = {"id": "alice", "login": "alice"}
+        p.ok("sub presence.view watcher:alice")
+        p.ok("sub userdb.changed user:alice")
+
+        def relate():
+            p.ok("watch bob alice")
+            p.ok("watch alice carol")
+            p.ok("in.login alice s1 1 0")
+            p.ok("set alice alice busy gone fishing")
+            check(state(p, "bob", "alice") == ("busy", "manual"), "bob sees her")
+            wait_view(p, "alice", "carol")
+
+        relate()
+        p.ok("ud.remove user alice")
+        p.wait_event(r"^event userdb\.changed user:alice .*\"deleted\"")
+        check(p.cmd("get bob alice").startswith("err ENOENT"), "no presence")
+        check(p.cmd("unwatch bob alice").startswith("err ENOENT"), "bob's watch went with her")
+        check(p.cmd("unwatch alice carol").startswith("err ENOENT"), "and hers")
+        put(p, "user", alice_doc)
+        p.wait_event(r"^event userdb\.changed user:alice .*\"created\"")
+        v = view(p, "alice", "alice")["presence"]
+        check((v["state"], v["reason"], v["note"]) == ("offline", "none", ""), f"clean: {v}")
+        check(p.cmd("unwatch bob alice").startswith("err ENOENT"), "nobody watches the new one")
+        events(p)
+        p.ok("in.login carol s1 1 0")
+        time.sleep(0.3)
+        evs = [e for e in events(p) if e.startswith("event presence.view watcher:alice ")]
+        check(not evs, f"the new alice watches nobody: {evs}")
+
+        # deleted and created anew in one go: presence sees her present both
+        # times, the deletion alone tells
+        relate()
+        got = batch(p, ["ud.remove user alice", "ud.put user " + json.dumps(alice_doc)])
+        check(got == ["ok", "ok"], f"{got}")
+        p.wait_event(r"^event userdb\.changed user:alice .*\"created\"")
+        check(p.cmd("unwatch bob alice").startswith("err ENOENT"), "bob's watch went")
+        check(p.cmd("unwatch alice carol").startswith("err ENOENT"), "and hers")
+        v = view(p, "alice", "alice")["presence"]
+        check((v["state"], v["note"]) == ("offline", ""), f"clean again: {v}")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
+def bulk_group_change():
+    """Two groups edited on disk and applied by one SIGHUP: the store
+    publishes both changes with one generation, and each is compared with
+    its group as it was, so bob loses what either group gave him."""
+    u = presence_ucsd()
+    try:
+        u.start()
+        p = Probe(u)
+        users(p, {"id": "alice", "login": "alice", "phones": {"business": "08151 3685-111"}},
+              {"id": "bob", "login": "bob"},
+              {"id": "erin", "login": "erin", "phones": {"business": "08151 3685-114"}})
+        for g, member in (("g1", "alice"), ("g2", "erin")):
+            put(p, "group", {"id": g, "members": [member, "bob"],
+                             "member_rights": {"level": "team"}})
+        p.ok("sub presence.view watcher:bob")
+        p.ok("sub userdb.changed")
+        for t, no, ln in (("alice", ALICE_NO, "l1"), ("erin", "+4981513685114", "l4")):
+            p.ok(f"watch bob {t}")
+            line(p, line=ln, internal=no[-3:], canonical=no, state="connected",
+                 direction="incoming", remote="+4989555")
+            wait_view(p, "bob", t, lambda v: [ln["remote"] for ln in v["presence"]["lines"]]
+                      == ["+4989555"])
+        time.sleep(0.15)
+        events(p)
+        for g, member in (("g1", "alice"), ("g2", "erin")):
+            path = os.path.join(u.state, "userdb", "groups", f"{g}.json")
+            doc = json.load(open(path))
+            doc["members"] = [m for m in doc["members"] if m != member]
+            with open(path, "w") as f:
+                json.dump(doc, f)
+        u.signal(signal.SIGHUP)
+        gens = [payload(p.wait_event(rf"^event userdb\.changed group:{g} "))["generation"]
+                for g in ("g1", "g2")]
+        check(gens[0] == gens[1], f"one commit, one generation: {gens}")
+        for t in ("alice", "erin"):
+            v = wait_view(p, "bob", t, lambda v: v["presence"]["reason"] == "none", timeout=2)
+            check(v["presence"]["lines"][0]["remote"] == "", f"bob's view of {t}: {v}")
+        time.sleep(0.15)
+        for t in ("alice", "erin"):
+            got = view(p, "bob", t)["presence"]
+            last = [payload(e)["presence"] for e in p.pending + events(p)
+                    if e.startswith("event presence.view watcher:bob ")
+                    and payload(e)["presence"]["user"] == t]
+            check(not last or same(last[-1], got), f"{t}: the last view is get()'s")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
+def logon_keeps_rights():
+    """Computer logons and profiles change no right: the rights generation
+    stays, no rights.changed; a rights change after them moves it by one."""
+    u = presence_ucsd()
+    try:
+        u.start()
+        p = Probe(u)
+        standard_users(p)
+        put(p, "computer", {"id": "pc1"})
+        p.ok("sub rights.changed")
+        p.ok("sub userdb.changed")
+        time.sleep(0.2)
+        events(p)
+        gen = int(p.ok("generation"))
+        p.ok(f"ud.logon pc1 alice {int(time.time())}")
+        p.wait_event(r"^event userdb\.changed computer:pc1 ")
+        put(p, "profile", {"id": "sales"})
+        p.wait_event(r"^event userdb\.changed profile:sales ")
+        time.sleep(0.2)
+        check(int(p.ok("generation")) == gen, f"generation {p.ok('generation')}, was {gen}")
+        evs = [e for e in events(p) if e.startswith("event rights.changed")]
+        check(not evs, f"no rights.changed: {evs}")
+        # a logon and a grant in one go: the logon's message comes first and
+        # already finds the grant's snapshot; the grant still arrives
+        grant = {"id": "alice", "login": "alice", "phones": {"business": "08151 3685-111"},
+                 "grants": [{"user": "bob", "level": "team"}]}
+        got = batch(p, [f"ud.logon pc1 bob {int(time.time())}",
+                        "ud.put user " + json.dumps(grant)])
+        check(got == ["ok", "ok"], f"{got}")
+        rc = payload(p.wait_event(r"^event rights\.changed "))
+        check(rc == {"generation": gen + 1, "target": "alice"}, f"rights.changed: {rc}")
+        check(int(p.ok("generation")) == gen + 1, "one step")
+        check("set_presence" in p.ok("rights bob alice"), "the grant counts")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
+def hidden_change_invisible():
+    """A change a Public watcher may not see (the remote party of a call)
+    moves nothing she sees: no view, and get() answers the very same view,
+    seq included. Team sees it; herself sees seq move."""
+    u = presence_ucsd()
+    try:
+        u.start()
+        p = Probe(u)
+        standard_users(p)
+        p.ok("sub presence.view watcher:bob")
+        p.ok("watch bob alice")
+        line(p, line="l1", internal="111", canonical=ALICE_NO, state="connected",
+             direction="incoming", remote="+4989111")
+        wait_view(p, "bob", "alice", lambda v: v["presence"]["state"] == "busy")
+        time.sleep(0.15)
+        events(p)
+        before, me = view(p, "bob", "alice"), view(p, "alice", "alice")
+        line(p, line="l1", internal="111", canonical=ALICE_NO, state="connected",
+             direction="incoming", remote="+4989222")
+        after = view(p, "bob", "alice")
+        check(after == before, f"Public: {before} -> {after}")
+        check(view(p, "carol", "alice")["presence"]["lines"][0]["remote"] == "+4989222",
+              "Team sees the new caller")
+        check(view(p, "alice", "alice")["presence"]["seq"] > me["presence"]["seq"],
+              "her own seq moves")
+        time.sleep(0.3)
+        evs = [e for e in events(p) if e.startswith("event presence.view")]
+        check(not evs, f"no view for bob: {evs}")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
+def shared_internal_number():
+    """Two PBXs both have an extension 222: the internal number names no
+    line then (a warning says so once), the line ids still do; when one goes,
+    222 binds again."""
+    u = presence_ucsd()
+    try:
+        u.start()
+        p = Probe(u)
+        put(p, "settings", {"auto_line_binding": False})
+        users(p, {"id": "bob", "login": "bob", "first_phone": "222"},
+              {"id": "carol", "login": "carol", "first_phone": "pbx-b/222"})
+        line(p, line="pbx-a/222", internal="222", state="idle")
+        check(json.loads(p.ok("lines bob")) == [{"line": "pbx-a/222", "class": "first"}],
+              "one line with 222: bound by internal number")
+        n = len(u.lines)
+        line(p, line="pbx-b/222", internal="222", state="idle")
+        check(json.loads(p.ok("lines bob")) == [], "222 names no line now")
+        check(json.loads(p.ok("owners pbx-b/222")) == ["carol"], "the line id still binds")
+        u.wait_for(r"warning \[presence\] internal number 222 is reported by several lines "
+                   r"\(pbx-a/222, pbx-b/222\): they bind by line id only$", after=n)
+        line(p, line="pbx-b/222", internal="222", state="ringing", direction="incoming")
+        line(p, line="pbx-c/222", internal="222", state="idle")
+        line(p, line="pbx-b/222", internal="222", state="gone")
+        line(p, line="pbx-c/222", internal="222", state="gone")
+        check(json.loads(p.ok("lines bob")) == [{"line": "pbx-a/222", "class": "first"}],
+              "unique again: bound again")
+        check(u.stop()[0] == 0, "clean exit")
+        check(u.log().count("internal number 222 is reported") == 1, "warned once")
     finally:
         u.close()
 
@@ -653,6 +896,12 @@ def rights_service():
         n = len(u.lines)
         u.signal(signal.SIGHUP)
         u.wait_for(r"error \[config\] .*presence\.coalesce_ms: -1 is out of range", after=n)
+        # a new cache size builds a new engine: its generation goes on from
+        # the old one's (consumers cache by it) and rights.changed says so
+        gen = int(p.ok("generation"))
+        check(gen > 1, f"generation {gen}")
+        p.ok("sub rights.changed")
+        events(p, 0.1)
         u.write_config(dict(conf, presence={"coalesce_ms": 70, "rights_cache_slots": 4096}))
         n = len(u.lines)
         u.signal(signal.SIGHUP)
@@ -660,6 +909,13 @@ def rights_service():
                    r"watcher \(0: no limit\), steps of 1000 us, 4096 rights cache slots", after=n)
         check(p.ok("rights carol alice").split()[0] == p.ok("level team").split()[0],
               "the new rights cache answers")
+        got = int(p.ok("generation"))
+        check(got > gen, f"the generation went from {gen} to {got}")
+        try:  # (a reload of the user store on the same SIGHUP may announce its own)
+            p.wait_event(rf'^event rights\.changed - {{"generation":{got},"target":""}}$',
+                         timeout=2)
+        except Failure:
+            raise Failure(f"no rights.changed of generation {got}: {p.pending}") from None
         check(u.alive(), "still running")
         check(u.stop()[0] == 0, "clean exit")
     finally:
@@ -670,4 +926,7 @@ if __name__ == "__main__":
     main({f.__name__: f for f in (precedence, filtering_per_watcher, set_needs_right,
                                   rights_change_propagates, group_change_propagates,
                                   coalescing_storm, binding_by_number, binding_by_first_phone,
-                                  calendar_expiry, presence_off, rights_service)})
+                                  calendar_expiry, presence_off, rights_service,
+                                  departed_user_starts_clean, bulk_group_change,
+                                  logon_keeps_rights, hidden_change_invisible,
+                                  shared_internal_number)})

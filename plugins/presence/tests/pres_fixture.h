@@ -254,9 +254,10 @@ struct fx_rec {
 struct fx_env {
 	uint64_t mono;
 	int64_t wall;
-	size_t n_views, n_changed;
+	size_t n_views, n_changed, n_warnings;
 	struct fx_rec views[4096];
 	struct ucs_presence last_changed;
+	char warning[512]; /* the last one */
 };
 
 static inline uint64_t fx_mono(void *arg)
@@ -290,6 +291,14 @@ static inline void fx_on_view(void *arg, const struct pres_user *w,
 	e->n_views++;
 }
 
+static inline void fx_on_warn(void *arg, const char *text)
+{
+	struct fx_env *e = arg;
+
+	e->n_warnings++;
+	fx_copy(e->warning, sizeof(e->warning), text);
+}
+
 /* A core over snap with the fake clock and the recorder. */
 static inline void fx_core(struct pres *p, struct rights_engine *re, struct fx_env *e,
 			   const struct ucs_ud_snapshot *snap)
@@ -298,6 +307,8 @@ static inline void fx_core(struct pres *p, struct rights_engine *re, struct fx_e
 	struct pres_clock clock = {fx_mono, fx_wall, e};
 
 	pres_init(p, re, &sink, &clock);
+	p->warn = fx_on_warn;
+	p->warn_arg = e;
 	if (rights_load(re, snap) != 0 || pres_load(p, snap) != 0)
 		abort();
 	while (pres_step(p, 1000000))

@@ -232,10 +232,79 @@ static void snapshot_moves_line(void)
 	destroy(&w);
 }
 
+/* An internal number that two PBXs both use names no line: bob's first
+ * phone "222" binds l-b1 only while l-b1 is the only live line with 222,
+ * and alice's extra line "222" shows it only then; lines named by id are
+ * not affected. A warning names the number and its lines once per episode. */
+static void ambiguous_internal(void)
+{
+	struct world w;
+	struct pres_user *alice, *bob;
+	char b[512];
+
+	build(&w, 1);
+	report_lines(&w);
+	alice = pres_user_find(&w.p, "alice");
+	bob = pres_user_find(&w.p, "bob");
+	CHECK_STR(lines_of(&w, "bob", b, sizeof(b)), "l-b1:first,l-b2:second,l-b3:additional");
+	CHECK_INT(w.e->n_warnings, ==, 0);
+	/* a second PBX reports an extension 222 */
+	fx_line(&w.p, "pbx2/222", "222", "+4940222", UCS_LINE_IDLE, 0, NULL);
+	CHECK_STR(lines_of(&w, "bob", b, sizeof(b)), "l-b2:second,l-b3:additional");
+	CHECK_STR(owners_of(&w, "l-b1", b, sizeof(b)), "");
+	CHECK_STR(owners_of(&w, "pbx2/222", b, sizeof(b)), "");
+	CHECK_STR(lines_of(&w, "alice", b, sizeof(b)), "l-a1:first,l-a2:second,l-a3:additional");
+	CHECK_INT(bob->pres.n_lines, ==, 2);
+	CHECK_INT(w.e->n_warnings, ==, 1);
+	CHECK_STR(w.e->warning, "internal number 222 is reported by several lines (l-b1, "
+				"pbx2/222): they bind by line id only");
+	/* more lines with 222 and changes of them: no new warning */
+	fx_line(&w.p, "pbx2/222", "222", "+4940222", UCS_LINE_RINGING, UCS_CALL_INCOMING, "+491");
+	fx_line(&w.p, "pbx3/222", "222", "", UCS_LINE_IDLE, 0, NULL);
+	CHECK_INT(w.e->n_warnings, ==, 1);
+	/* a line id still binds: carol's second phone l-c (internal 301) */
+	fx_line(&w.p, "pbx2/301", "301", "", UCS_LINE_IDLE, 0, NULL);
+	CHECK_STR(owners_of(&w, "l-c", b, sizeof(b)), "carol");
+	CHECK_INT(w.e->n_warnings, ==, 2);
+	CHECK_CONTAINS(w.e->warning, "internal number 301 ");
+	/* bob names l-b1 by id as well: he holds it, but alice's extra line
+	 * (by internal number) shows her nothing of it */
+	w.bob = fx_edit(&w.f, w.bob);
+	fx_other_lines(&w.f, w.bob, "l-b3", "l-b1", NULL);
+	fx_finish(&w.f);
+	CHECK_INT(rights_load(w.re, &w.f.snap), ==, 0);
+	CHECK_INT(pres_load(&w.p, &w.f.snap), ==, 0);
+	while (pres_step(&w.p, 1000))
+		;
+	CHECK_STR(lines_of(&w, "bob", b, sizeof(b)), "l-b2:second,l-b1:additional,l-b3:additional");
+	CHECK_INT(pres_view_extra_grants(&w.p, alice, &bob->pres), ==, 0);
+	/* the others go: 222 is unique again, binds as bob's first line and
+	 * opens alice's extra line */
+	fx_line(&w.p, "pbx2/222", "", "", UCS_LINE_GONE, 0, NULL);
+	CHECK_STR(lines_of(&w, "bob", b, sizeof(b)), "l-b2:second,l-b1:additional,l-b3:additional");
+	fx_line(&w.p, "pbx3/222", "", "", UCS_LINE_GONE, 0, NULL);
+	CHECK_STR(lines_of(&w, "bob", b, sizeof(b)), "l-b1:first,l-b2:second,l-b3:additional");
+	CHECK_STR(lines_of(&w, "alice", b, sizeof(b)),
+		  "l-a1:first,l-a2:second,l-a3:additional,l-b1:additional");
+	CHECK_INT(pres_view_extra_grants(&w.p, alice, &bob->pres), ==,
+		  PRES_XG(0, PRES_XG_STATE | PRES_XG_INCOMING));
+	/* a line renumbered to 222: ambiguous again, a new warning; back: bound */
+	fx_line(&w.p, "l-b2", "222", "", UCS_LINE_IDLE, 0, NULL);
+	CHECK_STR(lines_of(&w, "bob", b, sizeof(b)), "l-b2:second,l-b1:additional,l-b3:additional");
+	CHECK_INT(w.e->n_warnings, ==, 3);
+	CHECK_STR(w.e->warning, "internal number 222 is reported by several lines (l-b1, "
+				"l-b2): they bind by line id only");
+	fx_line(&w.p, "l-b2", "223", "", UCS_LINE_IDLE, 0, NULL);
+	CHECK_STR(lines_of(&w, "bob", b, sizeof(b)), "l-b1:first,l-b2:second,l-b3:additional");
+	CHECK_INT(w.e->n_warnings, ==, 3);
+	destroy(&w);
+}
+
 int main(void)
 {
 	automatic();
 	switched_off();
 	snapshot_moves_line();
+	ambiguous_internal();
 	return check_report();
 }

@@ -8,8 +8,10 @@
  * watcher's filtered view changed, at most one view per coalescing window
  * per relation with the last state flushed (also under a 500-change storm
  * and a long random storm), views built once per class of rights, rights
- * changes through a new snapshot, presence switched off and on, limits,
- * set() rights, and bulk work in bounded steps.
+ * changes through a new snapshot, presence switched off and on (one
+ * unknown view, then the current ones), a hidden change that moves nothing
+ * of a view (seq included), a user who leaves the store taking her
+ * relations with her, limits, set() rights, and bulk work in bounded steps.
  */
 #include "check.h"
 #include "pres_fixture.h"
@@ -403,6 +405,31 @@ static void rights_change(void)
 	destroy(&w);
 }
 
+/* Views of (watcher, target) from index `from` on. */
+static size_t views_of(const struct fx_env *e, size_t from, const char *watcher, const char *target)
+{
+	size_t n = 0;
+
+	for (size_t i = from; i < e->n_views && i < 4096; i++)
+		n += strcmp(e->views[i].watcher, watcher) == 0 &&
+		     strcmp(e->views[i].view.presence.user.text, target) == 0;
+	return n;
+}
+
+static void switch_presence(struct world *w, int off)
+{
+	if (off)
+		w->f.settings.restrictions |= UCS_RESTRICT_PRESENCE_OFF;
+	else
+		w->f.settings.restrictions &= ~UCS_RESTRICT_PRESENCE_OFF;
+	reload(w);
+	while (pres_step(&w->p, 1000))
+		;
+}
+
+/* Presence switched off: every watcher gets one UNKNOWN view (so clients
+ * stop showing the last state), then nothing; switched on again: the
+ * current views. Both go through the coalescing window. */
 static void switched_off(void)
 {
 	struct world w;
@@ -414,10 +441,16 @@ static void switched_off(void)
 	advance(&w, 1000);
 	n = w.e->n_views;
 	changed = w.e->n_changed;
-	w.f.settings.restrictions |= UCS_RESTRICT_PRESENCE_OFF;
-	reload(&w);
-	while (pres_step(&w.p, 1000))
-		;
+	switch_presence(&w, 1);
+	CHECK_INT(w.e->n_views - n, ==, 4);
+	for (size_t i = n; i < w.e->n_views; i++) {
+		const struct ucs_presence *v = &w.e->views[i].view.presence;
+
+		CHECK_INT(v->state, ==, UCS_PRES_UNKNOWN);
+		CHECK_INT(v->n_lines, ==, 0);
+		CHECK_INT(v->since, ==, 0);
+	}
+	n = w.e->n_views;
 	call(&w, UCS_LINE_CONNECTED, "+4989123");
 	advance(&w, 1000);
 	CHECK_INT(w.e->n_views, ==, n);
@@ -427,15 +460,162 @@ static void switched_off(void)
 	CHECK_INT(pres_get(&w.p, "bob", "bob", &g), ==, 0);
 	CHECK_INT(g.presence.state, ==, UCS_PRES_UNKNOWN);
 	CHECK_INT(pres_set(&w.p, "bob", "bob", UCS_PRES_BUSY, NULL), ==, -ENOTSUP);
-	CHECK_INT(pres_watch(&w.p, "alice", "carol"), ==, 0); /* counted, no view */
-	CHECK_INT(w.e->n_views, ==, n);
+	CHECK_INT(pres_watch(&w.p, "alice", "carol"), ==, 0); /* the current view: unknown */
+	CHECK_INT(w.e->n_views, ==, n + 1);
+	CHECK_INT(w.e->views[n].view.presence.state, ==, UCS_PRES_UNKNOWN);
 	/* on again: every watcher gets the current view */
-	w.f.settings.restrictions &= ~UCS_RESTRICT_PRESENCE_OFF;
+	advance(&w, 1000);
+	n = w.e->n_views;
+	switch_presence(&w, 0);
+	CHECK_INT(w.e->n_views - n, ==, 5);
+	CHECK_INT(last_for(w.e, "alice")->presence.reason, ==, UCS_PRES_R_ON_PHONE);
+	CHECK_INT(pres_get(&w.p, "carol", "bob", &g), ==, 0);
+	CHECK(pres_view_hash(&g) == pres_view_hash(last_for(w.e, "carol")));
+	/* switched off inside the window of a view: the unknown view comes
+	 * when the window ends; alice's view of carol is older and goes now */
+	advance(&w, 1000);
+	call(&w, UCS_LINE_IDLE, NULL);
+	n = w.e->n_views;
+	advance(&w, 10);
+	switch_presence(&w, 1);
+	CHECK_INT(w.e->n_views - n, ==, 1);
+	CHECK_INT(views_of(w.e, n, "alice", "carol"), ==, 1);
+	advance(&w, 89);
+	CHECK_INT(w.e->n_views - n, ==, 1);
+	advance(&w, 1);
+	CHECK_INT(w.e->n_views - n, ==, 5);
+	CHECK_INT(last_for(w.e, "dave")->presence.state, ==, UCS_PRES_UNKNOWN);
+	/* switched on and off again inside the window: bob's watchers get
+	 * nothing at all (the view came back to what they have) */
+	n = w.e->n_views;
+	advance(&w, 10);
+	switch_presence(&w, 0);
+	switch_presence(&w, 1);
+	advance(&w, 1000);
+	CHECK_INT(views_of(w.e, n, "alice", "bob") + views_of(w.e, n, "carol", "bob") +
+			  views_of(w.e, n, "dave", "bob") + views_of(w.e, n, "erin", "bob"),
+		  ==, 0);
+	destroy(&w);
+}
+
+/* A change a watcher may not see moves nothing of her view: get() gives the
+ * same bytes before and after (seq included), and no view goes out. A view
+ * carries seq only when it hides nothing (her own). */
+static void hidden_change(void)
+{
+	struct world w;
+	struct ucs_presence_view a, b, self_a, self_b;
+	size_t n;
+
+	build(&w, 0);
+	watch_all(&w);
+	call(&w, UCS_LINE_CONNECTED, "+4989001");
+	advance(&w, 1000); /* the window's end: the views go */
+	advance(&w, 1000); /* and the next window is over too */
+	CHECK_INT(pres_get(&w.p, "carol", "bob", &a), ==, 0);
+	CHECK_INT(pres_get(&w.p, "bob", "bob", &self_a), ==, 0);
+	n = w.e->n_views;
+	call(&w, UCS_LINE_CONNECTED, "+4989002");
+	CHECK_INT(pres_get(&w.p, "carol", "bob", &b), ==, 0);
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	CHECK_INT(a.presence.seq, ==, 0);
+	CHECK_INT(views_for(w.e, n, "carol"), ==, 0);
+	/* erin (Business) sees the caller change: a view, without seq */
+	CHECK_INT(views_for(w.e, n, "erin"), ==, 1);
+	CHECK_STR(last_for(w.e, "erin")->presence.lines[0].remote.text, "+4989002");
+	CHECK_INT(last_for(w.e, "erin")->presence.seq, ==, 0);
+	CHECK_INT(pres_get(&w.p, "bob", "bob", &self_b), ==, 0);
+	CHECK(self_b.presence.seq > self_a.presence.seq);
+	CHECK_INT(self_b.presence.seq, ==, pres_user_find(&w.p, "bob")->pres.seq);
+	destroy(&w);
+}
+
+/* Removes the user with that id from the fixture's next snapshot. */
+static void drop_user(struct world *w, const char *id)
+{
+	for (size_t i = 0; i < w->f.n_users; i++)
+		if (strcmp(w->f.users[i]->id, id) == 0) {
+			memmove(&w->f.users[i], &w->f.users[i + 1],
+				(w->f.n_users - i - 1) * sizeof(*w->f.users));
+			w->f.n_users--;
+			return;
+		}
+}
+
+/* bob leaves the store: the relations he is part of go with him, both
+ * ways, a pending one too, and his inputs; a bob created later with the
+ * same id starts clean. */
+static void departed(void)
+{
+	struct world w;
+	struct pres_user *bob;
+	size_t n;
+
+	build(&w, 0);
+	CHECK_INT(pres_watch(&w.p, "alice", "bob"), ==, 0);
+	CHECK_INT(pres_watch(&w.p, "carol", "bob"), ==, 0);
+	CHECK_INT(pres_watch(&w.p, "bob", "carol"), ==, 0);
+	CHECK_INT(pres_watch(&w.p, "bob", "dave"), ==, 0);
+	CHECK_INT(pres_watch(&w.p, "bob", "bob"), ==, 0); /* a client watching herself */
+	CHECK_INT(fx_login(&w.p, "bob", "s1", 1, 0), ==, 0);
+	CHECK_INT(pres_set(&w.p, "bob", "bob", UCS_PRES_BUSY, "gone fishing"), ==, 0);
+	CHECK_INT(fx_av(&w.p, "bob", 1, "carol"), ==, 0);
+	call(&w, UCS_LINE_RINGING, "+4989001");
+	bob = pres_user_find(&w.p, "bob");
+	CHECK(bob->n_pending > 0);
+	drop_user(&w, "bob");
 	reload(&w);
 	while (pres_step(&w.p, 1000))
 		;
-	CHECK_INT(w.e->n_views - n, ==, 5);
-	CHECK_INT(last_for(w.e, "alice")->presence.reason, ==, UCS_PRES_R_ON_PHONE);
+	CHECK(bob->ud == NULL);
+	CHECK_INT(bob->n_watchers, ==, 0);
+	CHECK_INT(bob->n_watching, ==, 0);
+	CHECK_INT(bob->n_pending, ==, 0);
+	CHECK_INT(pres_user_find(&w.p, "carol")->n_watchers, ==, 0);
+	CHECK_INT(pres_user_find(&w.p, "alice")->n_watching, ==, 0);
+	pres_fanout_stats(&w.p);
+	CHECK_INT(w.p.stats.relations, ==, 0);
+	CHECK_INT(pres_unwatch(&w.p, "alice", "bob"), ==, -ENOENT);
+	CHECK_INT(pres_unwatch(&w.p, "bob", "carol"), ==, -ENOENT);
+	n = w.e->n_views;
+	advance(&w, 1000);
+	CHECK_INT(w.e->n_views, ==, n); /* nothing about him flushes */
+	CHECK_INT(pres_next_timeout(&w.p), ==, -1);
+	/* a new bob with the same id */
+	fx_user(&w.f, "bob");
+	reload(&w);
+	while (pres_step(&w.p, 1000))
+		;
+	CHECK(pres_user_find(&w.p, "bob") == bob);
+	CHECK(bob->ud != NULL);
+	CHECK_INT(bob->pres.state, ==, UCS_PRES_OFFLINE);
+	CHECK_STR(bob->pres.note, "");
+	CHECK_INT(bob->pres.av_busy, ==, 0);
+	CHECK_INT(bob->manual, ==, 0);
+	CHECK_INT(bob->n_sessions, ==, 0);
+	CHECK_INT(bob->n_watchers + bob->n_watching, ==, 0);
+	n = w.e->n_views;
+	fx_login(&w.p, "carol", "s", 1, 0);
+	fx_login(&w.p, "dave", "s", 1, 0);
+	CHECK_INT(views_for(w.e, n, "bob"), ==, 0);
+	/* watching him works as for anyone */
+	CHECK_INT(pres_watch(&w.p, "alice", "bob"), ==, 0);
+	CHECK_INT(views_of(w.e, n, "alice", "bob"), ==, 1);
+	/* deleted and created anew before the core saw him gone (both in one
+	 * batch): the plugin forgets him on the deletion's message */
+	CHECK_INT(pres_watch(&w.p, "bob", "carol"), ==, 0);
+	CHECK_INT(fx_login(&w.p, "bob", "s1", 1, 0), ==, 0);
+	CHECK_INT(bob->pres.state, ==, UCS_PRES_AVAILABLE);
+	advance(&w, 1000);
+	n = w.e->n_views;
+	pres_user_forget(&w.p, bob);
+	while (pres_step(&w.p, 1000))
+		;
+	CHECK_INT(bob->pres.state, ==, UCS_PRES_OFFLINE);
+	CHECK_INT(bob->n_sessions, ==, 0);
+	pres_fanout_stats(&w.p);
+	CHECK_INT(w.p.stats.relations, ==, 0);
+	CHECK_INT(w.e->n_views, ==, n);
 	destroy(&w);
 }
 
@@ -514,6 +694,8 @@ int main(void)
 	classes();
 	rights_change();
 	switched_off();
+	hidden_change();
+	departed();
 	limits_and_set();
 	steps();
 	return check_report();

@@ -297,6 +297,28 @@ static void hashing(void)
 	CHECK(pres_view_hash(&a) != 0);
 }
 
+/* seq travels only in a view that hides nothing (her own): in any other it
+ * would move with changes the watcher may not see. */
+static void seqs(void)
+{
+	struct ucs_presence p;
+	struct ucs_presence_view v;
+
+	sample(&p, UCS_PRES_R_ON_PHONE);
+	CHECK_INT(p.seq, ==, 7);
+	for (int level = UCS_LEVEL_BLOCKED; level <= UCS_LEVEL_PERSONAL; level++) {
+		pres_view_build(&p, rights_level_mask(level), PRES_XG(0, PRES_XG_STATE), 0, &v);
+		CHECK_INT(v.presence.seq, ==, 0);
+	}
+	pres_view_build(&p, UCS_R_ALL & ~UCS_R_SEE_AV_PARTICIPANTS, 0, 0, &v);
+	CHECK_INT(v.presence.seq, ==, 0);
+	pres_view_build(&p, UCS_R_ALL, 0, 0, &v);
+	CHECK_INT(v.presence.seq, ==, 7);
+	CHECK_INT(v.presence.since, ==, p.since);
+	pres_view_build(&p, UCS_R_ALL, 0, 1, &v); /* presence switched off */
+	CHECK_INT(v.presence.seq, ==, 0);
+}
+
 static void json(void)
 {
 	struct ucs_presence p;
@@ -340,6 +362,7 @@ int main(void)
 	reasons();
 	extra_lines();
 	hashing();
+	seqs();
 	json();
 	return check_report();
 }
