@@ -12,7 +12,7 @@
 #include "auth_admins.h"
 #include "auth_hash.h"
 
-/* One change of the file, written by a pool job. */
+/* One change of the file, made by a pool job. */
 struct write {
 	struct write *next;
 	struct auth_accounts *s;
@@ -21,8 +21,8 @@ struct write {
 	char expect[AUTH_PHC_MAX];
 	ucs_auth_status_h *done;
 	void *arg;
-	char *text;
-	struct auth_admins next_set;
+	struct auth_admins next_set; /* what the job wrote */
+	char err[512];
 	int status;
 	int running;
 };
@@ -104,10 +104,6 @@ int auth_accounts_new(struct ucs_plugin *self, const struct ucs_host *host, cons
 
 static void write_free(struct write *w)
 {
-	if (w->text) {
-		auth_wipe(w->text, strlen(w->text));
-		free(w->text);
-	}
 	auth_admins_free(&w->next_set);
 	auth_wipe(w, sizeof(*w));
 	free(w);
@@ -148,6 +144,13 @@ const char *auth_accounts_path(const struct auth_accounts *s)
 	return s->path;
 }
 
+void auth_accounts_each_hash(const struct auth_accounts *s, void (*fn)(const char *phc, void *arg),
+			     void *arg)
+{
+	for (size_t i = 0; i < s->admins.n; i++)
+		fn(s->admins.v[i].phc, arg);
+}
+
 int auth_accounts_find(const struct auth_accounts *s, const char *id, char *phc, size_t cap)
 {
 	const struct auth_admin *ad = auth_admins_find(&s->admins, id);
@@ -159,11 +162,14 @@ int auth_accounts_find(const struct auth_accounts *s, const char *id, char *phc,
 
 /* ---- the write queue ---- */
 
+/* The whole read-modify-rename, under the lock that ucs-passwd takes too:
+ * blocking, so on the pool, never on the loop. */
 static void write_fn(void *arg)
 {
 	struct write *w = arg;
 
-	w->status = auth_file_write_atomic(w->s->path, w->text, strlen(w->text));
+	w->status = auth_admins_update(w->s->path, w->id, w->phc, w->expect, &w->next_set, w->err,
+				       sizeof(w->err));
 }
 
 static void write_done(int status, void *arg)
@@ -192,9 +198,11 @@ static void write_done(int status, void *arg)
 		else
 			s->host->log->log(s->self, UCS_LOG_INFO, "audit: password set: admin=%s",
 					  w->id);
-	} else {
+	} else if (err == -EIO && (auth_accounts_refresh(s), s->broken)) {
+		/* it does not parse (any more): the refresh said so */
+	} else if (err != -ESTALE) { /* a re-hash that came too late is moot */
 		s->host->log->log(s->self, UCS_LOG_ERROR, "writing %s failed: %s", s->path,
-				  strerror(-err));
+				  w->err[0] ? w->err : strerror(-err));
 	}
 	if (w->done)
 		w->done(err, w->arg);
@@ -208,22 +216,12 @@ static void start_writes(struct auth_accounts *s)
 {
 	while (s->writes && !s->writes->running && !s->stopped) {
 		struct write *w = s->writes;
-		const struct auth_admin *cur;
 		int err;
 
+		/* a quick answer for a file known to be broken; the job itself
+		 * decides on what it finds under the lock */
 		auth_accounts_refresh(s);
-		cur = auth_admins_find(&s->admins, w->id);
 		err = s->broken ? -EIO : 0;
-		if (!err && w->expect[0] && (!cur || strcmp(cur->phc, w->expect) != 0))
-			err = -ESTALE; /* changed meanwhile: the re-hash is moot */
-		if (!err)
-			err = auth_admins_copy(&w->next_set, &s->admins);
-		if (!err)
-			err = auth_admins_set(&w->next_set, w->id, w->phc);
-		if (!err) {
-			w->text = auth_admins_format(&w->next_set);
-			err = w->text ? 0 : -ENOMEM;
-		}
 		if (!err) {
 			w->running = 1;
 			err = s->host->work->queue(s->self, NULL, write_fn, write_done, w);

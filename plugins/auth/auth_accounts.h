@@ -7,13 +7,14 @@
  * asks for a refresh, which is one stat() when nothing changed and a
  * reload when something did. Changes made through the service are
  * serialised: one write at a time runs on the thread pool (the fsyncs
- * must not hold the loop), the next starts from what the previous one
- * left, and each builds on a fresh look at the file, so a change made by
- * the tool meanwhile is kept, not overwritten. A file that does not parse
- * is never written: changes fail with -EIO until it is fixed.
+ * must not hold the loop, nor may the wait for the lock), and each job
+ * reads, changes and renames the file under the lock that ucs-passwd
+ * takes too (auth_admins_update), so a change made by the tool meanwhile
+ * is kept, not overwritten, and the tool keeps ours. A file that does not
+ * parse is never written: changes fail with -EIO until it is fixed.
  *
  * Loop thread only, except the write jobs, which touch nothing but their
- * own copy of the text and the path.
+ * own struct and the path.
  */
 #ifndef AUTH_ACCOUNTS_H
 #define AUTH_ACCOUNTS_H
@@ -36,6 +37,10 @@ void auth_accounts_refresh(struct auth_accounts *s);
 int auth_accounts_broken(const struct auth_accounts *s);
 size_t auth_accounts_count(const struct auth_accounts *s);
 const char *auth_accounts_path(const struct auth_accounts *s);
+
+/* Calls fn with the hash of every account (the costs in use). */
+void auth_accounts_each_hash(const struct auth_accounts *s, void (*fn)(const char *phc, void *arg),
+			     void *arg);
 
 /* The account's id and hash (lower-case id expected): 0, or -ENOENT. */
 int auth_accounts_find(const struct auth_accounts *s, const char *id, char *phc, size_t cap);

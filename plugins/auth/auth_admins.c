@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -348,5 +349,87 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
+	return rc;
+}
+
+int auth_admins_lock(const char *path)
+{
+	char lock[4096];
+	int fd, rc;
+
+	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock))
+		return -ENAMETOOLONG;
+	rc = mkdir_parent(path);
+	if (rc)
+		return rc;
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+void auth_admins_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* drops the flock */
+}
+
+int auth_admins_update(const char *path, const char *id, const char *phc, const char *expect,
+		       struct auth_admins *out, char *err, size_t errcap)
+{
+	struct auth_admins set = {0};
+	const struct auth_admin *cur;
+	char *text = NULL;
+	int fd, rc;
+
+	err[0] = 0;
+	fd = auth_admins_lock(path);
+	if (fd < 0) {
+		snprintf(err, errcap, "cannot lock %s.lock: %s", path, strerror(-fd));
+		return fd;
+	}
+	/* from here to the rename nobody else reads or writes the file */
+	rc = auth_admins_load(path, &set, err, errcap);
+	if (rc == -ENOENT) {
+		rc = 0;
+		err[0] = 0;
+	} else if (rc) {
+		rc = -EIO; /* a file that does not parse is never overwritten */
+		goto out;
+	}
+	cur = auth_admins_find(&set, id);
+	if (expect && *expect && (!cur || strcmp(cur->phc, expect) != 0)) {
+		snprintf(err, errcap, "the account changed meanwhile");
+		rc = -ESTALE;
+		goto out;
+	}
+	rc = auth_admins_set(&set, id, phc);
+	if (rc) {
+		snprintf(err, errcap, "cannot set %s: %s", id, strerror(-rc));
+		goto out;
+	}
+	text = auth_admins_format(&set);
+	rc = text ? auth_file_write_atomic(path, text, strlen(text)) : -ENOMEM;
+	if (rc)
+		snprintf(err, errcap, "writing failed: %s", strerror(-rc));
+out:
+	auth_admins_unlock(fd);
+	if (text) {
+		auth_wipe(text, strlen(text));
+		free(text);
+	}
+	if (!rc && out) {
+		*out = set;
+		set.v = NULL;
+		set.n = 0;
+	}
+	auth_admins_free(&set);
 	return rc;
 }

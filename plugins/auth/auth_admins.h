@@ -58,6 +58,22 @@ int auth_admins_copy(struct auth_admins *dst, const struct auth_admins *src);
 /* Wipes and frees; the struct is empty afterwards. */
 void auth_admins_free(struct auth_admins *a);
 
+/* Readers and writers of the file in several processes (the server and
+ * ucs-passwd) take turns through an flock on "<path>.lock" (created 0600,
+ * its directory 0700), held for a whole read-modify-rename, so neither
+ * overwrites a change the other made in between. auth_admins_lock blocks
+ * until it has the lock: the descriptor, or a negative errno. */
+int auth_admins_lock(const char *path);
+void auth_admins_unlock(int fd);
+
+/* Under the lock: reads path (none: no accounts), sets id to phc - with
+ * expect (a re-hash), only while the account's hash still is expect - and
+ * writes the file atomically. 0 and, when out is not NULL, the accounts
+ * written in *out; -EIO when the file does not parse (it is not written),
+ * -ESTALE, -EINVAL, -ENOSPC, or a write error, with the reason in err. */
+int auth_admins_update(const char *path, const char *id, const char *phc, const char *expect,
+		       struct auth_admins *out, char *err, size_t errcap);
+
 /* Writes text to path atomically, creating the directory (0700) and the
  * file with mode 0600: 0 or a negative errno (the old file then stays). */
 int auth_file_write_atomic(const char *path, const char *text, size_t len);

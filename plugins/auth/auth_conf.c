@@ -16,8 +16,8 @@ static const char *const method_choices[] = {"uc-password", "ldap", NULL};
 
 static const struct ucs_cfg_key ldap_keys[] = {
 	UCS_CFG_STRING_KEY("url", "\"\"",
-			   "directory URL(s), space-separated: ldaps://host:636 or ldap://host:389 "
-			   "with starttls"),
+			   "directory URL(s), separated by commas or blanks, tried in order: "
+			   "ldaps://host:636, or ldap://host:389 with starttls"),
 	UCS_CFG_BOOL_KEY("starttls", "false", "ldap:// URLs: StartTLS before the first bind"),
 	UCS_CFG_BOOL_KEY("allow_plain", "false",
 			 "allow plain-text ldap:// without StartTLS (passwords cross the network "
@@ -149,10 +149,10 @@ static int load_ldap(struct ucs_plugin *self, const struct ucs_host *host,
 {
 	struct auth_ldap_conf *l = &c->ldap;
 	const char *file = host->cfg->get_string(node, "bind_password_file");
+	const char *urls = host->cfg->get_string(node, "url");
 	char err[512];
 	int rc;
 
-	l->url = dup_string(host, node, "url");
 	l->starttls = get_bool(host, node, "starttls");
 	l->allow_plain = get_bool(host, node, "allow_plain");
 	l->ca_file = dup_string(host, node, "ca_file");
@@ -170,7 +170,8 @@ static int load_ldap(struct ucs_plugin *self, const struct ucs_host *host,
 	} else {
 		l->bind_password = dup_string(host, node, "bind_password");
 	}
-	if (!l->url || !l->ca_file || !l->filter || !l->bind_dn || !l->bind_password ||
+	if (auth_ldap_set_urls(l, urls) != 0 || !l->ca_file || !l->filter || !l->bind_dn ||
+	    !l->bind_password ||
 	    auth_ldap_set_bases(l, host->cfg->get_string(node, "base_dn")) != 0)
 		return -ENOMEM;
 	if (!needed)
@@ -217,9 +218,6 @@ int auth_conf_load(struct ucs_plugin *self, const struct ucs_host *host,
 	}
 	err = load_ldap(self, host, host->cfg->object(section, "ldap"), c,
 			c->method == AUTH_METHOD_LDAP);
-	if (err)
-		goto fail;
-	err = auth_hash_dummy(&c->cost, c->dummy, sizeof(c->dummy));
 	if (err)
 		goto fail;
 	*out = c;

@@ -32,7 +32,6 @@ struct auth_conf {
 	unsigned v6_prefix;
 	struct auth_limit_policy policy;
 	struct auth_ldap_conf ldap;
-	char dummy[AUTH_PHC_MAX]; /* verified against for unknown logins */
 };
 
 extern const struct ucs_cfg_key auth_cfg_keys[];

@@ -15,11 +15,17 @@
 #include "auth_hash.h"
 #include "auth_ldap.h"
 
+/* Between URLs: libldap's separators (comma, space), and tabs and line
+ * ends, which libldap would take for part of a URL. */
+#define URL_SEP ", \t\r\n"
+
 void auth_ldap_conf_free(struct auth_ldap_conf *c)
 {
 	if (!c)
 		return;
-	free(c->url);
+	for (size_t i = 0; i < c->n_urls; i++)
+		free(c->urls[i]);
+	free(c->urls);
 	free(c->ca_file);
 	for (size_t i = 0; i < c->n_bases; i++)
 		free(c->bases[i]);
@@ -31,6 +37,42 @@ void auth_ldap_conf_free(struct auth_ldap_conf *c)
 		free(c->bind_password);
 	}
 	memset(c, 0, sizeof(*c));
+}
+
+int auth_ldap_set_urls(struct auth_ldap_conf *c, const char *list)
+{
+	const char *p = list ? list : "";
+
+	for (;;) {
+		size_t len;
+		char **grown;
+
+		p += strspn(p, URL_SEP);
+		len = strcspn(p, URL_SEP);
+		if (!len)
+			return 0;
+		grown = realloc(c->urls, (c->n_urls + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		c->urls = grown;
+		c->urls[c->n_urls] = strndup(p, len);
+		if (!c->urls[c->n_urls])
+			return -ENOMEM;
+		c->n_urls++;
+		p += len;
+	}
+}
+
+static int is_ldaps(const char *url)
+{
+	return strncasecmp(url, "ldaps://", 8) == 0;
+}
+
+const char *auth_ldap_url_protection(const struct auth_ldap_conf *c, const char *url)
+{
+	if (is_ldaps(url))
+		return "TLS";
+	return c->starttls ? "StartTLS" : "PLAIN TEXT";
 }
 
 int auth_ldap_set_bases(struct auth_ldap_conf *c, const char *list)
@@ -64,50 +106,154 @@ int auth_ldap_set_bases(struct auth_ldap_conf *c, const char *list)
 	return 0;
 }
 
-/* Checks each URL of the space-separated list. */
+/* Checks every URL of the list: each must parse, and each must be TLS
+ * (ldaps://, or StartTLS) unless plain text is allowed. */
 static int check_urls(const struct auth_ldap_conf *c, char *err, size_t errcap)
 {
-	const char *p = c->url;
-	int n = 0;
-
-	while (p && *p) {
-		size_t len;
-
-		while (*p == ' ')
-			p++;
-		len = strcspn(p, " ");
-		if (!len)
-			break;
-		n++;
-		if (len >= 8 && strncasecmp(p, "ldaps://", 8) == 0) {
-			/* TLS from the first byte */
-		} else if ((len >= 7 && strncasecmp(p, "ldap://", 7) == 0) ||
-			   (len >= 8 && strncasecmp(p, "ldapi://", 8) == 0)) {
-			if (!c->starttls && !c->allow_plain) {
-				snprintf(
-					err, errcap,
-					"%.*s would carry passwords in plain text: use ldaps://, "
-					"set \"starttls\": true, or allow it with \"allow_plain\": true",
-					(int)(len > 200 ? 200 : len), p);
-				return -EINVAL;
-			}
-		} else {
-			snprintf(err, errcap, "%.*s is not an ldap://, ldaps:// or ldapi:// URL",
-				 (int)(len > 200 ? 200 : len), p);
-			return -EINVAL;
-		}
-		p += len;
-	}
-	if (!n) {
+	if (!c->n_urls) {
 		snprintf(err, errcap, "no directory URL (\"url\")");
 		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->n_urls; i++) {
+		const char *u = c->urls[i];
+		LDAPURLDesc *lud = NULL;
+		int parsed = ldap_url_parse(u, &lud) == LDAP_URL_SUCCESS;
+
+		if (lud)
+			ldap_free_urldesc(lud);
+		if (!parsed || (!is_ldaps(u) && strncasecmp(u, "ldap://", 7) != 0 &&
+				strncasecmp(u, "ldapi://", 8) != 0)) {
+			snprintf(err, errcap, "%.200s is not an ldap://, ldaps:// or ldapi:// URL",
+				 u);
+			return -EINVAL;
+		}
+		if (!is_ldaps(u) && !c->starttls && !c->allow_plain) {
+			snprintf(err, errcap,
+				 "%.200s would carry passwords in plain text: use ldaps://, set "
+				 "\"starttls\": true, or allow it with \"allow_plain\": true",
+				 u);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
 
+/* ---- filter templates ----
+ *
+ * The template is checked by parsing the filter it makes for a sample
+ * login: escaped, "z b\2a" is fine inside a value, but its blank and
+ * backslash break an attribute description, so a %s outside a value is
+ * caught too, and its first letter is no hex digit, so a template whose
+ * own escape would end inside the login ("\5%s") is caught as well. The grammar is RFC 4515's, with
+ * blanks allowed between the parts of a & or | (libldap skips them there).
+ */
+
+#define FILTER_DEPTH_MAX 32
+
+static const char *parse_filter(const char *p, int depth);
+
+static int is_attr_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || ch == ';' || ch == '.' || ch == ':';
+}
+
+static int is_hex(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+/* attr ("=" / "~=" / ">=" / "<=" / ":=") value; returns the end or NULL. */
+static const char *parse_item(const char *p)
+{
+	const char *start = p;
+
+	while (is_attr_char(*p))
+		p++;
+	if (p == start)
+		return NULL;
+	if ((*p == '~' || *p == '>' || *p == '<') && p[1] == '=')
+		p++;
+	if (*p != '=')
+		return NULL;
+	for (p++; *p && *p != ')'; p++) {
+		if (*p == '(')
+			return NULL;
+		if (*p == '\\') {
+			if (!is_hex(p[1]) || !is_hex(p[2]))
+				return NULL;
+			p += 2;
+		}
+	}
+	return p;
+}
+
+static const char *skip_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* A list of one or more filters for & and |. */
+static const char *parse_list(const char *p, int depth)
+{
+	int n = 0;
+
+	for (p = skip_blanks(p); *p == '('; p = skip_blanks(p), n++) {
+		p = parse_filter(p, depth);
+		if (!p)
+			return NULL;
+	}
+	return n ? p : NULL;
+}
+
+static const char *parse_filter(const char *p, int depth)
+{
+	if (*p != '(' || depth > FILTER_DEPTH_MAX)
+		return NULL;
+	p++;
+	switch (*p) {
+	case '&':
+	case '|':
+		p = parse_list(p + 1, depth + 1);
+		break;
+	case '!':
+		p = parse_filter(skip_blanks(p + 1), depth + 1);
+		if (p)
+			p = skip_blanks(p);
+		break;
+	default:
+		p = parse_item(p);
+		break;
+	}
+	if (!p || *p != ')')
+		return NULL;
+	return p + 1;
+}
+
+int auth_ldap_filter_valid(const char *filter)
+{
+	const char *end = filter ? parse_filter(filter, 0) : NULL;
+
+	return end && !*end ? 0 : -EINVAL;
+}
+
+int auth_ldap_filter_check(const char *tmpl)
+{
+	char probe[4096];
+	int n;
+
+	if (!tmpl || !strstr(tmpl, "%s"))
+		return -EINVAL;
+	n = auth_ldap_filter(tmpl, "z b*", probe, sizeof(probe));
+	if (n < 0 || (size_t)n >= sizeof(probe))
+		return -EINVAL;
+	return auth_ldap_filter_valid(probe);
+}
+
 int auth_ldap_conf_check(const struct auth_ldap_conf *c, char *err, size_t errcap)
 {
-	char probe[64];
 	int rc = check_urls(c, err, errcap);
 
 	if (rc)
@@ -116,12 +262,10 @@ int auth_ldap_conf_check(const struct auth_ldap_conf *c, char *err, size_t errca
 		snprintf(err, errcap, "no base DN (\"base_dn\")");
 		return -EINVAL;
 	}
-	if (!c->filter || !strstr(c->filter, "%s") || c->filter[0] != '(' ||
-	    c->filter[strlen(c->filter) - 1] != ')' ||
-	    auth_ldap_filter(c->filter, "x", probe, sizeof(probe)) < 0) {
+	if (auth_ldap_filter_check(c->filter) != 0) {
 		snprintf(err, errcap,
-			 "the filter must be in parentheses and hold %%s for the login, "
-			 "like \"(uid=%%s)\"");
+			 "the filter must be one LDAP filter in balanced parentheses holding %%s "
+			 "for the login inside a value, like \"(uid=%%s)\"");
 		return -EINVAL;
 	}
 	if (c->bind_dn && *c->bind_dn && (!c->bind_password || !*c->bind_password)) {
@@ -197,30 +341,44 @@ int auth_ldap_filter(const char *tmpl, const char *login, char *out, size_t cap)
 	return o > INT32_MAX ? -EOVERFLOW : (int)o;
 }
 
-/* Could the directory be asked at all? */
+int auth_ldap_dn_equal(const char *a, const char *b)
+{
+	char *na = NULL, *nb = NULL;
+	int eq = 0;
+
+	if (a && b &&
+	    ldap_dn_normalize(a, LDAP_DN_FORMAT_LDAP, &na, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS &&
+	    ldap_dn_normalize(b, LDAP_DN_FORMAT_LDAP, &nb, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS)
+		eq = na && nb && strcasecmp(na, nb) == 0;
+	ldap_memfree(na);
+	ldap_memfree(nb);
+	return eq;
+}
+
+/* A bind result that says nothing about the password: the directory could
+ * not be asked, or will not take a simple bind this way (TLS or stronger
+ * authentication required). */
 static int unreachable(int rc)
 {
 	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT ||
 	       rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY || rc == LDAP_LOCAL_ERROR ||
-	       rc == LDAP_NO_MEMORY;
+	       rc == LDAP_NO_MEMORY || rc == LDAP_CONFIDENTIALITY_REQUIRED ||
+	       rc == LDAP_STRONG_AUTH_REQUIRED;
 }
 
+/* Appends "step: error (diagnostic)" to why ("; " between several). */
 static void reason(LDAP *ld, int rc, const char *step, char *why, size_t whycap)
 {
 	char *diag = NULL;
+	size_t used = strlen(why);
 
 	if (ld)
 		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	snprintf(why, whycap, "%s: %s%s%.160s%s", step, ldap_err2string(rc),
-		 diag && *diag ? " (" : "", diag ? diag : "", diag && *diag ? ")" : "");
+	if (used + 3 < whycap)
+		snprintf(why + used, whycap - used, "%s%s: %s%s%.160s%s", used ? "; " : "", step,
+			 ldap_err2string(rc), diag && *diag ? " (" : "", diag ? diag : "",
+			 diag && *diag ? ")" : "");
 	ldap_memfree(diag);
-}
-
-static int simple_bind(LDAP *ld, const char *dn, const void *pw, size_t len)
-{
-	struct berval cred = {.bv_len = len, .bv_val = (char *)pw};
-
-	return ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 }
 
 /* ---- the watchdog ----
@@ -375,11 +533,13 @@ static void on_disconnect(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
 	unwatch(ctx->lc_arg);
 }
 
-static int set_options(LDAP *ld, const struct auth_ldap_conf *c, struct ldap_conncb *cb, char *why,
-		       size_t whycap)
+/* Options of one connection; its timeouts are what is left of the
+ * conversation's time. */
+static int set_options(LDAP *ld, const struct auth_ldap_conf *c, struct ldap_conncb *cb,
+		       uint64_t left_ms)
 {
-	struct timeval tv = {.tv_sec = c->timeout_ms / 1000,
-			     .tv_usec = (c->timeout_ms % 1000) * 1000};
+	struct timeval tv = {.tv_sec = (time_t)(left_ms / 1000),
+			     .tv_usec = (suseconds_t)(left_ms % 1000) * 1000};
 	int version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, newctx = 0, rc;
 
 	rc = ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
@@ -398,16 +558,74 @@ static int set_options(LDAP *ld, const struct auth_ldap_conf *c, struct ldap_con
 		rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, c->ca_file);
 	if (rc == LDAP_OPT_SUCCESS)
 		rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &newctx);
-	if (rc != LDAP_OPT_SUCCESS) {
-		snprintf(why, whycap, "TLS setup failed (ca_file %s)",
-			 c->ca_file && *c->ca_file ? c->ca_file : "system default");
-		return -EHOSTUNREACH;
+	return rc == LDAP_OPT_SUCCESS ? 0 : -EHOSTUNREACH;
+}
+
+/* Connects to the first URL of the list that answers, one at a time (not
+ * libldap's fail-over, which would not redo our StartTLS decision for the
+ * next URL): StartTLS on ldap:// when configured, and TLS in place on the
+ * connection unless plain text is allowed. 0 and *out, or -EHOSTUNREACH
+ * with every URL's failure in why. */
+static int open_conn(const struct auth_ldap_conf *c, struct ldap_call *call, struct ldap_conncb *cb,
+		     LDAP **out, char *why, size_t whycap)
+{
+	char step[320];
+
+	*out = NULL;
+	for (size_t i = 0; i < c->n_urls; i++) {
+		const char *url = c->urls[i];
+		uint64_t now = mono_ms();
+		LDAP *ld = NULL;
+		int rc;
+
+		if (now >= call->deadline_ms)
+			break; /* the caller says "no answer within" */
+		snprintf(step, sizeof(step), "%.200s: connect", url);
+		rc = ldap_initialize(&ld, url);
+		if (rc == LDAP_SUCCESS && set_options(ld, c, cb, call->deadline_ms - now) != 0) {
+			snprintf(step, sizeof(step), "%.200s: TLS setup (ca_file %.80s)", url,
+				 c->ca_file && *c->ca_file ? c->ca_file : "system default");
+			rc = LDAP_LOCAL_ERROR;
+		}
+		if (rc == LDAP_SUCCESS)
+			rc = ldap_connect(ld);
+		if (rc == LDAP_SUCCESS && !is_ldaps(url) && c->starttls) {
+			snprintf(step, sizeof(step), "%.200s: StartTLS", url);
+			rc = ldap_start_tls_s(ld, NULL, NULL);
+		}
+		if (rc == LDAP_SUCCESS && !c->allow_plain && !ldap_tls_inplace(ld)) {
+			snprintf(step, sizeof(step), "%.200s: no TLS on the connection", url);
+			rc = LDAP_CONFIDENTIALITY_REQUIRED;
+		}
+		if (rc == LDAP_SUCCESS) {
+			why[0] = 0; /* earlier URLs failed, this one works */
+			*out = ld;
+			return 0;
+		}
+		reason(ld, rc, step, why, whycap);
+		unwatch(call); /* given up: the next URL's socket gets watched */
+		if (ld)
+			ldap_unbind_ext_s(ld, NULL, NULL);
 	}
-	return 0;
+	return -EHOSTUNREACH;
+}
+
+/* Every simple bind goes through here: one that carries a password is only
+ * sent when TLS is in place on the connection (or plain text is allowed).
+ * The LDAP result, or LDAP_CONFIDENTIALITY_REQUIRED without sending. */
+static int simple_bind(LDAP *ld, const struct auth_ldap_conf *c, const char *dn, const void *pw,
+		       size_t len)
+{
+	struct berval cred = {.bv_len = len, .bv_val = (char *)pw};
+
+	if (len && !c->allow_plain && !ldap_tls_inplace(ld))
+		return LDAP_CONFIDENTIALITY_REQUIRED;
+	return ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 }
 
 /* Finds the one entry for the login: 0 (dn set), -EACCES (none or several),
- * -EHOSTUNREACH. */
+ * -EHOSTUNREACH. Only success, a size limit and a base that does not exist
+ * (any more) are answers; every other search error is not the user's. */
 static int find_dn(LDAP *ld, const struct auth_ldap_conf *c, const char *login, char *dn,
 		   size_t dncap, char *why, size_t whycap)
 {
@@ -417,6 +635,7 @@ static int find_dn(LDAP *ld, const struct auth_ldap_conf *c, const char *login, 
 	char filter[2048];
 	int found = 0, n = auth_ldap_filter(c->filter, login, filter, sizeof(filter));
 
+	dn[0] = 0;
 	if (n < 0 || (size_t)n >= sizeof(filter)) {
 		snprintf(why, whycap, "the login does not fit the search filter");
 		return -EACCES;
@@ -440,8 +659,10 @@ static int find_dn(LDAP *ld, const struct auth_ldap_conf *c, const char *login, 
 				found = found < 2 ? 2 : found;
 		}
 		ldap_msgfree(res);
-		if (unreachable(rc)) {
+		if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED &&
+		    rc != LDAP_NO_SUCH_OBJECT) {
 			reason(ld, rc, "search", why, whycap);
+			dn[0] = 0;
 			return -EHOSTUNREACH;
 		}
 		/* a base that does not exist (any more) is not an outage */
@@ -455,11 +676,13 @@ static int find_dn(LDAP *ld, const struct auth_ldap_conf *c, const char *login, 
 	return -EACCES;
 }
 
-int auth_ldap_login(const struct auth_ldap_conf *c, const char *login, const void *pw, size_t len,
-		    char *dn, size_t dncap, char *why, size_t whycap)
+int auth_ldap_login(const struct auth_ldap_conf *c, const struct auth_ldap_who *who, const void *pw,
+		    size_t len, char *dn, size_t dncap, char *why, size_t whycap)
 {
 	struct ldap_call call = {.c = c, .deadline_ms = mono_ms() + c->timeout_ms, .fd = -1};
 	struct ldap_conncb cb = {.lc_add = on_connect, .lc_del = on_disconnect, .lc_arg = &call};
+	const char *store_dn = who->store_dn ? who->store_dn : "";
+	char found[AUTH_LDAP_DN_MAX];
 	LDAP *ld = NULL;
 	int rc, err;
 
@@ -469,49 +692,52 @@ int auth_ldap_login(const struct auth_ldap_conf *c, const char *login, const voi
 		snprintf(why, whycap, "empty password");
 		return -EACCES;
 	}
-	rc = ldap_initialize(&ld, c->url);
-	if (rc != LDAP_SUCCESS) {
-		reason(NULL, rc, "connect", why, whycap);
-		return -EHOSTUNREACH;
-	}
-	err = set_options(ld, c, &cb, why, whycap);
+	err = open_conn(c, &call, &cb, &ld, why, whycap);
 	if (err)
 		goto out;
-	if (c->starttls && strncasecmp(c->url, "ldaps://", 8) != 0) {
-		rc = ldap_start_tls_s(ld, NULL, NULL);
-		if (rc != LDAP_SUCCESS) {
-			reason(ld, rc, "StartTLS", why, whycap);
-			err = -EHOSTUNREACH;
-			goto out;
-		}
-	}
 	if (c->bind_dn && *c->bind_dn)
-		rc = simple_bind(ld, c->bind_dn, c->bind_password, strlen(c->bind_password));
+		rc = simple_bind(ld, c, c->bind_dn, c->bind_password, strlen(c->bind_password));
 	else
-		rc = simple_bind(ld, "", "", 0);
+		rc = simple_bind(ld, c, "", "", 0);
 	if (rc != LDAP_SUCCESS) {
 		/* the service account is the operator's business, not the user's */
 		reason(ld, rc, unreachable(rc) ? "connect" : "search bind", why, whycap);
 		err = -EHOSTUNREACH;
 		goto out;
 	}
-	err = find_dn(ld, c, login, dn, dncap, why, whycap);
+	err = find_dn(ld, c, who->login, found, sizeof(found), why, whycap);
 	if (err == -EHOSTUNREACH)
 		goto out;
+	if (!who->in_store) {
+		/* searched for the cost of it; never bound as */
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s",
+			 err ? why : "a directory entry matches; it was not tried");
+		snprintf(why, whycap, "the login is not in the user store (%s)", what);
+		err = -EACCES;
+	} else if (!err && *store_dn && !auth_ldap_dn_equal(found, store_dn)) {
+		snprintf(why, whycap,
+			 "the directory entry found is not the user store's (%.90s vs %.90s)",
+			 found, store_dn);
+		err = -EACCES;
+	}
 	if (err) {
 		/* the same round trip as a wrong password: a bind that must fail */
 		char nobody[AUTH_LDAP_DN_MAX + 64];
 
 		snprintf(nobody, sizeof(nobody), "cn=ucsd-no-such-entry,%s", c->bases[0]);
-		rc = simple_bind(ld, nobody, pw, len);
+		rc = simple_bind(ld, c, nobody, pw, len);
 		if (unreachable(rc)) {
+			why[0] = 0;
 			reason(ld, rc, "bind", why, whycap);
 			err = -EHOSTUNREACH;
 		}
 		goto out;
 	}
-	rc = simple_bind(ld, dn, pw, len);
+	rc = simple_bind(ld, c, found, pw, len);
 	if (rc == LDAP_SUCCESS) {
+		snprintf(dn, dncap, "%s", found);
 		err = 0;
 	} else {
 		reason(ld, rc, "bind", why, whycap);
@@ -525,8 +751,10 @@ out:
 		/* cut off mid-way: whatever failed, the directory did not answer */
 		snprintf(why, whycap, "no complete answer within %u ms", c->timeout_ms);
 		err = -EHOSTUNREACH;
-	} else if (call.fired && err == -EHOSTUNREACH) {
-		snprintf(why + strlen(why), whycap - strlen(why), " (no answer within %u ms)",
+	} else if (err == -EHOSTUNREACH && (call.fired || mono_ms() >= call.deadline_ms)) {
+		size_t used = strlen(why);
+
+		snprintf(why + used, whycap - used, "%s(no answer within %u ms)", used ? " " : "",
 			 c->timeout_ms);
 	}
 	return err;

@@ -15,14 +15,32 @@
  * The password crosses the network, so only TLS is allowed (ldaps://, or
  * ldap:// with StartTLS), with the server certificate verified against
  * ca_file (or the system CAs) and the host name - whatever /etc/ldap or
- * the environment say. Plain text needs allow_plain, explicitly. An empty
+ * the environment say. Plain text needs allow_plain, explicitly. The URL
+ * list is split the way libldap splits it (commas and blanks) and every
+ * URL is checked; the plugin then connects to one URL at a time itself
+ * (libldap's own fail-over would move on to a later URL behind our back),
+ * decides StartTLS for that URL, and before any bind that carries a
+ * password asks libldap whether TLS really is in place on the connection:
+ * if not (and allow_plain is off), the password is not sent. An empty
  * password is refused before the directory is asked: LDAP treats a simple
  * bind with a DN and no password as an "unauthenticated bind" that
  * succeeds without checking anything.
  *
- * When the login is not in the directory, the plugin still binds once (to
- * a DN that cannot exist) so that an unknown login costs the directory the
- * same round trips as a wrong password.
+ * The entry is tied to the user of the user store: the search uses the
+ * store's login (not the text typed), and when the store knows the user's
+ * DN (userdb-ldap) the entry found must be that DN. A login that is not in
+ * the store is searched for (so it costs the same round trips) but never
+ * bound as: login variants cannot trip the directory's own lockout of an
+ * entry. When no entry may be bound as (none, several, not the store's,
+ * not in the store), the plugin binds once to a DN that cannot exist, so
+ * every refusal costs the directory the same round trips as a wrong
+ * password.
+ *
+ * Only the answers "found" (success, size limit) and "no such base"
+ * (noSuchObject) count as the directory having been asked: any other
+ * search error (insufficientAccess, unwillingToPerform, ...) is the
+ * directory's or the operator's problem, reported as unreachable and not
+ * counted against the user.
  *
  * libldap blocks: auth_ldap_login() runs on a pool thread, opens its own
  * connection and closes it again. The configuration it reads is immutable
@@ -38,7 +56,8 @@
 #define AUTH_LDAP_DN_MAX 1024
 
 struct auth_ldap_conf {
-	char *url;	 /* one or more URLs separated by spaces */
+	char **urls; /* tried in order, split on commas and blanks */
+	size_t n_urls;
 	int starttls;	 /* ldap:// URLs: StartTLS before anything else */
 	int allow_plain; /* plain ldap:// without StartTLS allowed */
 	char *ca_file;	 /* "" or NULL: the system CAs */
@@ -50,17 +69,38 @@ struct auth_ldap_conf {
 	uint32_t timeout_ms; /* the whole directory conversation of one login */
 };
 
+/* Splits a URL list on commas and blanks (libldap's separators, and tabs
+ * and line ends) into urls. 0 or -ENOMEM. */
+int auth_ldap_set_urls(struct auth_ldap_conf *c, const char *list);
+
+/* How a URL of the list is protected: "TLS" (ldaps://), "StartTLS", or
+ * "PLAIN TEXT" (allow_plain). */
+const char *auth_ldap_url_protection(const struct auth_ldap_conf *c, const char *url);
+
 /* Splits "dc=a,dc=b; ou=x,dc=c" into bases (trimmed, empty parts dropped).
  * 0 or -ENOMEM. */
 int auth_ldap_set_bases(struct auth_ldap_conf *c, const char *list);
 
 /* Whether the configuration may be used: 0, or -EINVAL with the reason in
- * err (no URL, an URL that is not ldap/ldaps/ldapi, plain text without
- * allow_plain, no base DN, a filter without %s or not in parentheses, a
+ * err (no URL, a URL that is not ldap/ldaps/ldapi, plain text without
+ * allow_plain, no base DN, a filter that auth_ldap_filter_check refuses, a
  * bind DN without a password). */
 int auth_ldap_conf_check(const struct auth_ldap_conf *c, char *err, size_t errcap);
 
 void auth_ldap_conf_free(struct auth_ldap_conf *c);
+
+/* Whether tmpl is a usable filter template: 0, or -EINVAL. The filter it
+ * makes must be one RFC 4515 filter - "(" ... ")" with balanced,
+ * well-formed parts (&, |, ! and items attr=value, ~=, >=, <=, :=;
+ * blanks are allowed between the parts of & and |) - holding at least one
+ * %s, each inside an attribute value; "%%" is a percent sign. */
+int auth_ldap_filter_check(const char *tmpl);
+/* Whether filter is one filter of that grammar: 0, or -EINVAL. */
+int auth_ldap_filter_valid(const char *filter);
+
+/* 1 when two DNs name the same entry: both parse and are equal after
+ * normalisation (RFC 4514 form), compared case-insensitively; 0 otherwise. */
+int auth_ldap_dn_equal(const char *a, const char *b);
 
 /* RFC 4515 value escaping ("*" -> "\2a", "(" -> "\28", ")" -> "\29",
  * "\" -> "\5c", NUL never occurs in a C string). snprintf rules. */
@@ -70,13 +110,22 @@ int auth_ldap_escape(const char *in, char *out, size_t cap);
  * login, "%%" by "%". snprintf rules; -EINVAL for another "%x". */
 int auth_ldap_filter(const char *tmpl, const char *login, char *out, size_t cap);
 
+/* Who is logging in. */
+struct auth_ldap_who {
+	const char *login;    /* searched for: the store's login (the typed text when
+				 the login is not in the store) */
+	const char *store_dn; /* the store user's DN; "" or NULL: the store has none */
+	int in_store;	      /* 0: search, but never bind as an entry */
+};
+
 /* Blocking. 0: the directory accepted the password (dn: the entry),
- * -EACCES: no such entry, several entries, or the bind failed,
- * -EHOSTUNREACH: the directory could not be asked (down, timeout, TLS or
- * certificate failure, the search bind was refused). why gets a short
- * reason for the audit line (never the password). */
-int auth_ldap_login(const struct auth_ldap_conf *c, const char *login, const void *pw, size_t len,
-		    char *dn, size_t dncap, char *why, size_t whycap);
+ * -EACCES: not in the store, no such entry, several entries, not the
+ * store's entry, or the bind failed, -EHOSTUNREACH: the directory could
+ * not be asked (down, timeout, TLS or certificate failure, no TLS in place
+ * for a password, the search bind was refused, a search error). why gets
+ * a short reason for the audit line (never the password). */
+int auth_ldap_login(const struct auth_ldap_conf *c, const struct auth_ldap_who *who, const void *pw,
+		    size_t len, char *dn, size_t dncap, char *why, size_t whycap);
 
 /* Stops the watchdog thread that bounds hung directory connections (it
  * starts with the first directory login). Call when no login runs any more

@@ -7,9 +7,9 @@
  *   login()   checks the lockouts (a locked login or address is refused at
  *             once), finds the account on the loop thread (the user store
  *             or the administrator accounts) and picks the hash to verify
- *             against - the real one, or the dummy of the current costs
- *             when there is no such account or no password, so that both
- *             cost the same;
+ *             against - the real one, or the dummy (the most expensive
+ *             costs seen) when there is no such account or no password, so
+ *             that both cost the same; it never calls done() itself;
  *   queued    waits for one of max_concurrent_hashes (or the directory's
  *             max_concurrent) slots: argon2id takes 64 MiB per job, and
  *             the pool is shared with every other plugin;
@@ -17,9 +17,12 @@
  *             costs changed) or asks the directory, then wipes the password;
  *   decided   back on the loop: the lockouts are checked again (a guess
  *             that was in flight when its login got locked is refused
- *             even when right), failures are counted and may lock, the
- *             audit line and the event go out;
- *   delayed   a failure's answer waits for the delay of its count;
+ *             even when right), so is the account (removed, deactivated
+ *             or given a new password meanwhile: the secret no longer
+ *             counts), failures are counted and may lock, the audit line
+ *             and the event go out;
+ *   delayed   a failure's answer waits for the delay of its count, and no
+ *             less than a verification at the dummy's costs takes;
  *   done()    once, unless cancelled.
  *
  * cancel() only silences done(): a guess that already ran is still counted,
@@ -70,6 +73,8 @@ enum op_stage {
 	ST_DONE,
 };
 
+#define DUMMY_SAMPLES 15 /* verification times the padding's median is taken of */
+
 struct auth;
 
 struct ucs_auth_op {
@@ -85,14 +90,17 @@ struct ucs_auth_op {
 	int method; /* AUTH_METHOD_* that checks the secret */
 	int known;  /* an account with a secret to check exists */
 	int in_store;
-	int active;
 	char login[AUTH_LOGIN_MAX + 1];
 	char login_key[AUTH_LOGIN_MAX + 8]; /* "user:alice", "admin:root" */
 	char addr_key[64];
 	char address[64];
 	char via[32];
 	char id[AUTH_ID_MAX + 1];
-	char phc[AUTH_PHC_MAX]; /* the hash verified against */
+	char store_login[AUTH_LOGIN_MAX + 1]; /* the store's spelling of the login */
+	char store_dn[AUTH_LDAP_DN_MAX];      /* the store's DN of the user, "" if none */
+	char phc[AUTH_PHC_MAX];		      /* the hash verified against */
+	struct auth_cost cost;		      /* ... and its costs */
+	const char *stale; /* why a verified secret no longer counts (static text) */
 	uint8_t *pw;
 	size_t pw_len;
 	/* written by the pool thread */
@@ -122,6 +130,15 @@ struct auth {
 	uint32_t waiting;
 	uint32_t running[2];
 	struct auth_accounts *admins;
+	/* the dummy hash (see "the dummy hash" below) */
+	struct auth_cost dummy_cost;
+	char dummy[AUTH_PHC_MAX];
+	uint64_t dummy_ns; /* one verification at dummy_cost here (the median of the
+			      samples, or scaled from cheaper costs); 0: not known yet */
+	uint64_t dummy_samples[DUMMY_SAMPLES]; /* the last verifications at dummy_cost */
+	unsigned n_samples, next_sample;
+	const struct ucs_ud_snapshot *scan; /* the start-up scan of stored hashes */
+	size_t scan_pos;
 };
 
 static struct auth *the_auth;
@@ -221,6 +238,132 @@ static void on_expiry(struct ucs_timer *timer, void *arg)
 {
 	(void)timer;
 	rearm(arg);
+}
+
+/* ---- the dummy hash ----
+ *
+ * A login without a hash to check (unknown, no password, a malformed hash)
+ * is verified against the dummy, so that it takes the time a wrong
+ * password takes. But every hash carries its own costs: after the
+ * operator changed the costs, hashes of the old and of the new costs live
+ * side by side until each is re-hashed at a successful login, and a dummy
+ * of the current costs would tell unknown logins from known ones. So the
+ * dummy has the most expensive costs of any hash seen - the configured
+ * ones (also those before a reload), every stored hash met at a login or
+ * by the scan of the user store at start, and the administrators' - and
+ * every failed verification is answered no sooner than a verification at
+ * the dummy's costs takes here (dummy_ns, measured on the pool): a wrong
+ * password for an account whose hash is cheaper waits for the difference.
+ * Successes are not padded: only the holder of the password learns it.
+ */
+
+#define SCAN_SLICE 256 /* stored hashes looked at per loop turn */
+
+static uint64_t cost_weight(const struct auth_cost *c)
+{
+	return (uint64_t)c->m_kib * c->t;
+}
+
+/* Memory times passes decides; with one lane less, argon2 runs longer. */
+static int costlier(const struct auth_cost *x, const struct auth_cost *y)
+{
+	uint64_t wx = cost_weight(x), wy = cost_weight(y);
+
+	return wx > wy || (wx == wy && x->p < y->p);
+}
+
+static int same_cost(const struct auth_cost *x, const struct auth_cost *y)
+{
+	return x->m_kib == y->m_kib && x->t == y->t && x->p == y->p;
+}
+
+static void dummy_raise(struct auth *a, const struct auth_cost *cost)
+{
+	char next[AUTH_PHC_MAX];
+
+	if (a->dummy[0] && !costlier(cost, &a->dummy_cost))
+		return;
+	if (auth_hash_dummy(cost, next, sizeof(next)) != 0)
+		return;
+	/* until measured, scale what the cheaper one took */
+	if (a->dummy[0] && a->dummy_ns && cost_weight(&a->dummy_cost))
+		a->dummy_ns = (uint64_t)((double)a->dummy_ns * (double)cost_weight(cost) /
+					 (double)cost_weight(&a->dummy_cost));
+	a->n_samples = a->next_sample = 0;
+	a->dummy_cost = *cost;
+	memcpy(a->dummy, next, sizeof(next));
+}
+
+/* A stored hash met somewhere: its costs may raise the dummy's. */
+static void dummy_seen(struct auth *a, const char *phc_text)
+{
+	struct auth_phc phc;
+
+	if (auth_phc_parse(phc_text, strlen(phc_text), &phc) != 0)
+		return;
+	dummy_raise(a, &(struct auth_cost){.m_kib = phc.m_kib, .t = phc.t, .p = phc.p});
+	auth_wipe(&phc, sizeof(phc));
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* One verification (or hash) at these costs took ns on the pool. The
+ * median of the last few, so that one slow run (the first, cold one at
+ * start, or one beside a busy neighbour) does not stretch every answer. */
+static void dummy_measured(struct auth *a, const struct auth_cost *cost, uint64_t ns)
+{
+	uint64_t sorted[DUMMY_SAMPLES];
+
+	if (!same_cost(cost, &a->dummy_cost) || !ns)
+		return;
+	a->dummy_samples[a->next_sample] = ns;
+	a->next_sample = (a->next_sample + 1) % DUMMY_SAMPLES;
+	if (a->n_samples < DUMMY_SAMPLES)
+		a->n_samples++;
+	memcpy(sorted, a->dummy_samples, a->n_samples * sizeof(sorted[0]));
+	qsort(sorted, a->n_samples, sizeof(sorted[0]), cmp_u64);
+	a->dummy_ns = sorted[(a->n_samples - 1) / 2];
+}
+
+static void scan_stop(struct auth *a)
+{
+	if (a->scan)
+		a->udb->release(a->scan);
+	a->scan = NULL;
+}
+
+/* Looks at the stored hashes of the user store, a slice per loop turn. */
+static void scan_step(void *arg)
+{
+	struct auth *a = arg;
+	char phc[AUTH_PHC_MAX];
+	size_t end;
+
+	if (a->stopped || !a->scan)
+		return;
+	end = a->scan->n_users - a->scan_pos > SCAN_SLICE ? a->scan_pos + SCAN_SLICE
+							  : a->scan->n_users;
+	for (; a->scan_pos < end; a->scan_pos++) {
+		const struct ucs_ud_user *u = a->scan->users[a->scan_pos];
+
+		if ((u->flags & UCS_UD_HAS_PASSWORD) &&
+		    a->udb->password_hash(u->id, phc, sizeof(phc)) == 0)
+			dummy_seen(a, phc);
+	}
+	auth_wipe(phc, sizeof(phc));
+	if (a->scan_pos < a->scan->n_users && a->host->timer->once(a->self, 0, scan_step, a) == 0)
+		return;
+	scan_stop(a);
+}
+
+static void dummy_seen_cb(const char *phc, void *arg)
+{
+	dummy_seen(arg, phc);
 }
 
 /* ---- operations ---- */
@@ -345,12 +488,21 @@ static void work_fn(void *arg)
 
 	switch (op->type) {
 	case OP_LOGIN:
-		if (op->method == AUTH_METHOD_LDAP)
+		if (op->method == AUTH_METHOD_LDAP) {
+			/* the store's spelling, tied to the store's DN; a login that
+			 * is not in the store is searched for, never bound as */
+			struct auth_ldap_who who = {
+				.login = op->in_store ? op->store_login : op->login,
+				.store_dn = op->store_dn,
+				.in_store = op->in_store,
+			};
+
 			op->verdict =
-				auth_ldap_login(&op->conf->ldap, op->login, op->pw, op->pw_len,
-						op->dn, sizeof(op->dn), op->why, sizeof(op->why));
-		else
+				auth_ldap_login(&op->conf->ldap, &who, op->pw, op->pw_len, op->dn,
+						sizeof(op->dn), op->why, sizeof(op->why));
+		} else {
 			verify_hash(op);
+		}
 		break;
 	case OP_SETPW:
 	case OP_PROBE:
@@ -408,12 +560,10 @@ static void login_success(struct auth *a, struct ucs_auth_op *op)
 
 static const char *failure_reason(const struct ucs_auth_op *op)
 {
-	if (op->method == AUTH_METHOD_LDAP) {
-		if (op->verdict == 0 && !op->in_store)
-			return "the directory accepted the password, but the login is not in the "
-			       "user store";
+	if (op->stale)
+		return op->stale;
+	if (op->method == AUTH_METHOD_LDAP)
 		return op->why[0] ? op->why : "the directory refused the password";
-	}
 	if (!op->known)
 		return op->id[0] ? "no password set" : "unknown login";
 	return "wrong password";
@@ -424,8 +574,12 @@ static void login_failure(struct auth *a, struct ucs_auth_op *op)
 	const struct auth_limit_policy *p = &op->conf->policy;
 	char q[AUTH_LOGIN_MAX * 4 + 16], v[160], key[AUTH_ID_MAX + 16], lmax[16], amax[16];
 	struct auth_limit_verdict lv;
+	uint64_t pad_ms = 0;
 
 	auth_limit_fail(a->limit, op->login_key, op->addr_key, a->host->timer->now_ms(), &lv);
+	/* no sooner than a verification at the dummy's costs (see the dummy) */
+	if (op->method == AUTH_METHOD_UC && a->dummy_ns > op->work_ns)
+		pad_ms = (a->dummy_ns - op->work_ns + 500000) / 1000000;
 	set_result(op, -EACCES, 0);
 	/* "failures=2/5": the count and the lockout threshold ("off": none) */
 	snprintf(lmax, sizeof(lmax), "%u", p->login_max);
@@ -457,9 +611,51 @@ static void login_failure(struct auth *a, struct ucs_auth_op *op)
 	}
 	op->stage = ST_TIMER; /* the delay below */
 	rearm(a);
-	if (!op->cancelled && lv.delay_ms && deliver_later(op, lv.delay_ms) == 0)
+	if (!op->cancelled && lv.delay_ms + pad_ms && deliver_later(op, lv.delay_ms + pad_ms) == 0)
 		return;
 	deliver(op);
+}
+
+/* The secret was right for the account as it was when the login started.
+ * Does that still hold? While the verification ran, the account may have
+ * been removed, renamed, deactivated, tied to another directory entry or
+ * given a new password (the administrator file may have changed): 0 it
+ * holds, -EPERM she is inactive now, -EACCES with op->stale set. */
+static int recheck(struct auth *a, struct ucs_auth_op *op)
+{
+	char cur[AUTH_PHC_MAX] = "";
+	int err = 0;
+
+	if (op->kind == UCS_AUTH_ADMIN) {
+		auth_accounts_refresh(a->admins);
+		if (auth_accounts_find(a->admins, op->id, cur, sizeof(cur)) != 0)
+			op->stale = "the account was removed while the login ran";
+		else if (strcmp(cur, op->phc) != 0)
+			op->stale = "the password was changed while the login ran";
+	} else {
+		const struct ucs_ud_snapshot *snap = a->udb->acquire();
+		const struct ucs_ud_user *u = snap ? a->udb->user(snap, op->id) : NULL;
+		const struct ucs_ud_user *named =
+			snap ? a->udb->user_by_login(snap, op->login) : NULL;
+
+		if (!u)
+			op->stale = "the account was removed while the login ran";
+		else if (!named || strcmp(named->id, u->id) != 0)
+			op->stale = "the login was renamed while the login ran";
+		else if (op->method == AUTH_METHOD_LDAP &&
+			 strcmp(u->dn ? u->dn : "", op->store_dn) != 0)
+			op->stale = "the account's directory entry changed while the login ran";
+		else if (op->method == AUTH_METHOD_UC &&
+			 (a->udb->password_hash(op->id, cur, sizeof(cur)) != 0 ||
+			  strcmp(cur, op->phc) != 0))
+			op->stale = "the password was changed while the login ran";
+		else if (!(u->flags & UCS_UD_ACTIVE))
+			err = -EPERM;
+		if (snap)
+			a->udb->release(snap);
+	}
+	auth_wipe(cur, sizeof(cur));
+	return op->stale ? -EACCES : err;
 }
 
 static void login_decide(struct auth *a, struct ucs_auth_op *op)
@@ -486,7 +682,13 @@ static void login_decide(struct auth *a, struct ucs_auth_op *op)
 				  "(not counted); lower hash_memory_kib or max_concurrent_hashes",
 				  op->conf->cost.m_kib, auth_audit_quote(op->login, q, sizeof(q)));
 	} else if (op->verdict == 0 && op->known && op->in_store) {
-		if (!op->active) {
+		int still = recheck(a, op);
+
+		if (still == -EACCES) {
+			login_failure(a, op);
+			return;
+		}
+		if (still == -EPERM) {
 			/* only someone who knows the password learns the account is off */
 			set_result(op, -EPERM, 0);
 			audit(a, UCS_LOG_WARNING,
@@ -560,16 +762,18 @@ static void store_rehash(struct auth *a, struct ucs_auth_op *op)
 
 static void probe_decide(struct auth *a, struct ucs_auth_op *op)
 {
-	if (op->verdict == 0)
+	if (op->verdict == 0) {
+		dummy_measured(a, &op->conf->cost, op->work_ns);
 		a->host->log->log(a->self, UCS_LOG_INFO,
 				  "argon2id m=%u KiB t=%u p=%u: one hash takes %.1f ms here",
 				  op->conf->cost.m_kib, op->conf->cost.t, op->conf->cost.p,
 				  (double)op->work_ns / 1e6);
-	else
+	} else {
 		a->host->log->log(a->self, UCS_LOG_ERROR,
 				  "argon2id m=%u KiB t=%u p=%u does not work here: %s",
 				  op->conf->cost.m_kib, op->conf->cost.t, op->conf->cost.p,
 				  strerror(-op->verdict));
+	}
 	op_free(op);
 }
 
@@ -592,12 +796,15 @@ static void work_done(int status, void *arg)
 		op_free(op);
 		return;
 	}
-	if (op->type == OP_LOGIN)
+	if (op->type == OP_LOGIN) {
+		if (op->method == AUTH_METHOD_UC && (op->verdict == 0 || op->verdict == -EACCES))
+			dummy_measured(a, &op->cost, op->work_ns);
 		login_decide(a, op);
-	else if (op->type == OP_SETPW)
+	} else if (op->type == OP_SETPW) {
 		setpw_decide(a, op);
-	else
+	} else {
 		probe_decide(a, op);
+	}
 }
 
 static int start_work(struct auth *a, struct ucs_auth_op *op)
@@ -723,7 +930,7 @@ static void resolve(struct auth *a, struct ucs_auth_op *op)
 		}
 		if (found) {
 			snprintf(op->id, sizeof(op->id), "%.*s", AUTH_ID_MAX, low);
-			op->known = op->in_store = op->active = 1;
+			op->known = op->in_store = 1;
 		}
 	} else {
 		const struct ucs_ud_snapshot *snap = a->udb->acquire();
@@ -737,10 +944,21 @@ static void resolve(struct auth *a, struct ucs_auth_op *op)
 					  u->id, UCS_ID_MAX - 1);
 			u = NULL;
 		}
+		if (u && op->method == AUTH_METHOD_LDAP &&
+		    (strlen(u->login) >= sizeof(op->store_login) ||
+		     strlen(u->dn ? u->dn : "") >= sizeof(op->store_dn))) {
+			a->host->log->log(
+				a->self, UCS_LOG_ERROR,
+				"user %s has a login or DN too long for a directory login: "
+				"she cannot log in",
+				u->id);
+			u = NULL;
+		}
 		if (u) {
 			snprintf(op->id, sizeof(op->id), "%s", u->id);
+			snprintf(op->store_login, sizeof(op->store_login), "%s", u->login);
+			snprintf(op->store_dn, sizeof(op->store_dn), "%s", u->dn ? u->dn : "");
 			op->in_store = 1;
-			op->active = (u->flags & UCS_UD_ACTIVE) != 0;
 		}
 		if (snap)
 			a->udb->release(snap);
@@ -757,8 +975,17 @@ static void resolve(struct auth *a, struct ucs_auth_op *op)
 						  op->id);
 		}
 	}
-	if (!op->known || op->method == AUTH_METHOD_LDAP)
-		snprintf(op->phc, sizeof(op->phc), "%s", op->conf->dummy);
+	if (op->known && op->method == AUTH_METHOD_UC) {
+		dummy_seen(a, op->phc);
+		if (auth_phc_parse(op->phc, strlen(op->phc), &parsed) == 0)
+			op->cost = (struct auth_cost){
+				.m_kib = parsed.m_kib, .t = parsed.t, .p = parsed.p};
+	}
+	if (!op->known || op->method == AUTH_METHOD_LDAP) {
+		snprintf(op->phc, sizeof(op->phc), "%s", a->dummy);
+		op->cost = a->dummy_cost;
+	}
+	auth_wipe(&parsed, sizeof(parsed));
 	op->lane = op->method == AUTH_METHOD_LDAP ? LANE_LDAP : LANE_HASH;
 }
 
@@ -806,8 +1033,18 @@ static int svc_login(struct ucs_plugin *self, const struct ucs_auth_request *req
 			goto fail;
 	} else {
 		resolve(a, op);
-		if (submit(a, op) != 0)
-			refuse_busy(a, op, "too many logins in progress");
+		err = submit(a, op);
+		if (err) {
+			/* answered through a timer; when even that fails, login()
+			 * says so itself: done() must not run before it returned */
+			set_result(op, -EAGAIN, BUSY_RETRY_MS);
+			log_refusal(a, op, "too many logins in progress", BUSY_RETRY_MS);
+			err = deliver_later(op, 0);
+			if (err) {
+				err = -EAGAIN;
+				goto fail;
+			}
+		}
 	}
 	if (out)
 		*out = op;
@@ -954,20 +1191,28 @@ static const struct ucs_msg_type_desc event_desc = {
 static void describe(struct auth *a)
 {
 	const struct auth_conf *c = a->conf;
+	char urls[1024] = "";
+	size_t used = 0;
 
-	if (c->method == AUTH_METHOD_LDAP)
-		a->host->log->log(a->self, UCS_LOG_INFO,
-				  "users log in with a directory bind (%s, %s), administrators "
-				  "with their own accounts",
-				  c->ldap.url,
-				  strncmp(c->ldap.url, "ldaps://", 8) == 0
-					  ? "TLS"
-					  : (c->ldap.starttls ? "StartTLS" : "PLAIN TEXT"));
-	else
+	if (c->method != AUTH_METHOD_LDAP) {
 		a->host->log->log(a->self, UCS_LOG_INFO,
 				  "users log in with their UC password (argon2id m=%u KiB t=%u "
 				  "p=%u)",
 				  c->cost.m_kib, c->cost.t, c->cost.p);
+		return;
+	}
+	/* each URL with its own protection: "ldaps://dc1, TLS; ldap://dc2, StartTLS" */
+	for (size_t i = 0; i < c->ldap.n_urls && used < sizeof(urls); i++) {
+		int n = snprintf(urls + used, sizeof(urls) - used, "%s%.200s, %s", i ? "; " : "",
+				 c->ldap.urls[i],
+				 auth_ldap_url_protection(&c->ldap, c->ldap.urls[i]));
+
+		used += n > 0 ? (size_t)n : 0;
+	}
+	a->host->log->log(a->self, UCS_LOG_INFO,
+			  "users log in with a directory bind (%s), administrators with their "
+			  "own accounts",
+			  urls);
 }
 
 static void auth_free(struct auth *a)
@@ -1002,6 +1247,11 @@ static int auth_init(struct ucs_plugin *self, const struct ucs_host *host, void 
 	err = auth_random(seed, sizeof(seed));
 	if (err)
 		goto fail;
+	dummy_raise(a, &a->conf->cost);
+	if (!a->dummy[0]) {
+		err = -EIO; /* no random salt */
+		goto fail;
+	}
 	a->limit = auth_limit_new(&a->conf->policy, seed);
 	if (!a->limit) {
 		err = -ENOMEM;
@@ -1038,6 +1288,12 @@ static int auth_start(void *state)
 	if (err)
 		return err;
 	describe(a);
+	/* the costs of the stored hashes, for the dummy (see the dummy) */
+	auth_accounts_each_hash(a->admins, dummy_seen_cb, a);
+	a->scan = a->udb->acquire();
+	a->scan_pos = 0;
+	if (a->scan && a->host->timer->once(a->self, 0, scan_step, a) != 0)
+		scan_stop(a);
 	if (!auth_accounts_count(a->admins) && !auth_accounts_broken(a->admins))
 		a->host->log->log(a->self, UCS_LOG_WARNING,
 				  "no administrator account yet: create one with `ucs-passwd "
@@ -1064,6 +1320,7 @@ static int auth_reload(void *state, const struct ucs_cfg *section)
 	auth_conf_unref(a->conf);
 	a->conf = next;
 	auth_limit_set_policy(a->limit, &next->policy);
+	dummy_raise(a, &next->cost); /* the old costs' hashes are still around */
 	auth_accounts_refresh(a->admins);
 	describe(a);
 	rearm(a);
@@ -1076,6 +1333,7 @@ static void auth_stop(void *state)
 	struct auth *a = state;
 
 	a->stopped = 1;
+	scan_stop(a);
 	auth_accounts_stop(a->admins);
 	if (the_auth == a)
 		the_auth = NULL;

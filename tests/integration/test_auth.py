@@ -81,6 +81,21 @@ def passwd_tool(*args, password, state=None):
     return r.returncode, r.stdout, r.stderr
 
 
+def answer(p, timeout=30):
+    """The next answer line on p (for a command sent with p.sock.sendall)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = p._line(deadline)
+        if not got.startswith(("event ", "# ")):
+            return got
+
+
+def answered(p):
+    """Whether an answer is already waiting on p."""
+    import select
+    return b"\n" in p.buf or bool(select.select([p.sock], [], [], 0)[0])
+
+
 def restart(u):
     """Starts a stopped ucsd again with a fresh log (so that waiting for
     "started" or the probe's port does not find the first run's lines)."""
@@ -366,6 +381,67 @@ def timing_independent():
         u.close()
 
 
+def timing_medians(p, rounds=31):
+    """Median answer times (us) of unknown logins before any known account
+    was tried, of unknown logins and of alice's wrong password (these two
+    interleaved, so that machine noise hits both alike)."""
+    first, unknown, wrong = [], [], []
+    for i in range(7):
+        first.append(int(field(expect(login(p, f"early{i}", "guess"), "EACCES", "unknown"),
+                               "us")))
+    for i in range(rounds):
+        unknown.append(int(field(expect(login(p, f"ghost{i}", "guess"), "EACCES", "unknown"),
+                                 "us")))
+        wrong.append(int(field(expect(login(p, "alice", "guess"), "EACCES", "wrong"), "us")))
+    return statistics.median(first), statistics.median(unknown), statistics.median(wrong)
+
+
+def timing_after_cost_change():
+    """Hashes keep the costs they were made with, so after the operator
+    changed the costs old and new hashes live side by side. An unknown login
+    must still cost what a known account's wrong password costs: the dummy
+    takes the most expensive costs seen (also in the store at start), and a
+    failure against a cheaper hash waits for the difference. A dummy of the
+    current costs alone answers unknown logins ~10x faster or slower."""
+    expensive = {"hash_memory_kib": 16384, "hash_iterations": 2}
+    quiet = {"max_failures_per_login": 0, "max_failures_per_address": 0, "delay_base_ms": 0}
+    for old, new, how in ((expensive, CHEAP, "restart"), (expensive, CHEAP, "reload"),
+                          (CHEAP, expensive, "restart")):
+        u = auth_ucsd(dict(old, **quiet))
+        try:
+            u.start()
+            p = Probe(u)
+            add_user(p, "alice", "right")
+            add_user(p, "bob", "right")  # more accounts of the old costs
+            u.write_config({"dialplan": {"data_dir": DATA}, "auth": dict(new, **quiet)})
+            if how == "restart":
+                p.close()
+                u.stop()
+                restart(u)
+                p = Probe(u)
+            else:
+                n = len(u.lines)
+                u.signal(signal.SIGHUP)
+                u.wait_for(r"\[core\] configuration reloaded", after=n)
+            mf, mu, mw = timing_medians(p)
+            print(f"{old['hash_memory_kib']} KiB -> {new['hash_memory_kib']} KiB by {how}: "
+                  f"median us: unknown first {mf:.0f}, unknown {mu:.0f}, wrong password {mw:.0f}")
+            check(max(mu, mw) > 5000, f"the expensive hash costs real time ({mu:.0f}/{mw:.0f})")
+            check(0.6 * mw <= mu <= 1.5 * mw + 1000,
+                  f"{how} to other costs: unknown login median {mu:.0f} us vs wrong password "
+                  f"{mw:.0f} us")
+            # also before any login met an account of the old costs. These
+            # run before the others, so the machine's load may differ (and
+            # the pool's first runs of a hash size are slower): only a lower
+            # bound, far from what a dummy of the new costs would take (1/16)
+            check(mf >= 0.25 * mw, f"{how} to other costs: first unknown logins median "
+                                   f"{mf:.0f} us vs wrong password {mw:.0f} us")
+            expect(login(p, "alice", "right"), "ok", "alice still gets in")
+            check(u.stop()[0] == 0, "clean exit")
+        finally:
+            u.close()
+
+
 def audit_no_password():
     u = auth_ucsd(dict(LIMITS, delay_base_ms=0))
     secrets = ["Tr0ub4dor&3-first", "Tr0ub4dor&3-wrong", "Tr0ub4dor&3-admin",
@@ -513,6 +589,53 @@ def admin_file_broken():
         u.close()
 
 
+def admins_concurrent():
+    """ucs-passwd runs and the server's own changes hit admins.json at the
+    same time: each read-modify-rename holds the lock, so none is lost."""
+    u = auth_ucsd()
+    try:
+        u.start()
+        p = Probe(u)
+        path = os.path.join(u.state, "auth", "admins.json")
+        want = set()
+        for r in range(3):
+            procs = []
+            for i in range(8):
+                name = f"tool{r}-{i}"
+                procs.append((name, subprocess.Popen(
+                    [UCS_PASSWD, "admin", "--state-dir", u.state, "--memory", "1024",
+                     "--iterations", "1", name], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+            # every tool waits for its password: let them all go at once,
+            # while the server makes changes of its own
+            for name, pr in procs:
+                pr.stdin.write(f"pw-{name}\n")
+            servers = [f"srv{r}-{j}" for j in range(4)]
+            p.sock.sendall("".join(f"auth.passwd admin {n} {hx('pw-' + n)}\n"
+                                   for n in servers).encode())
+            for name, pr in procs:
+                pr.stdin.close()
+            for name, pr in procs:
+                rc, err = pr.wait(timeout=60), pr.stderr.read()
+                pr.stdout.close()
+                pr.stderr.close()
+                check(rc == 0, f"ucs-passwd {name}: {rc} {err}")
+            for _ in servers:
+                got = answer(p)
+                check(got == "ok", f"server change: {got}")
+            want |= {name for name, _ in procs} | set(servers)
+            ids = {a["id"] for a in json.load(open(path))["admins"]}
+            check(ids == want, f"round {r}: lost {sorted(want - ids)}, unexpected "
+                               f"{sorted(ids - want)}")
+        check(os.stat(path + ".lock").st_mode & 0o777 == 0o600, "the lock file is 0600")
+        # the server sees every account, the tool's and its own
+        for name in sorted(want)[::3]:
+            expect(login(p, name, "pw-" + name, kind="admin"), "ok", f"admin {name}")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
 def rehash_on_login():
     u = auth_ucsd()
     try:
@@ -626,7 +749,65 @@ def queue_limit():
         u.close()
 
 
+def inflight_change():
+    """A login whose verification was running while the account was
+    deactivated, given a new password or removed (an administrator's
+    password changed by the tool) is decided on the account as it is now."""
+    u = auth_ucsd({"hash_memory_kib": 65536, "hash_iterations": 8,
+                   "max_failures_per_login": 0, "max_failures_per_address": 0,
+                   "delay_base_ms": 0})
+    try:
+        u.start()
+        p, q = Probe(u), Probe(u)
+        add_user(p, "alice", "right")  # a hash of ~0.4 s
+        rc, out, err = passwd_tool("hash", "--memory", "1024", "--iterations", "1",
+                                   password="new")
+        check(rc == 0, err)
+        new_phc = out.strip()
+
+        def during(change, kind="user", name="alice", password="right"):
+            p.sock.sendall(f"auth.login {kind} {name} {hx(password)} 127.0.0.1\n".encode())
+            time.sleep(0.05)
+            change()
+            check(not answered(p), "the login was answered before the change: raise the costs")
+            return answer(p)
+
+        expect(during(lambda: None), "ok", "no change: accepted")
+        expect(during(lambda: q.ok('ud.put user {"id": "alice", "login": "alice", '
+                                   '"active": false}')), "EPERM", "deactivated meanwhile")
+        u.wait_for(r'audit: login refused: login="alice" kind=user account=alice .*'
+                   r'reason="account inactive"')
+        q.ok('ud.put user {"id": "alice", "login": "alice", "active": true}')
+        expect(during(lambda: q.ok(f"ud.passwd alice {new_phc}")), "EACCES",
+               "a new password meanwhile")
+        u.wait_for(r'audit: login failed: login="alice" kind=user method=uc-password .*'
+                   r'reason="the password was changed while the login ran"')
+        expect(login(p, "alice", "new"), "ok", "the new password")
+        p.ok(f"auth.passwd user alice {hx('right')}")
+        expect(during(lambda: q.ok("ud.remove user alice")), "EACCES", "removed meanwhile")
+        u.wait_for(r'audit: login failed: login="alice" .*reason="the account was removed while '
+                   r'the login ran"')
+        # an administrator whose password the tool changes meanwhile
+        p.ok(f"auth.passwd admin root {hx('right')}")
+        expect(during(lambda: None, kind="admin", name="root"), "ok", "admin, no change")
+
+        def tool():
+            rc, _, err = passwd_tool("admin", "--state-dir", u.state, "--memory", "1024",
+                                     "--iterations", "1", "root", password="new")
+            check(rc == 0, err)
+
+        expect(during(tool, kind="admin", name="root"), "EACCES", "admin, new password meanwhile")
+        u.wait_for(r'audit: login failed: login="root" kind=admin .*reason="the password was '
+                   r'changed while the login ran"')
+        expect(login(p, "root", "new", kind="admin"), "ok", "the tool's password")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
 # ---- directory login ----
+
+PEOPLE = "ou=people,dc=example,dc=com"
 
 LDIF = """dn: ou=people,dc=example,dc=com
 objectClass: organizationalUnit
@@ -669,9 +850,37 @@ userPassword: twin-pw
 """
 
 
-def slapd(tls=True):
+def slapd(tls=True, ldif=LDIF, **kw):
+    """A slapd with the test entries; with TLS it refuses every simple bind
+    that is not protected by TLS (tls_only), so a client that skipped
+    StartTLS fails instead of binding in clear text."""
     from slapd import Slapd
-    return Slapd(ldif=LDIF, tls=tls)
+    return Slapd(ldif=ldif, tls=tls, tls_only=tls, **kw)
+
+
+def dead_port():
+    """A loopback port nobody listens on (a directory that is down)."""
+    from slapd import free_port
+    return free_port()
+
+
+def refused_start(u, what):
+    """ucsd must refuse to start (auth is critical and its section is bad)."""
+    u.start(wait=False)
+    try:
+        rc = u.wait_exit()
+    except subprocess.TimeoutExpired:
+        raise Failure(f"{what}: ucsd started, the auth section was accepted") from None
+    check(rc == 1, f"{what}: exit status {rc}")
+
+
+def no_entry(u, login):
+    """The audit line of a login that is not in the user store and that the
+    directory search (escaped) found no entry for."""
+    from re import escape
+    u.wait_for(r'audit: login failed: login="' + escape(login) + r'" kind=user method=ldap .*'
+               r'reason="the login is not in the user store \(no directory entry for the '
+               r'login\)"')
 
 
 def ldap_ucsd(d, **ldap):
@@ -699,10 +908,14 @@ def ldap_basics(u, p):
     expect(login(p, "alice", ""), "EACCES", "empty password")
     u.wait_for(r'audit: login failed: login="alice" .*reason="empty password"')
     expect(login(p, "zed", "x"), "EACCES", "not in the directory")
-    u.wait_for(r'audit: login failed: login="zed" .*reason="no directory entry for the login"')
-    # filter syntax in a login is just characters
+    no_entry(u, "zed")
+    # filter syntax in a login is just characters: escaped, the search finds
+    # no entry (unescaped, "(uid=*)" would find five, and "(uid=alice)(uid=*)"
+    # is no filter at all)
     expect(login(p, "*", "alice-dir-pw"), "EACCES", "a login of *")
+    no_entry(u, "*")
     expect(login(p, "alice)(uid=*", "alice-dir-pw"), "EACCES", "filter injection")
+    no_entry(u, "alice)(uid=*")
     expect(login(p, "twin", "twin-pw"), "EACCES", "two entries match")
     u.wait_for(r'reason="the login matches several directory entries"')
     p.ok("auth.release alice")
@@ -865,22 +1078,196 @@ def ldap_directory_down():
 
 
 def ldap_not_in_store():
-    d = slapd()
+    d = slapd(modules=("lastbind",), overlays="overlay lastbind")
     u = None
     try:
         u = ldap_ucsd(d, url=d.ldaps_url, ca_file=d.ca_file)
         u.start()
         p = Probe(u)
         ldap_users(p)
-        # dave is in the directory only: a valid bind is not enough
+        # dave is in the directory only: refused without a bind as his entry
         expect(login(p, "dave", "dave-dir-pw"), "EACCES", "not in the user store")
         u.wait_for(r'audit: login failed: login="dave" kind=user method=ldap .*reason="the '
-                   r'directory accepted the password, but the login is not in the user store"')
+                   r'login is not in the user store \(a directory entry matches; it was not '
+                   r'tried\)"')
+        # the lastbind overlay stamps every successful bind: alice's login
+        # stamps hers, dave's entry was never bound as
+        expect(login(p, "alice", "alice-dir-pw"), "ok", "alice, for the stamp")
+        check("authTimestamp:" in d.search(f"uid=alice,{PEOPLE}", "(objectClass=*)",
+                                           "authTimestamp"), "the overlay stamps binds")
+        check("authTimestamp:" not in d.search(f"uid=dave,{PEOPLE}", "(objectClass=*)",
+                                               "authTimestamp"),
+              "no bind as the entry of a login that is not in the user store")
         # carol is in the store only: the directory decides, and says no
         expect(login(p, "carol", "anything"), "EACCES", "not in the directory")
         # bob is inactive: refused only with the right password
         expect(login(p, "bob", "bob-dir-pw"), "EPERM", "inactive, right password")
         expect(login(p, "bob", "wrong"), "EACCES", "inactive, wrong password")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        if u:
+            u.close()
+        d.close()
+
+
+def ldap_url_list():
+    """A list of URLs: split like libldap (commas and blanks) and every URL
+    checked; tried one at a time, with StartTLS decided for each URL. slapd
+    refuses binds without TLS, so a skipped StartTLS fails the login."""
+    d = slapd()
+    u = None
+    try:
+        dead, dead2 = dead_port(), dead_port()
+        # a plain URL behind a comma is a plain URL
+        u = ldap_ucsd(d, url=f"ldaps://127.0.0.1:{dead},{d.url}", ca_file=d.ca_file)
+        refused_start(u, "a plain URL after a comma")
+        u.wait_for(rf"error \[auth\] .*: ldap://127\.0\.0\.1:{d.port} would carry passwords "
+                   r"in plain text")
+        u.close()
+        # the first directory is down: the second one, ldap://, gets StartTLS
+        for sep in (" ", ",", ", ", "\t"):
+            u = ldap_ucsd(d, url=f"ldaps://127.0.0.1:{dead}{sep}{d.url}", starttls=True,
+                          ca_file=d.ca_file)
+            u.start()
+            u.wait_for(rf"users log in with a directory bind \(ldaps://127\.0\.0\.1:{dead}, TLS; "
+                       rf"ldap://127\.0\.0\.1:{d.port}, StartTLS\)")
+            p = Probe(u)
+            ldap_users(p)
+            expect(login(p, "alice", "alice-dir-pw"), "ok", f"fail-over, StartTLS ({sep!r})")
+            expect(login(p, "alice", "wrong"), "EACCES", "fail-over, wrong password")
+            u.wait_for(r'login="alice" kind=user method=ldap .*reason="bind: Invalid credentials')
+            check(u.stop()[0] == 0, "clean exit")
+            u.close()
+        # the other way round: ldap:// down, ldaps:// answers
+        u = ldap_ucsd(d, url=f"ldap://127.0.0.1:{dead},{d.ldaps_url}", starttls=True,
+                      ca_file=d.ca_file)
+        u.start()
+        p = Probe(u)
+        ldap_users(p)
+        expect(login(p, "alice", "alice-dir-pw"), "ok", "fail-over to ldaps://")
+        check(u.stop()[0] == 0, "clean exit")
+        u.close()
+        # all down: unreachable, not counted, every URL named
+        u = ldap_ucsd(d, url=f"ldaps://127.0.0.1:{dead} ldap://127.0.0.1:{dead2}",
+                      starttls=True, ca_file=d.ca_file)
+        u.start()
+        p = Probe(u)
+        ldap_users(p)
+        for _ in range(4):
+            expect(login(p, "alice", "alice-dir-pw"), "EHOSTUNREACH", "every URL down")
+        u.wait_for(rf'reason="directory unreachable: ldaps://127\.0\.0\.1:{dead}: connect: '
+                   rf"Can.t contact LDAP server; ldap://127\.0\.0\.1:{dead2}: connect: Can.t "
+                   r'contact LDAP server" \(not counted\)')
+        check(not u.has("audit: lockout"), "no lockout")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        if u:
+            u.close()
+        d.close()
+
+
+def ldap_search_errors():
+    """A search the directory refuses (here: "restrict search", answered
+    unwillingToPerform) is not the user's failure: unreachable, not counted,
+    the reason logged. A filter that is not one LDAP filter, or has %s
+    outside a value, stops startup."""
+    d = slapd(overlays="restrict search")
+    u = None
+    try:
+        u = ldap_ucsd(d, url=d.ldaps_url, ca_file=d.ca_file)
+        u.start()
+        p = Probe(u)
+        ldap_users(p)
+        for _ in range(4):  # max_failures_per_login is 3
+            expect(login(p, "alice", "alice-dir-pw"), "EHOSTUNREACH", "search refused")
+        expect(login(p, "zed", "x"), "EHOSTUNREACH", "search refused, login not in the store")
+        u.wait_for(r'audit: login failed: login="alice" kind=user method=ldap .*reason="directory '
+                   r'unreachable: search: Server is unwilling to perform \(operation '
+                   r'restricted\)" \(not counted\)')
+        check(not u.has("audit: lockout"), "no lockout for a search the directory refused")
+        check(u.stop()[0] == 0, "clean exit")
+        u.close()
+        for filt in ("(uid=%s))((objectClass=*)", "(&(uid=%s)", "(uid=%s)(cn=x)",
+                     "(%s=alice)", "(|)(uid=%s)", "(uid=%s\\zz)"):
+            u = ldap_ucsd(d, url=d.ldaps_url, ca_file=d.ca_file, filter=filt)
+            refused_start(u, f"filter {filt!r}")
+            u.wait_for(r"error \[auth\] .*: the filter must be one LDAP filter in balanced "
+                       r"parentheses holding %s for the login inside a value")
+            u.close()
+        u = None
+    finally:
+        if u:
+            u.close()
+        d.close()
+
+
+STORE_LDIF = """dn: ou=people,dc=example,dc=com
+objectClass: organizationalUnit
+ou: people
+
+dn: uid=alice,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: alice
+cn: Alice Example
+sn: Example
+mail: alice@example.com
+userPassword: alice-dir-pw
+
+dn: uid=mallory,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: mallory
+cn: Mallory Example
+sn: Example
+mail: alice
+userPassword: mallory-pw
+
+dn: uid=bob,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: bob
+cn: Bob Example
+sn: Example
+mail: bob
+userPassword: bob-dir-pw
+"""
+
+
+def ldap_store_dn():
+    """The user store is the directory (userdb-ldap fills each user's DN):
+    the entry the login search finds must be the store user's. Here the
+    operator's filter matches mail, and mallory's mail is "alice": binding
+    as the entry found would let mallory's password open alice's account."""
+    d = slapd(ldif=STORE_LDIF)
+    u = None
+    try:
+        store = {"url": d.ldaps_url, "ca_file": d.ca_file, "schema": "openldap",
+                 "bind_dn": d.admin_dn, "password": d.admin_password,
+                 "base": "dc=example,dc=com",
+                 "users": {"base": PEOPLE, "filter": "(objectClass=inetOrgPerson)"},
+                 "network_timeout": 2, "search_timeout": 2, "sync_interval": 3600,
+                 "retry_max": 1}
+        auth = dict(CHEAP, method="ldap", max_failures_per_login=5, delay_base_ms=0,
+                    ldap={"url": d.ldaps_url, "ca_file": d.ca_file, "base_dn": PEOPLE,
+                          "filter": "(mail=%s)", "timeout_ms": 2000})
+        u = Ucsd(plugins=["svcprobe"], tree_plugins=["dialplan", "userdb-ldap", "auth"],
+                 config={"plugins": {"disabled": ["userdb-file"]},
+                         "dialplan": {"data_dir": DATA}, "userdb-ldap": store, "auth": auth})
+        u.start()
+        u.wait_for(r"info \[userdb-ldap\] (read|sync:) 3 users")
+        p = Probe(u)
+        alice = json.loads(p.ok("ud.login alice"))
+        bob = json.loads(p.ok("ud.login bob"))
+        check(alice["dn"] == f"uid=alice,{PEOPLE}", f"the store has alice's DN: {alice}")
+        # "(mail=alice)" finds mallory's entry: not alice's, refused before any bind
+        expect(login(p, "alice", "mallory-pw"), "EACCES", "mallory's password for alice")
+        u.wait_for(r'audit: login failed: login="alice" kind=user method=ldap .*reason="the '
+                   r'directory entry found is not the user store\'s \(uid=mallory,ou=people,'
+                   r'dc=example,dc=com vs uid=alice,ou=people,dc=example,dc=com\)"')
+        check(not u.has(r"audit: login accepted: login=\"alice\""), "alice never got in")
+        # an entry that is the store user's (any spelling of the login)
+        for typed in ("bob", "BOB"):
+            ans = expect(login(p, typed, "bob-dir-pw"), "ok", f"bob's own entry ({typed})")
+            check(field(ans, "user") == bob["id"], ans)
+        expect(login(p, "bob", "alice-dir-pw"), "EACCES", "bob, wrong password")
         check(u.stop()[0] == 0, "clean exit")
     finally:
         if u:
@@ -894,4 +1281,6 @@ if __name__ == "__main__":
         lockout_refuses_right_password, address_lockout, ipv6_prefix, timing_independent,
         audit_no_password, admin_accounts, admin_file_broken, rehash_on_login,
         cancel_and_stop, queue_limit, ldap_ldaps, ldap_starttls, ldap_plain_refused,
-        ldap_plain_allowed, ldap_bad_ca, ldap_directory_down, ldap_not_in_store)})
+        ldap_plain_allowed, ldap_bad_ca, ldap_directory_down, ldap_not_in_store,
+        timing_after_cost_change, admins_concurrent, inflight_change, ldap_url_list,
+        ldap_search_errors, ldap_store_dn)})

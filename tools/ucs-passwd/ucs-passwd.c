@@ -4,9 +4,10 @@
  *
  * The first administrator has to come from somewhere: the auth plugin
  * keeps the accounts in <state>/auth/admins.json and this tool writes that
- * file the way the plugin does (atomically, mode 0600), running the same
- * code (plugins/auth/auth_*.c). The server notices the new file at the
- * next administrator login.
+ * file the way the plugin does (atomically, mode 0600, under the flock of
+ * admins.json.lock that the server takes for its changes too), running the
+ * same code (plugins/auth/auth_*.c). The server notices the new file at
+ * the next administrator login.
  *
  *   ucs-passwd hash   [COSTS]                          print a PHC string
  *   ucs-passwd admin  [COSTS] [--state-dir DIR] NAME   create or change an administrator
@@ -141,38 +142,24 @@ static int cmd_verify(const char *phc_text)
 	return 0;
 }
 
+/* Read, change and rename under the lock the server takes for its own
+ * changes (DIR/auth/admins.json.lock), so neither loses the other's. */
 static int set_admin(const char *state_dir, const char *name, const char *phc)
 {
 	char path[4096], err[512];
-	struct auth_admins admins = {0};
-	char *text = NULL;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/auth/admins.json", state_dir);
-	rc = auth_admins_load(path, &admins, err, sizeof(err));
-	if (rc == -ENOENT) {
-		rc = 0;
-	} else if (rc) {
+	if (snprintf(path, sizeof(path), "%s/auth/admins.json", state_dir) >= (int)sizeof(path)) {
+		fprintf(stderr, "ucs-passwd: the state directory's path is too long\n");
+		return 1;
+	}
+	rc = auth_admins_update(path, name, phc, NULL, NULL, err, sizeof(err));
+	if (rc == -EIO)
 		fprintf(stderr, "ucs-passwd: %s: %s (not overwritten)\n", path, err);
-		goto out;
-	}
-	rc = auth_admins_set(&admins, name, phc);
-	if (rc) {
-		fprintf(stderr, "ucs-passwd: cannot set %s: %s\n", name, strerror(-rc));
-		goto out;
-	}
-	text = auth_admins_format(&admins);
-	rc = text ? auth_file_write_atomic(path, text, strlen(text)) : -ENOMEM;
-	if (rc)
-		fprintf(stderr, "ucs-passwd: writing %s: %s\n", path, strerror(-rc));
+	else if (rc)
+		fprintf(stderr, "ucs-passwd: %s: %s\n", path, err[0] ? err : strerror(-rc));
 	else
 		printf("administrator %s saved in %s\n", name, path);
-out:
-	if (text) {
-		auth_wipe(text, strlen(text));
-		free(text);
-	}
-	auth_admins_free(&admins);
 	return rc ? 1 : 0;
 }
 

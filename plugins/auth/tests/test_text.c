@@ -1,8 +1,9 @@
 /*
  * plugins/auth/tests/test_text.c - the text the plugin builds from input it
  * does not control: RFC 4515 escaping of logins in LDAP filters, the
- * directory settings check (TLS required unless allowed), base DN lists,
- * quoting in audit lines, and the JSON of "auth.event".
+ * filter template check, the directory settings check (every URL of a
+ * list TLS unless allowed), base DN lists, DN comparison, quoting in audit
+ * lines, and the JSON of "auth.event".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +33,52 @@ static void test_escape(void)
 	CHECK_INT(strlen(out), ==, 4);
 }
 
+/* RFC 4515 section 3: in a value, "*", "(", ")", "\" and NUL must be
+ * escaped as a backslash and two hex digits; every other byte may stand
+ * for itself (NUL cannot occur in a C string). Every byte, one by one. */
+static void test_escape_every_byte(void)
+{
+	char in[2] = {0}, out[16], want[8];
+
+	for (int b = 1; b < 256; b++) {
+		in[0] = (char)b;
+		switch (b) {
+		case '*':
+			snprintf(want, sizeof(want), "\\2a");
+			break;
+		case '(':
+			snprintf(want, sizeof(want), "\\28");
+			break;
+		case ')':
+			snprintf(want, sizeof(want), "\\29");
+			break;
+		case '\\':
+			snprintf(want, sizeof(want), "\\5c");
+			break;
+		default:
+			snprintf(want, sizeof(want), "%c", b);
+			break;
+		}
+		CHECK_INT(auth_ldap_escape(in, out, sizeof(out)), ==, strlen(want));
+		if (strcmp(out, want) != 0)
+			fprintf(stderr, "byte 0x%02x\n", b);
+		CHECK_STR(out, want);
+	}
+	/* all of them together, and what the escaped login does to a filter */
+	CHECK_INT(auth_ldap_escape("*()\\", out, sizeof(out)), ==, 12);
+	CHECK_STR(out, "\\2a\\28\\29\\5c");
+	{
+		char f[256];
+
+		auth_ldap_filter("(uid=%s)", "x*)(|(uid=*))(\\", f, sizeof(f));
+		CHECK_STR(f, "(uid=x\\2a\\29\\28|\\28uid=\\2a\\29\\29\\28\\5c)");
+		/* one filter, one value: no parenthesis or star of the login survives */
+		CHECK_INT(auth_ldap_filter_check("(uid=%s)"), ==, 0);
+		CHECK(strchr(f + 5, '(') == NULL && strchr(f, '*') == NULL);
+		CHECK_INT(strchr(f, ')') - f, ==, strlen(f) - 1);
+	}
+}
+
 static void test_filter(void)
 {
 	char out[256];
@@ -54,7 +101,7 @@ static struct auth_ldap_conf conf(const char *url, int starttls, int plain)
 {
 	struct auth_ldap_conf c = {0};
 
-	c.url = strdup(url);
+	auth_ldap_set_urls(&c, url);
 	c.starttls = starttls;
 	c.allow_plain = plain;
 	c.filter = strdup("(uid=%s)");
@@ -94,6 +141,33 @@ static void test_conf_check(void)
 	CHECK_INT(check_conf("", 0, 1, err), ==, -EINVAL);
 	CHECK_CONTAINS(err, "no directory URL");
 	CHECK_INT(check_conf("   ", 0, 1, err), ==, -EINVAL);
+	/* lists: libldap splits on commas too, and fails over to later URLs,
+	 * so every URL of the list must pass */
+	CHECK_INT(check_conf("ldaps://a,ldap://b", 0, 0, err), ==, -EINVAL);
+	CHECK_CONTAINS(err, "ldap://b would carry passwords in plain text");
+	CHECK_INT(check_conf("ldaps://a, ldap://b:389", 0, 0, err), ==, -EINVAL);
+	CHECK_CONTAINS(err, "ldap://b:389 would carry");
+	CHECK_INT(check_conf("ldaps://a\tldap://b", 0, 0, err), ==, -EINVAL);
+	CHECK_INT(check_conf("ldaps://a,ldap://b", 1, 0, err), ==, 0);
+	CHECK_INT(check_conf("ldaps://a,,ldaps://b, ldaps://c\n", 0, 0, err), ==, 0);
+	CHECK_INT(check_conf(" , ,", 0, 1, err), ==, -EINVAL);
+	CHECK_CONTAINS(err, "no directory URL");
+	CHECK_INT(check_conf("ldaps://a,http://b", 0, 1, err), ==, -EINVAL);
+	CHECK_CONTAINS(err, "http://b is not an ldap");
+	CHECK_INT(check_conf("ldaps://[::1", 0, 0, err), ==, -EINVAL);
+	CHECK_CONTAINS(err, "is not an ldap");
+
+	c = conf("ldaps://dc1:636, ldap://dc2 ,ldaps://dc3", 1, 0);
+	CHECK_INT(c.n_urls, ==, 3);
+	CHECK_STR(c.urls[0], "ldaps://dc1:636");
+	CHECK_STR(c.urls[1], "ldap://dc2");
+	CHECK_STR(c.urls[2], "ldaps://dc3");
+	CHECK_STR(auth_ldap_url_protection(&c, c.urls[0]), "TLS");
+	CHECK_STR(auth_ldap_url_protection(&c, c.urls[1]), "StartTLS");
+	c.starttls = 0;
+	CHECK_STR(auth_ldap_url_protection(&c, c.urls[1]), "PLAIN TEXT");
+	CHECK_STR(auth_ldap_url_protection(&c, "LDAPS://x"), "TLS");
+	auth_ldap_conf_free(&c);
 
 	c = conf("ldaps://x", 0, 0);
 	free(c.filter);
@@ -133,6 +207,78 @@ static void test_conf_check(void)
 	CHECK_STR(c.bases[0], "ou=people,dc=example,dc=com");
 	CHECK_STR(c.bases[1], "ou=staff,dc=example,dc=org");
 	auth_ldap_conf_free(&c);
+}
+
+static void test_filter_check(void)
+{
+	static const char *const good[] = {
+		"(uid=%s)",
+		"(sAMAccountName=%s)",
+		"(&(objectClass=person)(|(uid=%s)(mail=%s)))",
+		"(&(objectClass=user) (sAMAccountName=%s))",
+		"(&(uid=%s)(!(employeeType=disabled)))",
+		"(&(uid=%s)(memberOf=cn=ucs\\2cusers,dc=example,dc=com))",
+		"(cn=100%%%s)",
+		"(uid:dn:=%s)",
+		"(uid=%s*)",
+		"(|(uid=%s)(uid~=%s)(cn>=%s)(cn<=%s))",
+		NULL,
+	};
+	static const char *const bad[] = {
+		"",
+		"uid=%s",		     /* no parentheses */
+		"(uid=bob)",		     /* no %s */
+		"(uid=%s)(x=%q)",	     /* not a placeholder */
+		"(uid=%s))((objectClass=*)", /* unbalanced, two filters */
+		"(&(uid=%s)",		     /* not closed */
+		"(uid=%s",		     /* not closed */
+		"(uid=%s)(cn=x)",	     /* two filters */
+		"((uid=%s))",		     /* a filter in a filter without & | ! */
+		"(%s=alice)",		     /* the login as an attribute */
+		"(|)(uid=%s)",		     /* an empty list */
+		"(&)",			     /* and nothing else */
+		"(uid=%s\\zz)",		     /* an escape that is no hex pair */
+		"(uid=x\\5%s)",		     /* an escape that would end in the login */
+		"(=%s)",		     /* no attribute */
+		"(uid %s)",		     /* no operator */
+		"(uid=%s) ",		     /* something after the filter */
+		"(uid=(%s))",		     /* a parenthesis in a value */
+		NULL,
+	};
+	char deep[200] = "";
+
+	for (size_t i = 0; good[i]; i++) {
+		if (auth_ldap_filter_check(good[i]) != 0)
+			fprintf(stderr, "refused: %s\n", good[i]);
+		CHECK_INT(auth_ldap_filter_check(good[i]), ==, 0);
+	}
+	for (size_t i = 0; bad[i]; i++) {
+		if (auth_ldap_filter_check(bad[i]) == 0)
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+		CHECK_INT(auth_ldap_filter_check(bad[i]), ==, -EINVAL);
+	}
+	CHECK_INT(auth_ldap_filter_check(NULL), ==, -EINVAL);
+	/* nesting is bounded: 40 levels of (! ... ) are refused, not recursed */
+	for (int i = 0; i < 40; i++)
+		strcat(deep, "(!");
+	strcat(deep, "(uid=%s)");
+	for (int i = 0; i < 40; i++)
+		strcat(deep, ")");
+	CHECK_INT(auth_ldap_filter_check(deep), ==, -EINVAL);
+}
+
+static void test_dn_equal(void)
+{
+	const char *alice = "uid=alice,ou=people,dc=example,dc=com";
+
+	CHECK_INT(auth_ldap_dn_equal(alice, alice), ==, 1);
+	CHECK_INT(auth_ldap_dn_equal("UID=Alice, OU=People,DC=example, DC=com", alice), ==, 1);
+	CHECK_INT(auth_ldap_dn_equal("cn=a\\,b,dc=x", "cn=a\\2cb,dc=x"), ==, 1);
+	CHECK_INT(auth_ldap_dn_equal("uid=mallory,ou=people,dc=example,dc=com", alice), ==, 0);
+	CHECK_INT(auth_ldap_dn_equal("uid=alice,ou=people,dc=example", alice), ==, 0);
+	CHECK_INT(auth_ldap_dn_equal("uid=alice2,ou=people,dc=example,dc=com", alice), ==, 0);
+	CHECK_INT(auth_ldap_dn_equal("not a dn", "not a dn"), ==, 0);
+	CHECK_INT(auth_ldap_dn_equal(alice, NULL), ==, 0);
 }
 
 static void test_quote(void)
@@ -189,8 +335,11 @@ static void test_event_json(void)
 int main(void)
 {
 	test_escape();
+	test_escape_every_byte();
 	test_filter();
+	test_filter_check();
 	test_conf_check();
+	test_dn_equal();
 	test_quote();
 	test_event_json();
 	return check_report();
