@@ -55,10 +55,21 @@
  * The store core (udb_core_*) implements every slot of struct
  * ucs_userdb_api on top of the documents and the current snapshot: put ->
  * validate -> write to disk -> build the next snapshot -> swap it in ->
- * publish "userdb.changed". A directory-backed store (userdb-ldap) hands the
- * core a set of *directory documents* for the kinds it reads from the
- * directory: partial documents whose keys (top level, or one level down in
- * "phones" and "contact") are exactly the fields the directory owns. The
+ * publish "userdb.changed". What the store writes it loads again: a
+ * document whose stored text (udb_store_text) exceeds UDB_DOC_MAX is
+ * refused before the write. Once a write reached the disk (the rename) the
+ * change counts, whatever happens after it. A removal takes every
+ * reference to the object with it - a user's grants from other users, her
+ * membership and leader/deputy roles in groups; a group from other groups'
+ * monitor and favourite lists; a profile from its users - so an object
+ * created later with the same id inherits nothing: the documents that
+ * named it are rewritten first, then the object's file goes, and the whole
+ * removal is one snapshot swap with one event per changed object.
+ *
+ * A directory-backed store (userdb-ldap) hands the core a set of
+ * *directory documents* for the kinds it reads from the directory:
+ * partial documents whose keys (top level, or one level down in "phones"
+ * and "contact") are exactly the fields the directory owns. The
  * core's effective document for a directory object is the local document
  * (ucsd's own settings, keyed by the same stable id) with the directory's
  * keys laid over it; a put that changes an owned field is refused with
@@ -70,7 +81,8 @@
  * store hands the core the directory documents it already has (the last
  * good read) at udb_core_new, so the very first snapshot holds them, and
  * drops the local document of an object that left the directory for good
- * with udb_core_forget.
+ * with udb_core_forget, which also drops the references to it from the
+ * other local documents (the directory's own data is left as it is).
  *
  * The loop thread. A bulk change (reload, new directory documents, new
  * user flags) touches every object, so nothing of it that grows with the
@@ -79,7 +91,13 @@
  * milliseconds at 10,000 users, only when they happen at that moment),
  * loads, merges, builds and diffs; the loop thread swaps pointers and
  * publishes; what the swap replaced (ten thousand documents and snapshot
- * blocks) is freed by another worker job (udb_core_dispose).
+ * blocks) is freed by another worker job (udb_core_dispose). A single
+ * change makes the next snapshot in place (udb_snapshot_update: the
+ * changed objects compiled, everything else shared); when that cannot be
+ * done - the snapshot skipped a user (two directory users with one login),
+ * more than a few objects changed at once - the full build runs as such a
+ * worker job too: the documents are in at once, the snapshot and the
+ * events follow when the build is swapped in.
  *
  * Threads: udb_doc_*, udb_snapshot_* and udb_store_* may be called from any
  * thread (the store serialises its own writes); udb_core_* run on the loop
@@ -117,7 +135,7 @@ int udb_id_valid(const char *s);
 #define UDB_PROFILE_MAX	     (64 * 1024)	    /* a profile's "settings", as compact JSON */
 #define UDB_LIST_MAX	     1024		    /* most lists */
 #define UDB_MEMBERS_MAX	     100000		    /* a group's members */
-#define UDB_DOC_MAX	     (4 * 1024 * 1024)	    /* one document as text */
+#define UDB_DOC_MAX	     (4 * 1024 * 1024)	    /* one document as text (see below) */
 #define UDB_PICTURE_IN_MAX   (8 * 1024 * 1024)	    /* image data accepted by set_picture */
 #define UDB_CONTACT_IMAGE_PX 96			    /* contact image: 96x96 */
 #define UDB_PROFILE_PIC_W    400		    /* profile picture: 400 px wide */
@@ -286,8 +304,22 @@ struct udb_load_stats {
 /* Reads every document (blocking; any thread). Files that do not parse or
  * validate are reported and moved aside. */
 int udb_store_load(struct udb_store *st, struct udb_docs *out, struct udb_load_stats *stats);
-/* Writes one stored-form document atomically (-EIO and a report when the
- * write failed; the old file is then untouched). */
+/* The text udb_store_write writes for a stored-form document: indented by
+ * one space, every non-ASCII character as a \u escape (a character of
+ * three UTF-8 bytes takes six, one of four takes twelve), so the file can
+ * be more than twice as long as the client's text. Returns a new string in
+ * *text (free() it) and its length in *len; -EFBIG (*text NULL, *len the
+ * length it would have) when it is longer than UDB_DOC_MAX. UDB_DOC_MAX is the one limit of a
+ * document's text: what put_json reads from a client, what a write puts on
+ * disk and what a load reads back, so nothing the store accepts is moved
+ * aside at the next load. */
+int udb_store_text(const json_t *doc, char **text, size_t *len);
+/* Writes one stored-form document atomically. -EFBIG when its text is
+ * longer than UDB_DOC_MAX (nothing written, nothing reported: the caller
+ * explains); -EIO and a report when the write failed before the rename
+ * (the old file is then untouched). Once the rename is done the write
+ * counts: a failed fsync of the directory afterwards is retried once and
+ * reported as a warning, and the result is 0. */
 int udb_store_write(struct udb_store *st, int kind, const json_t *doc);
 /* Removes one object's file (and for users its pictures). -ENOENT. */
 int udb_store_remove(struct udb_store *st, int kind, const char *id);
@@ -300,6 +332,14 @@ int udb_store_picture_path(const struct udb_store *st, const char *id, int which
 /* Writes data to a file under the store atomically (temp + fsync + rename
  * + fsync of the directory); data NULL removes it. */
 int udb_store_write_file(struct udb_store *st, const char *path, const void *data, size_t len);
+/* Tests only: a fault-injection seam. h is called at named points of the
+ * store's work - "write" (before a temporary file is written), "rename",
+ * "fsync_dir" (the directory after a rename or an unlink), "unlink",
+ * "move_aside" (a file that failed to load, before the store's lock is
+ * taken to move it) - with the path concerned; a negative errno it returns
+ * fails that step as if the system call had. h NULL: none (the default). */
+typedef int(udb_store_fault_h)(void *arg, const char *point, const char *path);
+void udb_store_set_fault(struct udb_store *st, udb_store_fault_h *h, void *arg);
 
 /* ---- the store core behind the ucs.userdb service (udb_core.c) ---- */
 
@@ -364,11 +404,19 @@ void udb_core_set_flags(struct udb_core *core, uint32_t user_flags, int32_t writ
  * settings, for an object that left the directory for good: the file, a
  * user's profile picture and (unless the directory provides it) her
  * contact image, and the copy in memory, so it does not come back with
- * the object nor at the next bulk change. An object still in the
- * directory stays with the directory's fields only (one "updated"
- * event); otherwise nothing is published. Returns 0, -ENOENT when there
- * is no local document, -EINVAL for another kind or an invalid id, -EIO
- * when the file could not be removed (nothing changed). Loop thread. */
+ * the object nor at the next bulk change - and every reference to it in
+ * the other local documents (a user's grants, leader and deputy of groups,
+ * members a local document lists; a group in monitor and favourite
+ * lists), so an object that appears later with the same id inherits
+ * nothing. Those documents are rewritten first, each atomically; the
+ * directory's own data is not touched. An object still in the directory
+ * stays with the directory's fields only (one "updated" event); a
+ * document that named it gets one "updated" when its effective form
+ * changed; nothing else is published. Returns 0, -ENOENT when there is
+ * neither a local document nor a reference to drop, -EINVAL for another
+ * kind or an invalid id, -EIO when a file could not be written or removed
+ * (the object's own document stays; references already dropped stay
+ * dropped, on disk as in memory). Loop thread. */
 int udb_core_forget(struct udb_core *core, int kind, const char *id);
 /* Drops references the loop thread must not drop itself - the last
  * reference to ten thousand documents takes tens of milliseconds to free
@@ -379,6 +427,8 @@ void udb_core_dispose(struct udb_core *core, struct udb_docs *docs, json_t *extr
 struct ucs_ud_status *udb_core_status(struct udb_core *core);
 /* The current snapshot (borrowed; loop thread). */
 const struct ucs_ud_snapshot *udb_core_snapshot(struct udb_core *core);
+/* The core's document store (tests: udb_store_set_fault). */
+struct udb_store *udb_core_store(struct udb_core *core);
 /* Withdraws nothing (the host does); stops publishing, cancels work. */
 void udb_core_stop(struct udb_core *core);
 void udb_core_free(struct udb_core *core);

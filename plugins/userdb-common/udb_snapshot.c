@@ -1131,6 +1131,27 @@ static int is_member(const struct ucs_ud_group *g, const char *user)
 	return 0;
 }
 
+/* A group's member ids, sorted (a new array, free() it; NULL and n 0 for
+ * none): membership tests in O(log n) instead of a scan of the list. */
+static int sorted_members(const struct ucs_ud_group *g, const char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = g ? g->n_members : 0;
+	if (!*n)
+		return 0;
+	*out = malloc(*n * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, g->members, *n * sizeof(**out));
+	qsort(*out, *n, sizeof(**out), cmp_str);
+	return 0;
+}
+
+static int in_sorted(const char *const *list, size_t n, const char *id)
+{
+	return n && bsearch(&id, list, n, sizeof(*list), cmp_str) != NULL;
+}
+
 static int keep_fresh(struct build *b, struct obj *o)
 {
 	if (b->n_fresh == b->cap_fresh) {
@@ -1147,20 +1168,24 @@ static int keep_fresh(struct build *b, struct obj *o)
 
 /* A group changed from old to now (either may be NULL): every user in
  * either member list whose group list changes gets a new entry. users is
- * the new snapshot's array (no references taken yet). */
+ * the new snapshot's array (no references taken yet). O(m log m) for m
+ * members: the old members are looked up in a sorted copy of the new list
+ * (a scan of it for each would make editing a group of 20,000 members
+ * take seconds). */
 static int regroup(struct build *b, const struct ucs_ud_user **users, const char *id,
 		   const struct ucs_ud_group *old, const struct ucs_ud_group *now)
 {
 	const struct ucs_ud_snapshot *cur = &b->s->pub;
-	const char **buf = NULL;
-	size_t cap = 0;
-	int err = 0;
+	const char **buf = NULL, **members = NULL;
+	size_t cap = 0, n_members = 0;
+	int err = sorted_members(now, &members, &n_members);
 
 	for (int pass = 0; pass < 2 && !err; pass++) {
 		const struct ucs_ud_group *g = pass ? now : old;
 
 		for (size_t i = 0; g && i < g->n_members && !err; i++) {
-			int member = is_member(now, g->members[i]), has = 0, found;
+			int member = pass || in_sorted(members, n_members, g->members[i]);
+			int has = 0, found;
 			const struct ucs_ud_user *u = udb_snap_user(cur, g->members[i]);
 			struct obj *e;
 			size_t n, pos;
@@ -1192,6 +1217,7 @@ static int regroup(struct build *b, const struct ucs_ud_user **users, const char
 			users[pos] = &e->u.user;
 		}
 	}
+	free(members);
 	free(buf);
 	return err;
 }

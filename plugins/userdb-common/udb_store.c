@@ -9,7 +9,15 @@
  * itself is durable. A crash before the rename leaves the old file and a
  * stray temporary (removed at the next load); after it, the new file. So an
  * object is never torn and never lost, whatever moment a kill -9 or a power
- * cut picks.
+ * cut picks. The rename is the commit point: a write that got past it has
+ * happened (the next load sees it), so a failing fsync of the directory
+ * afterwards is retried and reported but does not make the write fail -
+ * the caller would otherwise answer "nothing changed" while the disk holds
+ * the new version. The same holds for the unlink of a removal.
+ *
+ * Size. A document is written as udb_store_text() serialises it (indented,
+ * non-ASCII as \u escapes) and only when that text is within UDB_DOC_MAX,
+ * the limit a load reads: whatever the store accepted loads again.
  *
  * Operators may edit the files (and send SIGHUP). A file that does not
  * parse or validate is never deleted: it is renamed ID.json.corrupt-<unix
@@ -40,6 +48,8 @@ struct udb_store {
 	struct udb_reporter report;
 	pthread_mutex_t lock;
 	unsigned long tmp_seq;
+	udb_store_fault_h *fault; /* tests: udb_store_set_fault */
+	void *fault_arg;
 };
 
 static const char *const kind_dirs[] = {NULL, "users", "groups", "computers", "profiles", NULL};
@@ -65,17 +75,68 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
+/* The test seam: 0, or the errno a test wants this step to fail with. */
+static int fault(struct udb_store *st, const char *point, const char *path)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int err = 0;
+	return st->fault ? st->fault(st->fault_arg, point, path) : 0;
+}
 
+void udb_store_set_fault(struct udb_store *st, udb_store_fault_h *h, void *arg)
+{
+	pthread_mutex_lock(&st->lock);
+	st->fault = h;
+	st->fault_arg = arg;
+	pthread_mutex_unlock(&st->lock);
+}
+
+static int fsync_dir(struct udb_store *st, const char *dir)
+{
+	int fd, err = fault(st, "fsync_dir", dir);
+
+	if (err)
+		return err;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fsync(fd) != 0)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+/* The directory of path into dir. */
+static int dir_of(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || (size_t)(slash - path) >= cap)
+		return -EINVAL;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = 0;
+	return 0;
+}
+
+/* After a rename or an unlink the change is made: it is what the next load
+ * sees, so the caller must treat it as done. What is left is making it
+ * durable; a failed fsync of the directory is retried once and otherwise
+ * only reported (a power cut before the kernel writes the directory back
+ * may still undo it; nothing else will). */
+static void settle_dir(struct udb_store *st, const char *path, const char *what)
+{
+	char dir[4096];
+	int err;
+
+	if (dir_of(path, dir, sizeof(dir)))
+		return;
+	err = fsync_dir(st, dir);
+	if (err)
+		err = fsync_dir(st, dir);
+	if (err)
+		udb_report(&st->report, UCS_LOG_WARNING,
+			   "%s %s, but cannot fsync its directory (%s, tried twice): the change "
+			   "stands, and a power cut before the system writes the directory "
+			   "back may undo it",
+			   what, path, strerror(-err));
 }
 
 static int kind_path(const struct udb_store *st, int kind, const char *id, char *buf, size_t cap)
@@ -92,37 +153,38 @@ static int kind_path(const struct udb_store *st, int kind, const char *id, char 
 }
 
 /* Writes data to path through a temporary file in the same directory;
- * called with the lock held. */
+ * called with the lock held. An error means the old file is untouched;
+ * once the rename succeeded the result is 0 (settle_dir). */
 static int write_atomic(struct udb_store *st, const char *path, const void *data, size_t len)
 {
 	char dir[4096], tmp[4200];
-	const char *slash = strrchr(path, '/');
 	const char *what = "create";
 	size_t off = 0;
-	int fd = -1, err = 0;
+	int fd = -1, err;
 
-	if (!slash || (size_t)(slash - path) >= sizeof(dir))
-		return -EINVAL;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = 0;
-	snprintf(tmp, sizeof(tmp), "%s/.%s%s%ld-%lu", dir, slash + 1, TMP_MARK, (long)getpid(),
-		 ++st->tmp_seq);
+	err = dir_of(path, dir, sizeof(dir));
+	if (err)
+		return err;
+	snprintf(tmp, sizeof(tmp), "%s/.%s%s%ld-%lu", dir, strrchr(path, '/') + 1, TMP_MARK,
+		 (long)getpid(), ++st->tmp_seq);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
 	}
 	what = "write";
-	while (off < len) {
+	err = fault(st, "write", tmp);
+	while (!err && off < len) {
 		ssize_t n = write(fd, (const char *)data + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
+		if (n <= 0)
 			err = n < 0 ? -errno : -EIO;
-			goto out;
-		}
-		off += (size_t)n;
+		else
+			off += (size_t)n;
 	}
+	if (err)
+		goto out;
 	what = "fsync";
 	if (fsync(fd) != 0) {
 		err = -errno;
@@ -136,45 +198,34 @@ static int write_atomic(struct udb_store *st, const char *path, const void *data
 	}
 	fd = -1;
 	what = "rename";
-	if (rename(tmp, path) != 0) {
+	err = fault(st, "rename", path);
+	if (!err && rename(tmp, path) != 0)
 		err = -errno;
+	if (err)
 		goto out;
-	}
-	what = "fsync the directory of";
-	err = fsync_dir(dir);
+	settle_dir(st, path, "wrote");
 out:
 	if (fd >= 0)
 		close(fd);
 	if (err) {
-		if (strcmp(what, "fsync the directory of") != 0)
-			unlink(tmp);
+		unlink(tmp);
 		udb_report(&st->report, UCS_LOG_ERROR, "cannot %s %s: %s", what,
-			   strcmp(what, "create") == 0 || strcmp(what, "write") == 0 ||
-					   strcmp(what, "fsync") == 0 || strcmp(what, "close") == 0
-				   ? tmp
-				   : path,
-			   strerror(-err));
+			   strcmp(what, "rename") == 0 ? path : tmp, strerror(-err));
 	}
 	return err;
 }
 
-static int fsync_dir_of(const char *path)
+/* Removes path; once the unlink succeeded the result is 0 (settle_dir). */
+static int remove_durable(struct udb_store *st, const char *path)
 {
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
+	int err = fault(st, "unlink", path);
 
-	if (!slash || (size_t)(slash - path) >= sizeof(dir))
-		return -EINVAL;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = 0;
-	return fsync_dir(dir);
-}
-
-static int remove_durable(const char *path)
-{
-	if (unlink(path) != 0)
-		return -errno;
-	return fsync_dir_of(path);
+	if (!err && unlink(path) != 0)
+		err = -errno;
+	if (err)
+		return err;
+	settle_dir(st, path, "removed");
+	return 0;
 }
 
 int udb_store_write_file(struct udb_store *st, const char *path, const void *data, size_t len)
@@ -185,7 +236,7 @@ int udb_store_write_file(struct udb_store *st, const char *path, const void *dat
 	if (data) {
 		err = write_atomic(st, path, data, len);
 	} else {
-		err = remove_durable(path);
+		err = remove_durable(st, path);
 		if (err == -ENOENT)
 			err = 0;
 	}
@@ -193,19 +244,35 @@ int udb_store_write_file(struct udb_store *st, const char *path, const void *dat
 	return err;
 }
 
+int udb_store_text(const json_t *doc, char **text, size_t *len)
+{
+	*text = json_dumps(doc, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+	*len = 0;
+	if (!*text)
+		return -ENOMEM;
+	*len = strlen(*text);
+	if (*len > UDB_DOC_MAX) {
+		free(*text);
+		*text = NULL;
+		return -EFBIG;
+	}
+	return 0;
+}
+
 int udb_store_write(struct udb_store *st, int kind, const json_t *doc)
 {
 	char path[4096], *text;
+	size_t len;
 	int err;
 
 	err = kind_path(st, kind, udb_doc_id(doc), path, sizeof(path));
 	if (err)
 		return err;
-	text = json_dumps(doc, JSON_INDENT(1) | JSON_ENSURE_ASCII);
-	if (!text)
-		return -ENOMEM;
+	err = udb_store_text(doc, &text, &len);
+	if (err)
+		return err;
 	pthread_mutex_lock(&st->lock);
-	err = write_atomic(st, path, text, strlen(text));
+	err = write_atomic(st, path, text, len);
 	pthread_mutex_unlock(&st->lock);
 	free(text);
 	return err ? -EIO : 0;
@@ -233,7 +300,7 @@ static int remove_obj(struct udb_store *st, int kind, const char *id, int pictur
 	if (err)
 		return err;
 	pthread_mutex_lock(&st->lock);
-	err = remove_durable(path);
+	err = remove_durable(st, path);
 	if (err && err != -ENOENT) {
 		udb_report(&st->report, UCS_LOG_ERROR, "cannot remove %s: %s", path,
 			   strerror(-err));
@@ -242,7 +309,7 @@ static int remove_obj(struct udb_store *st, int kind, const char *id, int pictur
 	if (!err && pictures && kind == UCS_UD_USER) {
 		for (int which = 0; which < 2; which++)
 			if (udb_store_picture_path(st, id, which, path, sizeof(path)) == 0)
-				remove_durable(path);
+				remove_durable(st, path);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return err;
@@ -270,7 +337,7 @@ static int read_file(const char *path, char **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &sb) != 0) {
@@ -313,23 +380,35 @@ out:
 }
 
 /* Moves a file that failed to load aside, unless it changed since it was
- * read (a write replaced it in the meantime: that version is valid). */
+ * read: a write may have replaced it in the meantime, and what a write
+ * puts there is valid. The check is made again under the lock that
+ * serialises writes: the content must still be `seen` (a document that
+ * did not validate), or, when the load could not read it at all (seen
+ * NULL), reading it must still fail with `expect` (-EFBIG, -EISDIR); with
+ * seen NULL and expect 0 the name is what is wrong (no write makes such a
+ * file), and it must still exist. */
 static void move_aside(struct udb_store *st, const char *path, const char *seen, size_t seen_len,
-		       const char *why)
+		       int expect, const char *why)
 {
 	char dest[4200], *now = NULL;
 	size_t now_len = 0;
 	time_t t = time(NULL);
-	int rc;
+	int rc, same;
 
+	fault(st, "move_aside", path);
 	pthread_mutex_lock(&st->lock);
 	rc = read_file(path, &now, &now_len);
-	if (seen && (rc || now_len != seen_len || memcmp(now, seen, seen_len) != 0)) {
+	if (seen)
+		same = rc == 0 && now_len == seen_len && memcmp(now, seen, seen_len) == 0;
+	else if (expect)
+		same = rc == expect;
+	else
+		same = rc != -ENOENT;
+	free(now);
+	if (!same) {
 		pthread_mutex_unlock(&st->lock);
-		free(now);
 		return;
 	}
-	free(now);
 	snprintf(dest, sizeof(dest), "%s.corrupt-%lld", path, (long long)t);
 	for (int i = 1; access(dest, F_OK) == 0 && i < 1000; i++)
 		snprintf(dest, sizeof(dest), "%s.corrupt-%lld-%d", path, (long long)t, i);
@@ -339,7 +418,7 @@ static void move_aside(struct udb_store *st, const char *path, const char *seen,
 	} else {
 		udb_report(&st->report, UCS_LOG_ERROR, "%s: %s; moved aside to %s", path, why,
 			   dest);
-		fsync_dir_of(path);
+		settle_dir(st, dest, "moved aside");
 	}
 	pthread_mutex_unlock(&st->lock);
 }
@@ -364,11 +443,14 @@ static int load_one(struct udb_store *st, int kind, const char *path, const char
 	if (rc == -ENOENT) /* removed since the directory was read */
 		return 0;
 	if (rc) {
-		snprintf(why, sizeof(why), "cannot be read (%s)",
-			 rc == -EFBIG ? "larger than the 4 MiB limit" : strerror(-rc));
+		if (rc == -EFBIG)
+			snprintf(why, sizeof(why), "cannot be read (larger than the %d MiB limit)",
+				 UDB_DOC_MAX / (1024 * 1024));
+		else
+			snprintf(why, sizeof(why), "cannot be read (%s)", strerror(-rc));
 		if (rc == -EFBIG || rc == -EISDIR) {
 			stats->corrupt++;
-			move_aside(st, path, NULL, 0, why);
+			move_aside(st, path, NULL, 0, rc, why);
 		} else {
 			udb_report(&st->report, UCS_LOG_ERROR, "%s: %s", path, why);
 		}
@@ -384,7 +466,7 @@ static int load_one(struct udb_store *st, int kind, const char *path, const char
 	if (rc) {
 		snprintf(why, sizeof(why), "invalid %s document: %s", udb_kind_name(kind), err);
 		stats->corrupt++;
-		move_aside(st, path, text, len, why);
+		move_aside(st, path, text, len, 0, why);
 		json_decref(doc);
 		free(text);
 		return 0;
@@ -442,14 +524,14 @@ static int load_kind(struct udb_store *st, int kind, json_t *docs, struct udb_lo
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (n - 5 > UDB_ID_MAX) {
 			stats->corrupt++;
-			move_aside(st, path, NULL, 0, "the file name is no valid id");
+			move_aside(st, path, NULL, 0, 0, "the file name is no valid id");
 			continue;
 		}
 		memcpy(id, de->d_name, n - 5);
 		id[n - 5] = 0;
 		if (!udb_id_valid(id)) {
 			stats->corrupt++;
-			move_aside(st, path, NULL, 0,
+			move_aside(st, path, NULL, 0, 0,
 				   "the file name is no valid id (a-z 0-9 . _ @ - before .json)");
 			continue;
 		}

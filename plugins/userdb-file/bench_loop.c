@@ -14,6 +14,9 @@
  * runs the same way. The figure that matters is the longest single loop
  * callback; besides it, the copy of one container of 10,000 documents:
  * the longest a put waits when it lands while a worker copies the sets.
+ * Then two changes on the loop thread: removing a user of the 10,000 (with
+ * the documents that name her), and a put that adds one member to a group
+ * of 20,000 (validation, the write, the snapshot after it).
  *
  * Usage: bench-userdb-loop [DIR]  (a scratch directory: DIR/file and
  * DIR/ldap are made and removed; default: a new one under /tmp). Prints "bench NAME VALUE UNIT"
@@ -364,6 +367,30 @@ static int bench_file(const char *base)
 		}
 	}
 	report("userdb_file_reload_10k", f, REPEAT);
+	{
+		/* A removal on the loop thread: the user, the grant to her in
+		 * another user's document, her membership in a group (three
+		 * documents written, each with its fsync), one snapshot. */
+		const struct ucs_userdb_api *api = udb_core_api();
+		double t[REPEAT];
+
+		for (int r = 0; r < REPEAT; r++) {
+			char id[16];
+			double t0;
+
+			snprintf(id, sizeof(id), "user%05d", 42 + 100 * r);
+			published = 0;
+			t0 = now_ms();
+			err = api->remove(UCS_UD_USER, id);
+			t[r] = now_ms() - t0;
+			if (err || published != 3 || fifo) {
+				fprintf(stderr, "bench-userdb-loop: remove %s: %d, %zu events\n",
+					id, err, published);
+				return 1;
+			}
+		}
+		printf("bench userdb_file_remove_user_10k_ms %.2f ms\n", median(t, REPEAT));
+	}
 	udb_core_stop(core);
 	udb_core_free(core);
 	return 0;
@@ -518,6 +545,79 @@ static int bench_ldap(const char *base)
 	return 0;
 }
 
+/* ---- a put that adds one member to a group of 20,000 ---- */
+
+#define BIG_GROUP 20000
+
+/* The loop thread's whole put_json: validation, the write (fsync) and the
+ * snapshot after it, in which every member's group list is checked. */
+static int bench_big_group(const char *base)
+{
+	struct udb_core_cfg cfg = {.size = sizeof(cfg), .host = &host, .store = "file"};
+	const struct ucs_userdb_api *api;
+	struct udb_core *core = NULL;
+	double t[REPEAT];
+	char dir[2048], path[2200], err[256];
+	size_t cap = (size_t)(BIG_GROUP + 1) * 16 + 64, n;
+	char *doc = malloc(cap);
+	int rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s/group", base);
+	snprintf(path, sizeof(path), "%s/users", dir);
+	mkdir(dir, 0700);
+	mkdir(path, 0700);
+	for (int i = 0; i <= BIG_GROUP && !rc; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/users/m%05d.json", dir, i);
+		f = fopen(path, "w");
+		if (!f) {
+			rc = 1;
+			break;
+		}
+		fprintf(f, "{\"id\":\"m%05d\",\"login\":\"m%05d\"}\n", i, i);
+		rc = fclose(f) != 0;
+	}
+	cfg.dir = dir;
+	if (rc || !doc || udb_core_new(&cfg, &core) || udb_core_provide(core)) {
+		fprintf(stderr, "bench-userdb-loop: %s: cannot set up\n", dir);
+		free(doc);
+		udb_core_free(core);
+		return 1;
+	}
+	api = udb_core_api();
+	for (int r = 0; r <= REPEAT && !rc; r++) {
+		/* the group with its 20,000 members (round 0 creates it), then
+		 * alternately with one more and without her again */
+		int members = BIG_GROUP + (r % 2);
+		double t0;
+
+		n = (size_t)snprintf(doc, cap, "{\"id\":\"big\",\"members\":[");
+		for (int i = 0; i < members; i++)
+			n += (size_t)snprintf(doc + n, cap - n, "%s\"m%05d\"", i ? "," : "", i);
+		n += (size_t)snprintf(doc + n, cap - n, "]}");
+		t0 = now_ms();
+		rc = api->put_json(UCS_UD_GROUP, doc, n, err, sizeof(err));
+		if (r)
+			t[r - 1] = now_ms() - t0;
+		if (rc)
+			fprintf(stderr, "bench-userdb-loop: put: %s\n", err);
+		drain(&(struct figures){0}); /* nothing should be queued */
+	}
+	if (!rc) {
+		const struct ucs_ud_snapshot *s = udb_core_snapshot(core);
+
+		rc = !s || api->user(s, "m20000") == NULL || api->user(s, "m00001")->n_groups != 1;
+	}
+	if (!rc)
+		printf("bench userdb_put_group_20k_members_add_one_ms %.1f ms\n",
+		       median(t, REPEAT));
+	free(doc);
+	udb_core_stop(core);
+	udb_core_free(core);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	char tmpl[] = "/tmp/bench-userdb-loop-XXXXXX", cmd[4200];
@@ -531,13 +631,15 @@ int main(int argc, char **argv)
 	rc = bench_file(dir);
 	if (!rc)
 		rc = bench_ldap(dir);
+	if (!rc)
+		rc = bench_big_group(dir);
 	pthread_mutex_lock(&pool_lock);
 	pool_quit = 1;
 	pthread_cond_broadcast(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
 	pthread_join(pool, NULL);
 	if (argc > 1)
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s/file' '%s/ldap'", dir, dir);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s/file' '%s/ldap' '%s/group'", dir, dir, dir);
 	else
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -4,7 +4,8 @@
 # (every number normalised through the dialplan), the rebuild after one
 # change, lookups, one atomic write; how long a bulk change (a SIGHUP
 # reload of 10,000 users, a userdb-ldap sync of 10,000 directory users)
-# holds the loop thread (bench-userdb-loop); then the start of ucsd itself
+# holds the loop thread, and a put that adds one member to a group of
+# 20,000 (bench-userdb-loop); then the start of ucsd itself
 # (dialplan + userdb-file) with that store and with an empty one.
 # Prints "bench NAME VALUE UNIT" lines.
 set -eu

@@ -9,8 +9,11 @@
  * For an accepted document the fuzzer also checks the model's promises:
  * the stored form is itself valid, its read form validates back to the same
  * stored form (so what one reads can be written back), and a snapshot built
- * from it finds the object again.
+ * from it finds the object again, and the text the store writes for it
+ * loads back as the same document (or is refused as too large before any
+ * write).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +134,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* a directory document laid over it stays a candidate */
 		read = udb_doc_overlay(kind, NULL, stored);
 		json_decref(read);
+	}
+	{
+		/* what the store would write loads back as the same document, or
+		 * is refused before the write (never moved aside at a load) */
+		struct udb_ctx sctx = {ctx.presence_domain, ctx.flags | UDB_STORED};
+		json_t *loaded = NULL;
+		char *text = NULL;
+		size_t len = 0;
+
+		rc = udb_store_text(stored, &text, &len);
+		if (rc == 0) {
+			must(len <= UDB_DOC_MAX);
+			must(udb_doc_canon_text(kind, text, len, &sctx, &loaded, NULL, err,
+						sizeof(err)) == 0);
+			must(json_equal(loaded, stored));
+			json_decref(loaded);
+			free(text);
+		} else {
+			must(rc == -EFBIG && text == NULL && len > UDB_DOC_MAX);
+		}
 	}
 	build_and_look_up(kind, stored);
 	udb_doc_meta_clear(&meta);

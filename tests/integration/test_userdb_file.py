@@ -5,8 +5,9 @@ locations, default Starnberg: +49 8151 36856-xxx), driven through the
 ucs.userdb service by the svcprobe test plugin: document round trips and
 their events, invalid documents refused with nothing lost, corrupt files
 moved aside at load, SIGHUP re-reading edited files, pictures scaled, the
-password hash kept out of the documents, and atomic writes under a kill -9
-loop.
+password hash kept out of the documents, atomic writes under a kill -9
+loop, a removal that takes the user's grants and roles with her, and
+documents too large to load again refused.
 """
 import glob
 import json
@@ -190,8 +191,8 @@ def round_trip():
         check(not os.path.exists(store(u, "users", "bob.json")), "bob's file is gone")
         check(p.cmd("ud.get user bob").startswith("err ENOENT"), "bob is gone")
         check(p.cmd("ud.remove user bob").startswith("err ENOENT"), "twice")
-        check(ok_json(p, "ud.group sales")["members"] == ["bob", "alice", "eve"],
-              "members are kept")
+        check(ok_json(p, "ud.group sales")["members"] == ["alice", "eve"],
+              "bob left his group with his removal; eve, no user yet, stays")
         check(p.cmd("ud.remove profile default").startswith("err EPERM"), "default stays")
         check(p.cmd("ud.remove settings x").startswith("err EINVAL"), "settings stay")
         check(ok_json(p, "ud.list user") == ["alice"], "one user left")
@@ -465,6 +466,139 @@ def passwords():
         u.close()
 
 
+def removal_drops_references():
+    """A removed user takes her grants and group roles with her: a new user
+    created with the same id (the login, so reuse is likely) has none."""
+    u = userdb_ucsd()
+    try:
+        u.start()
+        p = Probe(u)
+        for doc in ({"id": "alice", "login": "alice"},
+                    {"id": "bob", "login": "bob",
+                     "grants": [{"user": "alice", "level": "personal",
+                                 "extra": ["set_presence"]}]},
+                    {"id": "carol", "login": "carol",
+                     "grants": [{"user": "alice", "level": "team"}, {"user": "bob"}]}):
+            check(put(p, "user", doc) == "ok", f"user {doc['id']}")
+        check(put(p, "group", {"id": "sales", "members": ["alice", "bob"], "leader": "alice",
+                               "deputy": "alice", "leader_rights": {"level": "personal"}})
+              == "ok", "sales")
+        check(put(p, "group", {"id": "wall", "monitor_groups": ["sales"],
+                               "favourite_groups": ["sales"]}) == "ok", "wall")
+        check(ok_json(p, "ud.user alice")["groups"] == ["sales"], "alice is in sales")
+        p.ok("sub userdb.changed")
+        gen = ok_json(p, "ud.snap")["generation"]
+        check(p.cmd("ud.remove user alice") == "ok", "alice removed")
+        got = {}
+        for _ in range(4):
+            ev = p.wait_event(r"^event userdb\.changed ")
+            got[ev.split()[2]] = json.loads(ev.split(" ", 3)[3])
+        check({k: v["op"] for k, v in got.items()} ==
+              {"user:alice": "deleted", "user:bob": "updated", "user:carol": "updated",
+               "group:sales": "updated"}, got)
+        check(len({v["generation"] for v in got.values()}) == 1, f"one snapshot swap: {got}")
+        check(ok_json(p, "ud.snap")["generation"] == gen + 1, "one generation")
+        check(events(p) == [], "nothing else")
+        check(ok_json(p, "ud.user bob")["grants"] == [], "bob's grant went")
+        check(ok_json(p, "ud.user carol")["grants"] ==
+              [{"user": "bob", "rights": {"level": 0, "extra": 0}}], "carol's other grant stays")
+        sales = ok_json(p, "ud.group sales")
+        check(sales["members"] == ["bob"] and sales["leader"] == "" and sales["deputy"] == "",
+              sales)
+        for name in ("bob", "carol"):
+            with open(store(u, "users", name + ".json")) as f:
+                check("alice" not in f.read(), f"{name}.json names her no more")
+        with open(store(u, "groups", "sales.json")) as f:
+            check("alice" not in f.read(), "sales.json names her no more")
+
+        # a new alice: nothing of the old one's, also after a restart
+        check(put(p, "user", {"id": "alice", "login": "Alice"}) == "ok", "a new alice")
+
+        def nothing_for_alice(p):
+            check(ok_json(p, "ud.user alice")["groups"] == [], "no group")
+            for name in ("bob", "carol"):
+                check(all(g["user"] != "alice" for g in ok_json(p, f"ud.user {name}")["grants"]),
+                      f"{name} grants her nothing")
+            sales = ok_json(p, "ud.group sales")
+            check("alice" not in sales["members"] and "alice" not in
+                  (sales["leader"], sales["deputy"]), sales)
+        nothing_for_alice(p)
+        check(u.stop()[0] == 0, "clean exit")
+        restart(u)
+        p = Probe(u)
+        nothing_for_alice(p)
+
+        # a group: out of the monitor and favourites lists
+        check(p.cmd("ud.remove group sales") == "ok", "sales removed")
+        wall = ok_json(p, "ud.group wall")
+        check(wall["monitor_groups"] == [] and wall["favourite_groups"] == [], wall)
+        check(put(p, "group", {"id": "sales"}) == "ok", "a new sales")
+        check(ok_json(p, "ud.group wall")["monitor_groups"] == [], "not in wall's monitor")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
+def euro_user(uid, lists):
+    """A user document of 1 MiB of euro signs per list (3 bytes each in UTF-8,
+    6 as the \\u20ac escape the store writes)."""
+    doc = {"id": uid, "login": uid}
+    for key in ("other_numbers", "other_lines")[:lists]:
+        doc[key] = ["\u20ac" * 341] * 1024
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def oversized_document():
+    """A document the service accepts must load again: one that is within
+    the limit as the client sends it but over it as stored is refused,
+    instead of being written and then moved aside (deleting the user) by the
+    next SIGHUP."""
+    u = userdb_ucsd()
+    try:
+        u.start()
+        p = Probe(u)
+        check(put(p, "user", {"id": "alice", "login": "alice", "email": "a@x"}) == "ok", "alice")
+        with open(store(u, "users", "alice.json"), "rb") as f:
+            before = f.read()
+        big = os.path.join(u.dir, "big.json")
+        text = euro_user("alice", 2)
+        check(2 * 1024 * 1024 < len(text) < 4 * 1024 * 1024, f"{len(text)} bytes")
+        with open(big, "wb") as f:
+            f.write(text)
+        p.ok("sub userdb.changed")
+        got = p.cmd(f"ud.putfile user {big}")
+        check(re.match(r"err EINVAL document: \d+ bytes as stored \(indented, non-ASCII "
+                       r"characters as \\u escapes\), more than the limit of 4194304 bytes; "
+                       r"nothing changed$", got), got)
+        with open(store(u, "users", "alice.json"), "rb") as f:
+            check(f.read() == before, "alice's file is untouched")
+        with open(big, "wb") as f:
+            f.write(euro_user("bob", 2))
+        check(p.cmd(f"ud.putfile user {big}").startswith("err EINVAL document: "), "bob refused")
+        check(not os.path.exists(store(u, "users", "bob.json")), "no file for bob")
+        # half as much fits, and is what a reload finds again
+        with open(big, "wb") as f:
+            f.write(euro_user("carol", 1))
+        check(p.cmd(f"ud.putfile user {big}") == "ok", "carol fits")
+        check(os.path.getsize(store(u, "users", "carol.json")) <= 4 * 1024 * 1024, "as stored")
+        ev = p.wait_event(r"^event userdb\.changed ")
+        check("user:carol" in ev, ev)
+        check(events(p) == [], "no event for the refused documents")
+        n = len(u.lines)
+        u.signal(signal.SIGHUP)
+        u.wait_for(r"info \[userdb-file\] reloaded 2 users, 0 groups, 0 computers, 1 profiles "
+                   r"from .* \(0 corrupt files moved aside, 0 interrupted writes cleaned up\)$",
+                   after=n)
+        check(events(p) == [], "the reload changed nothing")
+        check(ok_json(p, "ud.list user") == ["alice", "carol"], "both still there")
+        check(ok_json(p, "ud.get user alice")["email"] == "a@x", "alice as she was")
+        check(len(ok_json(p, "ud.user carol")["other_numbers"]) == 1024, "carol's numbers")
+        check(not glob.glob(store(u, "users", "*.corrupt-*")), "nothing moved aside")
+        check(u.stop()[0] == 0, "clean exit")
+    finally:
+        u.close()
+
+
 class Writer(threading.Thread):
     """Writes version after version of OBJECTS users through svcprobe and
     records each version ucsd acknowledged, until the connection dies."""
@@ -529,4 +663,5 @@ def kill9_loop():
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (round_trip, invalid_documents, corrupt_files_moved_aside,
-                                  sighup_reload, pictures, passwords, kill9_loop)})
+                                  sighup_reload, pictures, passwords, kill9_loop,
+                                  removal_drops_references, oversized_document)})

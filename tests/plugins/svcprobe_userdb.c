@@ -232,6 +232,48 @@ static void cmd_put(struct svcprobe *p, struct svcprobe_client *c, int argc, cha
 		svcprobe_reply(c, "ok");
 }
 
+/* ud.putfile KIND PATH : put_json with the file's bytes (documents longer
+ * than a probe line, up to the store's limit and beyond). */
+static void cmd_putfile(struct svcprobe *p, struct svcprobe_client *c, int argc, char **argv,
+			const char *rest)
+{
+	const struct ucs_userdb_api *u = api(p, c);
+	int kind = kind_of(argv[1]), rc;
+	char err[1024] = "", *data = NULL;
+	size_t len = 0;
+	long size;
+	FILE *f;
+
+	(void)argc, (void)rest;
+	if (!u)
+		return;
+	if (kind < 0) {
+		svcprobe_reply(c, "err EINVAL usage: ud.putfile KIND PATH");
+		return;
+	}
+	f = fopen(argv[2], "rb");
+	if (!f) {
+		svcprobe_reply_err(c, -errno, "cannot open the file");
+		return;
+	}
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = size > 0 ? malloc((size_t)size) : NULL;
+	len = data ? fread(data, 1, (size_t)size, f) : 0;
+	fclose(f);
+	if (!data) {
+		svcprobe_reply_err(c, -EINVAL, "empty file");
+		return;
+	}
+	rc = u->put_json(kind, data, len, err, sizeof(err));
+	free(data);
+	if (rc)
+		svcprobe_reply_err(c, rc, err[0] ? err : NULL);
+	else
+		svcprobe_reply(c, "ok");
+}
+
 static void cmd_remove(struct svcprobe *p, struct svcprobe_client *c, int argc, char **argv,
 		       const char *rest)
 {
@@ -463,6 +505,7 @@ const struct svcprobe_cmd svcprobe_userdb_cmds[] = {
 	{"ud.get", 1,
 	 "ud.get KIND [ID]  (the read form; KIND user|group|computer|profile|settings)", cmd_get},
 	{"ud.put", 2, "ud.put KIND JSON", cmd_put},
+	{"ud.putfile", 2, "ud.putfile KIND PATH  (put_json with the file's content)", cmd_putfile},
 	{"ud.remove", 2, "ud.remove KIND ID", cmd_remove},
 	{"ud.snap", 0, "ud.snap  (generation, store, counts)", cmd_snap},
 	{"ud.list", 1, "ud.list KIND  (ids in the snapshot)", cmd_list},

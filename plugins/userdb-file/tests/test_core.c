@@ -220,6 +220,7 @@ static const struct ucs_host host = {
 /* ---- helpers ---- */
 
 static char dir_base[] = "/tmp/udb-core-test-XXXXXX";
+static struct udb_core *the_test_core;
 
 static const struct ucs_userdb_api *api(void)
 {
@@ -360,10 +361,10 @@ static void test_file_store(void)
 	CHECK_INT(api()->remove(UCS_UD_USER, "Alice"), ==, -EINVAL);
 	CHECK_INT(api()->remove(UCS_UD_USER, "bob"), ==, -ENOENT);
 	CHECK_INT(api()->remove(UCS_UD_USER, "alice"), ==, 0);
-	CHECK_STR(events, "user:alice deleted;");
+	CHECK_STR(events, "user:alice deleted;group:g updated;");
 	s = api()->acquire();
 	CHECK(api()->user(s, "alice") == NULL);
-	CHECK_INT(api()->group(s, "g")->n_members, ==, 1); /* kept for later */
+	CHECK_INT(api()->group(s, "g")->n_members, ==, 0); /* she left her group too */
 	api()->release(s);
 
 	/* a reload: files edited by hand */
@@ -644,16 +645,26 @@ static void test_forget(void)
 	udb_docs_init(&d);
 	json_object_set_new(d.kind[UCS_UD_USER], u1, user_doc(u1, "Alice", 1));
 	json_object_set_new(d.kind[UCS_UD_USER], u2, user_doc(u2, "Bob", 1));
+	json_object_set_new(d.kind[UCS_UD_GROUP], "sales",
+			    json_pack("{s:s,s:[s,s]}", "id", "sales", "members", u1, u2));
 	cfg.directory = &d;
 	CHECK_INT(udb_core_new(&cfg, &core), ==, 0);
 	if (!core)
 		return;
 	CHECK_INT(udb_core_provide(core), ==, 0);
-	/* ucsd's own settings of both */
-	for (int i = 0; i < 2; i++) {
-		snprintf(doc, sizeof(doc), "{\"id\":\"%s\",\"services\":[\"chat\"]}", i ? u2 : u1);
-		CHECK_INT(put(UCS_UD_USER, doc, err, sizeof(err)), ==, 0);
-	}
+	/* ucsd's own settings of both: bob grants alice a level, and alice
+	 * leads the directory's group (leader and deputy are ucsd's fields) */
+	snprintf(doc, sizeof(doc), "{\"id\":\"%s\",\"services\":[\"chat\"]}", u1);
+	CHECK_INT(put(UCS_UD_USER, doc, err, sizeof(err)), ==, 0);
+	snprintf(doc, sizeof(doc),
+		 "{\"id\":\"%s\",\"services\":[\"chat\"],\"grants\":[{\"user\":\"%s\","
+		 "\"level\":\"team\"}]}",
+		 u2, u1);
+	CHECK_INT(put(UCS_UD_USER, doc, err, sizeof(err)), ==, 0);
+	snprintf(doc, sizeof(doc), "{\"id\":\"sales\",\"leader\":\"%s\",\"deputy\":\"%s\"}", u1,
+		 u1);
+	CHECK_INT(put(UCS_UD_GROUP, doc, err, sizeof(err)), ==, 0);
+	CHECK_STR(api()->group(udb_core_snapshot(core), "sales")->leader, u1);
 	CHECK_INT(api()->set_password_hash(u1, "$argon2id$z"), ==, 0);
 	snprintf(path, sizeof(path), "%s/users/%s.json", dir, u1);
 	CHECK(access(path, F_OK) == 0);
@@ -661,21 +672,46 @@ static void test_forget(void)
 	CHECK_INT(udb_core_forget(core, UCS_UD_USER, "Not Valid"), ==, -EINVAL);
 	CHECK_INT(udb_core_forget(core, UCS_UD_USER, "nobody"), ==, -ENOENT);
 
-	/* alice leaves the directory; later her settings are forgotten */
+	/* alice leaves the directory; later her settings are forgotten, and
+	 * so are the grants and roles ucsd's documents give her */
 	udb_docs_init(&d);
 	json_object_set_new(d.kind[UCS_UD_USER], u2, user_doc(u2, "Bob", 1));
+	json_object_set_new(d.kind[UCS_UD_GROUP], "sales",
+			    json_pack("{s:s,s:[s]}", "id", "sales", "members", u2));
 	CHECK_INT(udb_core_set_directory(core, &d, NULL, NULL), ==, 0);
 	run_work();
 	CHECK(access(path, F_OK) == 0); /* kept while she may come back */
+	CHECK_INT(api()->user(udb_core_snapshot(core), u2)->n_grants, ==, 1);
 	clear();
 	CHECK_INT(udb_core_forget(core, UCS_UD_USER, u1), ==, 0);
-	CHECK_STR(events, ""); /* she is not in the snapshot */
+	/* she is not in the snapshot: only the documents that named her */
+	CHECK_STR(events, "user:0b7c3f2e-3333-4a4a-9b9b-000000000002 updated;group:sales updated;");
 	CHECK(access(path, F_OK) != 0);
 	CHECK_INT(udb_core_forget(core, UCS_UD_USER, u1), ==, -ENOENT);
-	/* she comes back: without the settings, in memory as on disk */
+	s = api()->acquire();
+	CHECK_INT(api()->user(s, u2)->n_grants, ==, 0);
+	CHECK_INT(api()->user(s, u2)->services, ==, UCS_SVC_CHAT); /* the rest stays */
+	CHECK_STR(api()->group(s, "sales")->leader, "");
+	CHECK_STR(api()->group(s, "sales")->deputy, "");
+	api()->release(s);
+	snprintf(pic, sizeof(pic), "%s/users/%s.json", dir, u2);
+	{
+		FILE *f = fopen(pic, "r");
+		char text[8192] = "";
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		text[n] = 0;
+		CHECK(n > 0 && strstr(text, u1) == NULL);
+	}
+	/* she comes back: without the settings, in memory as on disk, and
+	 * with nothing the others' documents gave her before */
 	udb_docs_init(&d);
 	json_object_set_new(d.kind[UCS_UD_USER], u1, user_doc(u1, "Alice", 1));
 	json_object_set_new(d.kind[UCS_UD_USER], u2, user_doc(u2, "Bob", 1));
+	json_object_set_new(d.kind[UCS_UD_GROUP], "sales",
+			    json_pack("{s:s,s:[s]}", "id", "sales", "members", u2));
 	CHECK_INT(udb_core_set_directory(core, &d, NULL, NULL), ==, 0);
 	run_work();
 	s = api()->acquire();
@@ -684,6 +720,8 @@ static void test_forget(void)
 		CHECK_INT(api()->user(s, u1)->services, ==, 0);
 		CHECK(!(api()->user(s, u1)->flags & UCS_UD_HAS_PASSWORD));
 	}
+	CHECK_INT(api()->user(s, u2)->n_grants, ==, 0);
+	CHECK_STR(api()->group(s, "sales")->leader, "");
 	api()->release(s);
 	CHECK_CONTAINS(get(UCS_UD_USER, u1), "\"has_password\":false");
 	/* and a reload from disk does not bring them back either */
@@ -883,6 +921,464 @@ static void test_flags_and_trash(void)
 		free(dequeue()); /* dropped, as the host does at stop */
 }
 
+/* ---- removal: the object and every reference to it ---- */
+
+static const struct ucs_ud_user *snap_user(const char *id)
+{
+	return api()->user(udb_core_snapshot(the_test_core), id);
+}
+
+static int count_events(void)
+{
+	int n = 0;
+
+	for (const char *p = events; *p; p++)
+		n += *p == ';';
+	return n;
+}
+
+/* Whether any user grants something to `who` or any group names her. */
+static int referenced(const struct ucs_ud_snapshot *s, const char *who)
+{
+	for (size_t i = 0; i < s->n_users; i++)
+		for (size_t k = 0; k < s->users[i]->n_grants; k++)
+			if (strcmp(s->users[i]->grants[k].user, who) == 0)
+				return 1;
+	for (size_t i = 0; i < s->n_groups; i++) {
+		const struct ucs_ud_group *g = s->groups[i];
+
+		if (strcmp(g->leader, who) == 0 || strcmp(g->deputy, who) == 0)
+			return 1;
+		for (size_t k = 0; k < g->n_members; k++)
+			if (strcmp(g->members[k], who) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+static const char *file_text(const char *path)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+struct fault_plan {
+	const char *point;
+	int skip;  /* matching calls that pass first */
+	int times; /* then this many fail */
+	int calls;
+};
+
+static int plan_fault(void *arg, const char *point, const char *path)
+{
+	struct fault_plan *fp = arg;
+
+	(void)path;
+	if (strcmp(point, fp->point) != 0)
+		return 0;
+	fp->calls++;
+	if (fp->skip > 0) {
+		fp->skip--;
+		return 0;
+	}
+	if (fp->times <= 0)
+		return 0;
+	fp->times--;
+	return -EIO;
+}
+
+static void test_remove_references(void)
+{
+	struct udb_core_cfg cfg = {.size = sizeof(cfg), .host = &host, .store = "file"};
+	const struct ucs_ud_snapshot *s;
+	struct udb_core *core = NULL;
+	char dir[256], path[512], err[512], doc[512];
+	uint64_t gen;
+
+	snprintf(dir, sizeof(dir), "%s/refs", dir_base);
+	cfg.dir = dir;
+	CHECK_INT(udb_core_new(&cfg, &core), ==, 0);
+	if (!core)
+		return;
+	the_test_core = core;
+	CHECK_INT(udb_core_provide(core), ==, 0);
+	{
+		static const char *const setup[][2] = {
+			{"u", "{\"id\":\"alice\",\"login\":\"alice\"}"},
+			{"u", "{\"id\":\"bob\",\"login\":\"bob\",\"grants\":[{\"user\":\"alice\","
+			      "\"level\":\"team\"}]}"},
+			{"u", "{\"id\":\"carol\",\"login\":\"carol\",\"grants\":[{\"user\":"
+			      "\"alice\",\"level\":\"personal\"},{\"user\":\"dave\",\"level\":"
+			      "\"business\"}]}"},
+			{"u", "{\"id\":\"dave\",\"login\":\"dave\"}"},
+			{"g", "{\"id\":\"sales\",\"members\":[\"alice\",\"bob\"],\"leader\":"
+			      "\"alice\",\"deputy\":\"alice\"}"},
+			{"g", "{\"id\":\"team\",\"members\":[\"bob\"],\"leader\":\"bob\","
+			      "\"deputy\":\"alice\"}"},
+			{"g", "{\"id\":\"wall\",\"monitor_groups\":[\"sales\",\"team\"],"
+			      "\"favourite_groups\":[\"sales\"]}"},
+			{"p", "{\"id\":\"night\"}"},
+			{"u", "{\"id\":\"erin\",\"login\":\"erin\",\"profile\":\"night\"}"},
+		};
+		for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
+			CHECK_INT(put(setup[i][0][0] == 'u'   ? UCS_UD_USER
+				      : setup[i][0][0] == 'g' ? UCS_UD_GROUP
+							      : UCS_UD_PROFILE,
+				      setup[i][1], err, sizeof(err)),
+				  ==, 0);
+	}
+	CHECK(referenced(udb_core_snapshot(core), "alice"));
+	CHECK_INT(snap_user("alice")->n_groups, ==, 1);
+
+	/* alice goes: her grants, membership and roles go with her, in one
+	 * snapshot swap with an event for every document that changed */
+	gen = udb_core_snapshot(core)->generation;
+	clear();
+	CHECK_INT(api()->remove(UCS_UD_USER, "alice"), ==, 0);
+	CHECK_INT(count_events(), ==, 5);
+	CHECK(strncmp(events, "user:alice deleted;", 19) == 0);
+	CHECK_CONTAINS(events, "user:bob updated;");
+	CHECK_CONTAINS(events, "user:carol updated;");
+	CHECK_CONTAINS(events, "group:sales updated;");
+	CHECK_CONTAINS(events, "group:team updated;");
+	s = udb_core_snapshot(core);
+	CHECK_INT(s->generation, ==, gen + 1);
+	CHECK(!referenced(s, "alice"));
+	CHECK_INT(snap_user("carol")->n_grants, ==, 1);
+	if (snap_user("carol")->n_grants) {
+		CHECK_STR(snap_user("carol")->grants[0].user, "dave");
+		CHECK_INT(snap_user("carol")->grants[0].rights.level, ==, UCS_LEVEL_BUSINESS);
+	}
+	CHECK_INT(api()->group(s, "sales")->n_members, ==, 1);
+	CHECK_STR(api()->group(s, "team")->leader, "bob");
+	snprintf(path, sizeof(path), "%s/users/bob.json", dir);
+	CHECK(strstr(file_text(path), "alice") == NULL);
+	snprintf(path, sizeof(path), "%s/groups/sales.json", dir);
+	CHECK(strstr(file_text(path), "alice") == NULL);
+	CHECK_CONTAINS(file_text(path), "\"bob\"");
+
+	/* a new alice: nothing of the old one's */
+	clear();
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"Alice\"}", err, sizeof(err)), ==,
+		  0);
+	CHECK_STR(events, "user:alice created;");
+	CHECK_INT(snap_user("alice")->n_groups, ==, 0);
+	CHECK(!referenced(udb_core_snapshot(core), "alice"));
+	/* and that is what the disk says too */
+	clear();
+	CHECK_INT(udb_core_reload(core, NULL, NULL), ==, 0);
+	run_work();
+	CHECK_STR(events, "");
+	CHECK(!referenced(udb_core_snapshot(core), "alice"));
+
+	/* a group goes: out of every monitor and favourites list */
+	clear();
+	CHECK_INT(api()->remove(UCS_UD_GROUP, "sales"), ==, 0);
+	CHECK_STR(events, "group:sales deleted;group:wall updated;");
+	s = udb_core_snapshot(core);
+	CHECK_INT(api()->group(s, "wall")->n_monitor_groups, ==, 1);
+	if (api()->group(s, "wall")->n_monitor_groups)
+		CHECK_STR(api()->group(s, "wall")->monitor_groups[0], "team");
+	CHECK_INT(api()->group(s, "wall")->n_favourite_groups, ==, 0);
+	CHECK_INT(put(UCS_UD_GROUP, "{\"id\":\"sales\"}", err, sizeof(err)), ==, 0);
+	CHECK_INT(api()->group(udb_core_snapshot(core), "wall")->n_monitor_groups, ==, 1);
+	/* a profile goes: its users fall back to the default profile */
+	clear();
+	CHECK_INT(api()->remove(UCS_UD_PROFILE, "night"), ==, 0);
+	CHECK_STR(events, "profile:night deleted;user:erin updated;");
+	CHECK_STR(snap_user("erin")->profile, "");
+	/* a user nobody names: her event alone */
+	clear();
+	CHECK_INT(api()->remove(UCS_UD_USER, "dave"), ==, 0);
+	CHECK_STR(events, "user:dave deleted;user:carol updated;");
+	CHECK_INT(snap_user("carol")->n_grants, ==, 0);
+	clear();
+	CHECK_INT(api()->remove(UCS_UD_USER, "erin"), ==, 0);
+	CHECK_STR(events, "user:erin deleted;");
+
+	/* more documents than one change updates in place: the snapshot is
+	 * built on a worker, and the events follow when it is in */
+	for (int i = 0; i < 20; i++) {
+		snprintf(doc, sizeof(doc),
+			 "{\"id\":\"u%02d\",\"login\":\"u%02d\",\"grants\":[{\"user\":\"zed\"}]}",
+			 i, i);
+		CHECK_INT(put(UCS_UD_USER, doc, err, sizeof(err)), ==, 0);
+	}
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"zed\",\"login\":\"zed\"}", err, sizeof(err)), ==, 0);
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"wen\",\"login\":\"wen\"}", err, sizeof(err)), ==, 0);
+	CHECK_INT(put(UCS_UD_USER,
+		      "{\"id\":\"ola\",\"login\":\"ola\",\"grants\":[{\"user\":\"wen\"}]}", err,
+		      sizeof(err)),
+		  ==, 0);
+	run_work();
+	clear();
+	gen = udb_core_snapshot(core)->generation;
+	CHECK_INT(api()->remove(UCS_UD_USER, "zed"), ==, 0);
+	CHECK_STR(events, "");
+	CHECK(queued != NULL);
+	CHECK(snap_user("zed") != NULL); /* not yet */
+	/* a put meanwhile waits for the same build */
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"yan\",\"login\":\"yan\"}", err, sizeof(err)), ==, 0);
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"yan\",\"login\":\"Yan\",\"email\":\"y@x\"}", err,
+		      sizeof(err)),
+		  ==, 0);
+	/* a removal meanwhile finds its references in the documents (the
+	 * snapshot is behind them) */
+	CHECK_INT(api()->remove(UCS_UD_USER, "wen"), ==, 0);
+	CHECK_STR(events, "");
+	run_work();
+	CHECK_INT(count_events(), ==, 25);
+	CHECK_CONTAINS(events, "user:wen deleted;user:ola updated;");
+	CHECK_INT(snap_user("ola")->n_grants, ==, 0);
+	CHECK(strncmp(events, "user:zed deleted;", 17) == 0);
+	CHECK_CONTAINS(events, "user:u19 updated;");
+	CHECK_CONTAINS(events, "user:yan created;user:yan updated;");
+	s = udb_core_snapshot(core);
+	CHECK(s->generation > gen);
+	CHECK(snap_user("zed") == NULL && !referenced(s, "zed"));
+	CHECK(snap_user("yan") != NULL && strcmp(snap_user("yan")->email, "y@x") == 0);
+	/* in place again once it is in */
+	clear();
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"yan\",\"login\":\"yan\"}", err, sizeof(err)), ==, 0);
+	CHECK_STR(events, "user:yan updated;");
+	CHECK(queued == NULL);
+
+	/* a write fails half way: what was rewritten stays rewritten (disk
+	 * and memory agree), the user stays, and the caller hears -EIO */
+	for (int i = 0; i < 3; i++) {
+		snprintf(doc, sizeof(doc),
+			 "{\"id\":\"v%d\",\"login\":\"v%d\",\"grants\":[{\"user\":\"xia\"}]}", i,
+			 i);
+		CHECK_INT(put(UCS_UD_USER, doc, err, sizeof(err)), ==, 0);
+	}
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"xia\",\"login\":\"xia\"}", err, sizeof(err)), ==, 0);
+	{
+		struct fault_plan fp = {"rename", 1, 1, 0};
+		int still = 0;
+
+		udb_store_set_fault(udb_core_store(core), plan_fault, &fp);
+		clear();
+		CHECK_INT(api()->remove(UCS_UD_USER, "xia"), ==, -EIO);
+		udb_store_set_fault(udb_core_store(core), NULL, NULL);
+		CHECK_INT(count_events(), ==, 1); /* the one rewritten before the failure */
+		CHECK(snap_user("xia") != NULL);
+		snprintf(path, sizeof(path), "%s/users/xia.json", dir);
+		CHECK(access(path, F_OK) == 0);
+		for (int i = 0; i < 3; i++) {
+			char id[8];
+			snprintf(id, sizeof(id), "v%d", i);
+			still += snap_user(id)->n_grants;
+		}
+		CHECK_INT(still, ==, 2);
+		clear();
+		CHECK_INT(udb_core_reload(core, NULL, NULL), ==, 0);
+		run_work();
+		CHECK_STR(events, ""); /* memory is what the disk holds */
+		/* trying again finishes it */
+		CHECK_INT(api()->remove(UCS_UD_USER, "xia"), ==, 0);
+		CHECK(!referenced(udb_core_snapshot(core), "xia"));
+	}
+	udb_core_stop(core);
+	udb_core_free(core);
+	the_test_core = NULL;
+}
+
+/* ---- the size limit: nothing is stored that would not load ---- */
+
+static char *big_user(const char *id, int lists, const char *ch)
+{
+	size_t cap = 2 * 1024 * 1024 * (size_t)lists + 4096, n;
+	char *text = malloc(cap), elem[1100];
+	size_t el = 0;
+
+	while (el + strlen(ch) <= 1024)
+		el += (size_t)snprintf(elem + el, sizeof(elem) - el, "%s", ch);
+	n = (size_t)snprintf(text, cap, "{\"id\":\"%s\",\"login\":\"%s\"", id, id);
+	for (int l = 0; l < lists; l++) {
+		n += (size_t)snprintf(text + n, cap - n, ",\"%s\":[",
+				      l ? "other_lines" : "other_numbers");
+		for (int i = 0; i < 1024; i++)
+			n += (size_t)snprintf(text + n, cap - n, "%s\"%s\"", i ? "," : "", elem);
+		n += (size_t)snprintf(text + n, cap - n, "]");
+	}
+	snprintf(text + n, cap - n, "}");
+	return text;
+}
+
+static void test_size_limit(void)
+{
+	struct udb_core_cfg cfg = {.size = sizeof(cfg), .host = &host, .store = "file"};
+	struct udb_core *core = NULL;
+	char dir[256], path[512], err[512], *text;
+	struct stat sb;
+
+	snprintf(dir, sizeof(dir), "%s/size", dir_base);
+	cfg.dir = dir;
+	CHECK_INT(udb_core_new(&cfg, &core), ==, 0);
+	if (!core)
+		return;
+	the_test_core = core;
+	CHECK_INT(udb_core_provide(core), ==, 0);
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"alice\"}", err, sizeof(err)), ==,
+		  0);
+	snprintf(path, sizeof(path), "%s/users/alice.json", dir);
+	CHECK(stat(path, &sb) == 0);
+	/* 2 MiB of euro signs (three bytes each, six as \u20ac on disk) */
+	text = big_user("alice", 2, "\xe2\x82\xac");
+	CHECK(strlen(text) > 2 * 1024 * 1024 && strlen(text) < UDB_DOC_MAX);
+	clear();
+	CHECK_INT(put(UCS_UD_USER, text, err, sizeof(err)), ==, -EINVAL);
+	CHECK_CONTAINS(err, "document: ");
+	CHECK_CONTAINS(err, " bytes as stored (indented, non-ASCII characters as \\u escapes), "
+			    "more than the limit of 4194304 bytes; nothing changed");
+	CHECK_STR(events, "");
+	free(text);
+	{
+		struct stat now;
+		CHECK(stat(path, &now) == 0 && now.st_size == sb.st_size); /* the old version */
+	}
+	/* a new user likewise: no file at all */
+	text = big_user("bob", 2, "\xe2\x82\xac");
+	CHECK_INT(put(UCS_UD_USER, text, err, sizeof(err)), ==, -EINVAL);
+	free(text);
+	snprintf(path, sizeof(path), "%s/users/bob.json", dir);
+	CHECK(access(path, F_OK) != 0);
+	CHECK(snap_user("bob") == NULL);
+	/* half of it fits (about 2 MiB as stored), and survives a reload */
+	text = big_user("bob", 1, "\xe2\x82\xac");
+	CHECK_INT(put(UCS_UD_USER, text, err, sizeof(err)), ==, 0);
+	free(text);
+	/* a group whose compact text fits and whose indented text does not */
+	{
+		size_t cap = 4200000, n;
+		char *g = malloc(cap);
+
+		n = (size_t)snprintf(g, cap, "{\"id\":\"crowd\",\"members\":[");
+		for (int i = 0; i < 100000; i++)
+			n += (size_t)snprintf(g + n, cap - n, "%s\"m%037d\"", i ? "," : "", i);
+		snprintf(g + n, cap - n, "]}");
+		CHECK(strlen(g) < UDB_DOC_MAX);
+		CHECK_INT(put(UCS_UD_GROUP, g, err, sizeof(err)), ==, -EINVAL);
+		CHECK_CONTAINS(err, "more than the limit of 4194304 bytes");
+		free(g);
+	}
+	clear();
+	CHECK_INT(udb_core_reload(core, NULL, NULL), ==, 0);
+	run_work();
+	CHECK_CONTAINS(log_text, "reloaded 2 users, 0 groups, 0 computers, 1 profiles");
+	CHECK_CONTAINS(log_text, "(0 corrupt files moved aside");
+	CHECK_STR(events, "");
+	CHECK(snap_user("bob") != NULL && snap_user("bob")->n_other_numbers == 1024);
+	udb_core_stop(core);
+	udb_core_free(core);
+	the_test_core = NULL;
+}
+
+/* ---- the directory's fsync fails after the rename ---- */
+
+static void test_fsync_after_rename(void)
+{
+	struct udb_core_cfg cfg = {.size = sizeof(cfg), .host = &host, .store = "file"};
+	struct fault_plan fp = {"fsync_dir", 0, 1000, 0};
+	struct udb_core *core = NULL;
+	char dir[256], err[512];
+
+	snprintf(dir, sizeof(dir), "%s/fsync", dir_base);
+	cfg.dir = dir;
+	CHECK_INT(udb_core_new(&cfg, &core), ==, 0);
+	if (!core)
+		return;
+	the_test_core = core;
+	CHECK_INT(udb_core_provide(core), ==, 0);
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"alice\"}", err, sizeof(err)), ==,
+		  0);
+	udb_store_set_fault(udb_core_store(core), plan_fault, &fp);
+	/* the new version is on disk: the put counts, memory follows */
+	clear();
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"alice\",\"login\":\"alice\",\"email\":\"a@x\"}", err,
+		      sizeof(err)),
+		  ==, 0);
+	CHECK_STR(events, "user:alice updated;");
+	CHECK_STR(snap_user("alice")->email, "a@x");
+	CHECK_CONTAINS(log_text, "/users/alice.json, but cannot fsync its directory");
+	CHECK_INT(fp.calls, ==, 2);
+	/* so does a removal whose unlink was done */
+	clear();
+	CHECK_INT(api()->remove(UCS_UD_USER, "alice"), ==, 0);
+	CHECK_STR(events, "user:alice deleted;");
+	udb_store_set_fault(udb_core_store(core), NULL, NULL);
+	/* and the disk agrees with memory */
+	CHECK_INT(put(UCS_UD_USER, "{\"id\":\"bob\",\"login\":\"bob\"}", err, sizeof(err)), ==, 0);
+	clear();
+	CHECK_INT(udb_core_reload(core, NULL, NULL), ==, 0);
+	run_work();
+	CHECK_STR(events, "");
+	CHECK(snap_user("alice") == NULL && snap_user("bob") != NULL);
+	udb_core_stop(core);
+	udb_core_free(core);
+	the_test_core = NULL;
+}
+
+/* ---- a change the snapshot cannot follow in place: built on a worker ---- */
+
+static void test_rebuild_on_worker(void)
+{
+	struct udb_core_cfg cfg = {.size = sizeof(cfg),
+				   .host = &host,
+				   .store = "ldap",
+				   .directory_kinds = UDB_KIND_BIT(UCS_UD_USER)};
+	const char *u1 = "0b7c3f2e-5555-4a4a-9b9b-000000000001";
+	const char *u2 = "0b7c3f2e-5555-4a4a-9b9b-000000000002"; /* the same login */
+	struct udb_core *core = NULL;
+	struct udb_docs d;
+	char dir[256], err[512], doc[512];
+	uint64_t gen;
+
+	snprintf(dir, sizeof(dir), "%s/worker", dir_base);
+	cfg.dir = dir;
+	udb_docs_init(&d);
+	json_object_set_new(d.kind[UCS_UD_USER], u1, user_doc(u1, "Alice", -1));
+	json_object_set_new(d.kind[UCS_UD_USER], u2, user_doc(u2, "alice", -1));
+	cfg.directory = &d;
+	clear();
+	CHECK_INT(udb_core_new(&cfg, &core), ==, 0);
+	if (!core)
+		return;
+	the_test_core = core;
+	CHECK_INT(udb_core_provide(core), ==, 0);
+	CHECK_CONTAINS(log_text, "login \"alice\" is taken by user " /* u2 skipped */);
+	CHECK_INT(udb_core_snapshot(core)->n_users, ==, 1);
+	gen = udb_core_snapshot(core)->generation;
+	/* a snapshot that skipped a user cannot be updated in place: the full
+	 * build goes to a worker, not onto the loop thread */
+	snprintf(doc, sizeof(doc), "{\"id\":\"%s\",\"services\":[\"chat\"]}", u1);
+	clear();
+	CHECK_INT(put(UCS_UD_USER, doc, err, sizeof(err)), ==, 0);
+	CHECK(queued != NULL);
+	CHECK_STR(events, "");
+	CHECK_INT(udb_core_snapshot(core)->generation, ==, gen);
+	CHECK_INT(snap_user(u1)->services, ==, 0);
+	CHECK_CONTAINS(get(UCS_UD_USER, u1), "\"services\":[\"chat\"]"); /* the document is in */
+	run_work();
+	CHECK_STR(events, "user:0b7c3f2e-5555-4a4a-9b9b-000000000001 updated;");
+	CHECK_INT(snap_user(u1)->services, ==, UCS_SVC_CHAT);
+	CHECK(udb_core_snapshot(core)->generation > gen);
+	{
+		struct ucs_ud_status st = {.size = sizeof(st)};
+		CHECK_INT(api()->status(&st), ==, 0);
+		CHECK_INT(st.syncs, ==, 1); /* a rebuild is no sync */
+	}
+	udb_core_stop(core);
+	udb_core_free(core);
+	the_test_core = NULL;
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -895,6 +1391,10 @@ int main(void)
 	test_forget();
 	test_directory_pictures();
 	test_flags_and_trash();
+	test_remove_references();
+	test_size_limit();
+	test_fsync_after_rename();
+	test_rebuild_on_worker();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir_base);
 	if (system(cmd) != 0)
 		return 1;

@@ -2,7 +2,10 @@
  * plugins/userdb-file/tests/test_store.c - the document store on disk
  * (udb_store.c): layout and first-start documents, round trips, corrupt and
  * misplaced files moved aside (never deleted), leftovers of interrupted
- * writes removed, a failed write that changes nothing, and atomicity under
+ * writes removed, a failed write that changes nothing, the size limit
+ * (what is written loads again), injected faults (a failed fsync after the
+ * rename does not fail the write; a file a write replaced between a load's
+ * read and its move aside stays), and atomicity under
  * SIGKILL: a child process rewrites documents in a loop and is killed at
  * random moments; every document must then load, and hold a version at
  * least as new as the last one the child had acknowledged (each child
@@ -272,6 +275,261 @@ static void test_corrupt(const char *base)
 	udb_store_close(st);
 }
 
+/* ---- the size limit: what is written loads again ---- */
+
+/* A group whose stored text is exactly `size` bytes (members fill it, the
+ * name pads the rest), or NULL. */
+static json_t *group_of_size(size_t size)
+{
+	json_t *g = udb_doc_default(UCS_UD_GROUP, "big"); /* a stored form */
+	json_t *members = json_object_get(g, "members");
+	char id[64], *text = NULL;
+	size_t len = 0, n = 0;
+	int rc;
+
+	for (;;) {
+		rc = udb_store_text(g, &text, &len);
+		free(text);
+		if (rc || len + 900 > size)
+			break;
+		/* about 46 bytes each as stored: add many at once, fewer near the end */
+		for (size_t k = (size - len - 900) / 46 + 1; k > 0; k--) {
+			snprintf(id, sizeof(id), "member-%032zu", n++);
+			json_array_append_new(members, json_string(id));
+		}
+	}
+	if (rc || len > size) {
+		json_decref(g);
+		return NULL;
+	}
+	{
+		char *pad = malloc(size - len + 1);
+
+		memset(pad, 'x', size - len);
+		pad[size - len] = 0;
+		json_object_set_new(g, "name", json_string(pad));
+		free(pad);
+	}
+	return g;
+}
+
+static void test_size_limit(const char *base)
+{
+	char dir[1024], path[4200], groups[2048];
+	struct udb_store *st = NULL;
+	struct udb_load_stats stats;
+	struct udb_docs docs;
+	struct stat sb;
+	json_t *g, *canon = NULL;
+	char *text = NULL, err[256];
+	size_t len = 0;
+
+	snprintf(dir, sizeof(dir), "%s/size", base);
+	CHECK_INT(udb_store_open(dir, &ctx, &reporter, &st), ==, 0);
+	if (!st)
+		return;
+	snprintf(groups, sizeof(groups), "%s/groups", dir);
+	snprintf(path, sizeof(path), "%s/big.json", groups);
+	/* exactly the limit: written, and loaded back as it is */
+	g = group_of_size(UDB_DOC_MAX);
+	CHECK(g != NULL);
+	if (!g) {
+		udb_store_close(st);
+		return;
+	}
+	{
+		static const struct udb_ctx sctx = {"example.com", UDB_ID_IS_NAME | UDB_STORED};
+		CHECK_INT(udb_doc_canon(UCS_UD_GROUP, g, &sctx, &canon, NULL, err, sizeof(err)), ==,
+			  0);
+		CHECK(json_equal(canon, g)); /* a stored form as it is */
+		json_decref(canon);
+	}
+	CHECK_INT(udb_store_text(g, &text, &len), ==, 0);
+	CHECK_INT(len, ==, UDB_DOC_MAX);
+	free(text);
+	CHECK_INT(udb_store_write(st, UCS_UD_GROUP, g), ==, 0);
+	CHECK(stat(path, &sb) == 0 && sb.st_size == UDB_DOC_MAX);
+	CHECK_INT(udb_store_load(st, &docs, &stats), ==, 0);
+	CHECK_INT(stats.corrupt, ==, 0);
+	CHECK(json_equal(json_object_get(docs.kind[UCS_UD_GROUP], "big"), g));
+	udb_docs_clear(&docs);
+	/* one byte more: refused before anything is written */
+	{
+		json_t *name = json_object_get(g, "name");
+		char *more = malloc(json_string_length(name) + 2);
+
+		snprintf(more, json_string_length(name) + 2, "%sx", json_string_value(name));
+		json_object_set_new(g, "name", json_string(more));
+		free(more);
+	}
+	CHECK_INT(udb_store_text(g, &text, &len), ==, -EFBIG);
+	CHECK(text == NULL);
+	CHECK_INT(len, ==, UDB_DOC_MAX + 1);
+	reported[0] = 0;
+	CHECK_INT(udb_store_write(st, UCS_UD_GROUP, g), ==, -EFBIG);
+	CHECK_STR(reported, "");
+	CHECK(stat(path, &sb) == 0 && sb.st_size == UDB_DOC_MAX); /* the old version */
+	CHECK_INT(count_matching(groups, ".tmp-"), ==, 0);
+	CHECK_INT(udb_store_load(st, &docs, &stats), ==, 0);
+	CHECK_INT(stats.corrupt, ==, 0);
+	CHECK_INT(stats.loaded[UCS_UD_GROUP], ==, 1);
+	udb_docs_clear(&docs);
+	json_decref(g);
+	udb_store_close(st);
+}
+
+/* ---- faults: the seam of udb_store_set_fault ---- */
+
+struct fault_plan {
+	const char *point;  /* which step fails */
+	const char *suffix; /* only for paths ending so; NULL any */
+	int times;	    /* how often (then it succeeds) */
+	int err;
+	int calls; /* how often the step was reached for a matching path */
+	struct udb_store *st;
+	json_t *replace; /* "move_aside": a write that lands first */
+};
+
+static int has_end(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int plan_fault(void *arg, const char *point, const char *path)
+{
+	struct fault_plan *fp = arg;
+
+	if (strcmp(point, fp->point) != 0 || (fp->suffix && !has_end(path, fp->suffix)))
+		return 0;
+	fp->calls++;
+	if (fp->replace) {
+		/* a put of that object between the load's read and its move */
+		CHECK_INT(udb_store_write(fp->st, UCS_UD_USER, fp->replace), ==, 0);
+		return 0;
+	}
+	if (fp->times <= 0)
+		return 0;
+	fp->times--;
+	return fp->err;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+static void test_faults(const char *base)
+{
+	char dir[1024], path[4200], users[2048];
+	struct udb_store *st = NULL;
+	struct udb_load_stats stats;
+	struct udb_docs docs;
+	struct fault_plan fp;
+	json_t *doc;
+
+	snprintf(dir, sizeof(dir), "%s/faults", base);
+	CHECK_INT(udb_store_open(dir, &ctx, &reporter, &st), ==, 0);
+	if (!st)
+		return;
+	snprintf(users, sizeof(users), "%s/users", dir);
+	snprintf(path, sizeof(path), "%s/alice.json", users);
+	doc = user("alice", "One");
+	CHECK_INT(udb_store_write(st, UCS_UD_USER, doc), ==, 0);
+	json_decref(doc);
+
+	/* the directory's fsync fails after the rename: the write is done */
+	fp = (struct fault_plan){"fsync_dir", "/users", 2, -EIO, 0, st, NULL};
+	udb_store_set_fault(st, plan_fault, &fp);
+	reported[0] = 0;
+	doc = user("alice", "Two");
+	CHECK_INT(udb_store_write(st, UCS_UD_USER, doc), ==, 0);
+	json_decref(doc);
+	CHECK_INT(fp.calls, ==, 2); /* tried again once */
+	CHECK_CONTAINS(slurp(path), "\"Two\"");
+	CHECK_CONTAINS(reported, "wrote ");
+	CHECK_CONTAINS(reported, "/users/alice.json, but cannot fsync its directory (Input/output "
+				 "error, tried twice): the change stands");
+	/* failing once only: the retry makes it, nothing to report */
+	fp = (struct fault_plan){"fsync_dir", "/users", 1, -EIO, 0, st, NULL};
+	reported[0] = 0;
+	doc = user("alice", "Three");
+	CHECK_INT(udb_store_write(st, UCS_UD_USER, doc), ==, 0);
+	json_decref(doc);
+	CHECK_INT(fp.calls, ==, 2);
+	CHECK_STR(reported, "");
+	/* the rename fails: nothing changed, no temporary left */
+	fp = (struct fault_plan){"rename", "/alice.json", 1, -EIO, 0, st, NULL};
+	reported[0] = 0;
+	doc = user("alice", "Four");
+	CHECK_INT(udb_store_write(st, UCS_UD_USER, doc), ==, -EIO);
+	json_decref(doc);
+	CHECK_CONTAINS(slurp(path), "\"Three\"");
+	CHECK_CONTAINS(reported, "cannot rename ");
+	CHECK_INT(count_matching(users, ".tmp-"), ==, 0);
+	/* a removal: the unlink fails (-EIO, the file stays), or the fsync
+	 * after it (done: 0, the file is gone) */
+	fp = (struct fault_plan){"unlink", "/alice.json", 1, -EACCES, 0, st, NULL};
+	CHECK_INT(udb_store_remove(st, UCS_UD_USER, "alice"), ==, -EIO);
+	CHECK(access(path, F_OK) == 0);
+	fp = (struct fault_plan){"fsync_dir", "/users", 2, -EIO, 0, st, NULL};
+	reported[0] = 0;
+	CHECK_INT(udb_store_remove(st, UCS_UD_USER, "alice"), ==, 0);
+	CHECK(access(path, F_OK) != 0);
+	CHECK_CONTAINS(reported, "removed ");
+
+	/* A load finds a file over the limit and, before it moves it aside,
+	 * a write replaces it with a valid version: that version stays. */
+	snprintf(path, sizeof(path), "%s/bob.json", users);
+	{
+		FILE *f = fopen(path, "w");
+		if (f) {
+			fseek(f, UDB_DOC_MAX + 10, SEEK_SET);
+			fputc('}', f);
+			fclose(f);
+		}
+	}
+	fp = (struct fault_plan){"move_aside", "/bob.json", 0, 0, 0, st, user("bob", "Valid")};
+	reported[0] = 0;
+	CHECK_INT(udb_store_load(st, &docs, &stats), ==, 0);
+	udb_docs_clear(&docs);
+	CHECK_INT(fp.calls, ==, 1);
+	CHECK_INT(count_matching(users, "bob.json.corrupt-"), ==, 0);
+	CHECK_CONTAINS(slurp(path), "\"Valid\"");
+	CHECK(strstr(reported, "moved aside") == NULL);
+	json_decref(fp.replace);
+	udb_store_set_fault(st, NULL, NULL);
+	CHECK_INT(udb_store_load(st, &docs, &stats), ==, 0);
+	CHECK(json_object_get(docs.kind[UCS_UD_USER], "bob") != NULL);
+	CHECK_INT(stats.corrupt, ==, 0);
+	udb_docs_clear(&docs);
+	/* the same for a document that does not validate */
+	write_text(path, "{\"id\":\"bob\",\"login\":\"bob\",\"colour\":\"red\"}");
+	fp = (struct fault_plan){"move_aside", "/bob.json", 0, 0, 0, st, user("bob", "Again")};
+	udb_store_set_fault(st, plan_fault, &fp);
+	CHECK_INT(udb_store_load(st, &docs, &stats), ==, 0);
+	udb_docs_clear(&docs);
+	CHECK_INT(count_matching(users, "bob.json.corrupt-"), ==, 0);
+	CHECK_CONTAINS(slurp(path), "\"Again\"");
+	json_decref(fp.replace);
+	/* and without a write in between, it is moved aside as before */
+	write_text(path, "{\"id\":\"bob\",\"login\":\"bob\",\"colour\":\"red\"}");
+	fp = (struct fault_plan){"move_aside", "/bob.json", 0, 0, 0, st, NULL};
+	CHECK_INT(udb_store_load(st, &docs, &stats), ==, 0);
+	udb_docs_clear(&docs);
+	CHECK_INT(fp.calls, ==, 1);
+	CHECK_INT(count_matching(users, "bob.json.corrupt-"), ==, 1);
+	udb_store_set_fault(st, NULL, NULL);
+	udb_store_close(st);
+}
+
 /* The child: rewrites N documents round-robin, version after version, and
  * acknowledges each finished write by writing "id version\n" to a pipe. */
 static void writer(const char *dir, int ack, long start)
@@ -398,6 +656,8 @@ int main(void)
 		return 1;
 	test_layout_and_round_trip(base);
 	test_corrupt(base);
+	test_size_limit(base);
+	test_faults(base);
 	test_kill_loop(base);
 	rm_rf(base);
 	return check_report();
