@@ -171,7 +171,10 @@ struct lud_entry {
 	size_t n;
 };
 
-/* What one entry became. */
+/* What one entry became. The image data itself is not kept: a sync maps
+ * every entry before the object limit applies, so objects carry only the
+ * picture's hash, and the data of the kept ones is read again when it
+ * changed (lud_sync.c). */
 struct lud_obj {
 	int kind; /* enum lud_kind */
 	char id[129];
@@ -179,7 +182,8 @@ struct lud_obj {
 	char *dn_norm; /* lud_dn_norm */
 	json_t *doc;   /* the directory document (owned keys; no "groups"/"members") */
 	char **dns;    /* normalised DNs: a user's groups / a group's members */
-	void *picture; /* image data or NULL */
+	int has_picture;
+	uint64_t picture_hash; /* lud_hash64 of the image data */
 	size_t picture_len;
 };
 void lud_obj_free(struct lud_obj *o);
@@ -197,6 +201,35 @@ struct lud_map_stats {
  * counted in stats. */
 int lud_map_entry(const struct lud_map *map, int kind, const struct lud_entry *e,
 		  struct lud_obj *out, struct lud_map_stats *stats, char *err, size_t errcap);
+/* The image data of a user entry (the first value of the first picture
+ * attribute it has), or NULL. */
+const struct lud_val *lud_map_picture(const struct lud_map *map, const struct lud_entry *e);
+/* 1 when the attribute description desc (as a server returns it, maybe
+ * with ";options") names the attribute type `name` or one of its aliases
+ * (slapd answers "street" for "streetAddress"). */
+int lud_attr_same(const char *desc, const char *name);
+
+/* Phone numbers that share an attribute (lud_map.c). The phone fields
+ * whose first attribute is the same take its values by position, the
+ * further numbers what is left: a value's position decides its field. So
+ * a write-back writes the attribute as a whole, every field in its place:
+ * lud_phone_values makes the new list of values from the directory's
+ * current ones and the changed fields. A change that position cannot
+ * express - a field cleared while a later one sharing the attribute (or a
+ * further number) keeps its value, or a field set while an earlier one is
+ * empty - would move the later values into other fields; it is refused
+ * with -EINVAL and a message naming the fields. Values that are no text
+ * (the mapping skips them) are kept after the others. */
+struct lud_phone_change {
+	int field;	   /* index in lud_fields of a LUD_F_PHONE user field */
+	const char *value; /* "" clears it */
+};
+/* *out (free() it; its values point into cur and the changes) gets the
+ * attribute's new values. All changes must share the first attribute of
+ * the first one's field (-EINVAL otherwise). */
+int lud_phone_values(const struct lud_map *map, const struct lud_val *cur, size_t ncur,
+		     const struct lud_phone_change *ch, size_t nch, struct lud_val **out,
+		     size_t *nout, char *err, size_t errcap);
 
 /* ---- the configuration (lud_conf.c) ---- */
 
@@ -240,7 +273,10 @@ struct lud_conn;
 /* Errors carry a message ("TLS handshake failed: certificate not trusted").
  * -ECONNREFUSED / -ETIMEDOUT / -EHOSTUNREACH: the directory is unreachable;
  * -EACCES: bind refused; -EPROTO: TLS failure; -ENOENT: no such base;
- * -ECANCELED: cancel flag set; -EIO: any other LDAP error. */
+ * -EINVAL: the server refused the data (a value's syntax, a constraint);
+ * -ECANCELED: cancel flag set; -EIO: any other LDAP error. A connection
+ * attempt that gets no TLS handshake within network_timeout (a server that
+ * accepts connections and never answers) fails with -ETIMEDOUT. */
 int lud_conn_open(const struct lud_conf *c, atomic_int *cancel, struct lud_conn **out, char *err,
 		  size_t errcap);
 void lud_conn_close(struct lud_conn *conn);
@@ -258,9 +294,15 @@ int lud_conn_search(struct lud_conn *conn, const char *base, const char *filter,
  * delete the attribute). */
 int lud_conn_replace(struct lud_conn *conn, const char *dn, const char *attr,
 		     const struct lud_val *vals, size_t n, char *err, size_t errcap);
-/* The values of one attribute of one entry (lud_strv_free). */
-int lud_conn_read_attr(struct lud_conn *conn, const char *dn, const char *attr, char ***out,
-		       char *err, size_t errcap);
+/* The values of one attribute of one entry, as they are (binary): *out
+ * gets *n values, each in memory of its own (lud_vals_free). */
+int lud_conn_read_attr(struct lud_conn *conn, const char *dn, const char *attr,
+		       struct lud_val **out, size_t *n, char *err, size_t errcap);
+void lud_vals_free(struct lud_val *v, size_t n);
+/* A base search of one entry: h gets it (not called when it does not
+ * exist or the filter does not match; -ENOENT when the entry is gone). */
+int lud_conn_read_entry(struct lud_conn *conn, const char *dn, char *const *attrs, lud_entry_h *h,
+			void *arg, char *err, size_t errcap);
 
 /* ---- one full read (lud_sync.c) ---- */
 
@@ -296,11 +338,14 @@ void lud_sync_result_clear(struct lud_sync_result *r);
  * messages (a read that changed nothing, freed on the worker). */
 void lud_sync_result_clear_docs(struct lud_sync_result *r);
 
-/* Writes one phone number (field: index in lud_fields) of the entry dn to
- * the directory: the attribute's values are read, the field's value
- * replaced, and the attribute written as a whole. */
-int lud_write_phone(const struct lud_conf *c, struct lud_conn **conn, atomic_int *cancel,
-		    const char *dn, int field, const char *value, char *err, size_t errcap);
+/* Writes phone numbers of the entry dn that share one attribute (see
+ * lud_phone_values) to the directory in one modify: the attribute's values
+ * are read, the changed fields put in their places, and the attribute
+ * written as a whole. -EINVAL (err) for a change that positions cannot
+ * express; -EROFS for a field that is switched off. */
+int lud_write_phones(const struct lud_conf *c, struct lud_conn **conn, atomic_int *cancel,
+		     const char *dn, const struct lud_phone_change *ch, size_t nch, char *err,
+		     size_t errcap);
 
 /* Ranks objects for the limit (exported for the unit test): objects known
  * before first, then users, groups, computers, then by DN. */

@@ -4,12 +4,22 @@
  * bind, paged searches and modifications.
  *
  * Everything here blocks and runs on a worker thread. Blocking is bounded:
- * connecting (TCP and the TLS handshake) by network_timeout, and every
- * operation by search_timeout counted from the last answer the server gave
- * (a large directory may take long in total, but a server that stops
- * answering - a hung slapd, a half-open connection - is noticed). Results
- * are awaited in slices of 100 ms so that the plugin's cancel flag ends a
- * job quickly when ucsd stops.
+ * connecting (TCP and the TLS handshake) and StartTLS by network_timeout,
+ * and every operation by search_timeout counted from the last answer the
+ * server gave (a large directory may take long in total, but a server that
+ * stops answering - a hung slapd, a half-open connection - is noticed).
+ * Results are awaited in slices of 100 ms so that the plugin's cancel flag
+ * ends a job quickly when ucsd stops.
+ *
+ * The TLS handshake is the exception libldap leaves: it does not bound it by
+ * LDAP_OPT_NETWORK_TIMEOUT (2.5 loops on a non-blocking socket until the
+ * server answers, at full CPU), and a directory that accepts connections
+ * but never answers - SIGSTOPped, hung, a black hole behind a load balancer
+ * - would hold the job forever, and with it the retries, the write-backs
+ * and ucsd's stop. So connecting is watched (struct guard below): a thread
+ * shuts the socket down at the deadline or when the cancel flag is set,
+ * whatever libldap is doing with it, and the blocked call fails like any
+ * lost connection.
  *
  * Referrals are not chased (Active Directory returns them for other
  * partitions; following them would bind elsewhere with our password), and
@@ -19,10 +29,12 @@
  */
 #include <errno.h>
 #include <ldap.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,11 +43,50 @@
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 #define SLICE_MS	 100
 
+/* ---- the connection watchdog ----
+ *
+ * A guard watches one LDAP handle while it connects: libldap's connect
+ * callback (LDAP_OPT_CONNECT_CB) hands it the socket as soon as TCP is
+ * connected, before any TLS; while the guard is armed a thread of its own
+ * shuts that socket down when the deadline passes or the cancel flag is
+ * set, and the handshake (or StartTLS) libldap is blocked in fails. The
+ * socket leaves the guard (under its lock) in the disconnect callback,
+ * before libldap closes it, so the thread never shuts down a descriptor
+ * that was closed and reused meanwhile.
+ *
+ * The connect callback also turns libldap's network timeout off for the
+ * handshake that follows: with a timeout set, libldap 2.5 runs the
+ * handshake on a non-blocking socket and retries the read without waiting
+ * (a hung server costs a full core until the deadline); without one the
+ * read blocks, and the guard's deadline is the time limit instead.
+ *
+ * The guard outlives the handle it is registered with (the callbacks keep
+ * a pointer to it): it is part of struct lud_conn, or on the stack of a
+ * function that unbinds its handle before it returns. The thread runs only
+ * while the guard is armed (guard_arm .. guard_disarm), at most one per
+ * connection attempt.
+ */
+struct guard {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	struct ldap_conncb cb;
+	atomic_int *cancel;
+	int64_t deadline_ms;
+	int fd;	     /* the handle's socket once connected, -1 before and after */
+	int armed;   /* the thread runs */
+	int stop;    /* the thread is asked to end */
+	int fired;   /* the deadline passed: the socket was shut down */
+	int stopped; /* the cancel flag: the socket was shut down */
+};
+
 struct lud_conn {
 	LDAP *ld;
 	const struct lud_conf *conf;
 	atomic_int *cancel;
 	char url[256];
+	struct guard guard;
+	int has_guard;
 };
 
 static int64_t now_ms(void)
@@ -44,6 +95,154 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *guard_main(void *arg)
+{
+	struct guard *g = arg;
+
+	pthread_mutex_lock(&g->lock);
+	while (!g->stop) {
+		int64_t now = now_ms(), wake = now + SLICE_MS;
+		struct timespec ts;
+
+		if (g->fd >= 0 && !g->fired && !g->stopped) {
+			if (now >= g->deadline_ms) {
+				shutdown(g->fd, SHUT_RDWR);
+				g->fired = 1;
+			} else if (atomic_load(g->cancel)) {
+				shutdown(g->fd, SHUT_RDWR);
+				g->stopped = 1;
+			}
+		}
+		if (g->fired || g->stopped || (g->fd < 0 && now >= g->deadline_ms)) {
+			/* nothing to watch until a socket comes (the callback
+			 * signals) or the guard is disarmed */
+			pthread_cond_wait(&g->cond, &g->lock);
+			continue;
+		}
+		/* the cancel flag is a plain flag: looked at once per slice */
+		if (g->deadline_ms < wake)
+			wake = g->deadline_ms;
+		ts.tv_sec = (time_t)(wake / 1000);
+		ts.tv_nsec = (long)(wake % 1000) * 1000000;
+		pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
+/* libldap connected the socket (TCP only, no TLS yet). */
+static int guard_on_connect(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+			    struct ldap_conncb *ctx)
+{
+	struct guard *g = ctx->lc_arg;
+	struct timeval unbounded = {-1, 0};
+	ber_socket_t fd = -1;
+
+	(void)srv, (void)addr;
+	/* the handshake blocks instead of spinning; the guard bounds it */
+	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &unbounded);
+	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1 || fd < 0)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	g->fd = fd;
+	pthread_cond_signal(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	return 0;
+}
+
+/* libldap is about to close the socket. */
+static void guard_on_disconnect(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+	struct guard *g = ctx->lc_arg;
+
+	(void)ld, (void)sb;
+	pthread_mutex_lock(&g->lock);
+	g->fd = -1;
+	pthread_mutex_unlock(&g->lock);
+}
+
+static int guard_init(struct guard *g, atomic_int *cancel)
+{
+	pthread_condattr_t attr;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	g->fd = -1;
+	g->cancel = cancel;
+	g->cb.lc_add = guard_on_connect;
+	g->cb.lc_del = guard_on_disconnect;
+	g->cb.lc_arg = g;
+	rc = pthread_mutex_init(&g->lock, NULL);
+	if (rc)
+		return -rc;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&g->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (rc) {
+		pthread_mutex_destroy(&g->lock);
+		return -rc;
+	}
+	return 0;
+}
+
+/* After the handle it watched is unbound. */
+static void guard_destroy(struct guard *g)
+{
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+}
+
+/* Watches the handle for the next timeout_ms. */
+static int guard_arm(struct guard *g, int timeout_ms)
+{
+	int rc;
+
+	pthread_mutex_lock(&g->lock);
+	g->deadline_ms = now_ms() + timeout_ms;
+	g->fired = g->stopped = g->stop = 0;
+	pthread_mutex_unlock(&g->lock);
+	rc = pthread_create(&g->thread, NULL, guard_main, g);
+	if (rc)
+		return -rc;
+	g->armed = 1;
+	return 0;
+}
+
+static void guard_disarm(struct guard *g)
+{
+	if (!g->armed)
+		return;
+	pthread_mutex_lock(&g->lock);
+	g->stop = 1;
+	pthread_cond_signal(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	pthread_join(g->thread, NULL);
+	g->armed = 0;
+}
+
+/* 1 when the guard shut the socket down (the call it ended failed for
+ * that reason, not the server's). */
+static int guard_ended(struct guard *g)
+{
+	int r;
+
+	pthread_mutex_lock(&g->lock);
+	r = g->fired || g->stopped;
+	pthread_mutex_unlock(&g->lock);
+	return r;
+}
+
+static int guard_fired(struct guard *g)
+{
+	int r;
+
+	pthread_mutex_lock(&g->lock);
+	r = g->fired;
+	pthread_mutex_unlock(&g->lock);
+	return r;
 }
 
 /* libldap's diagnostic text for the last error on ld ("" when none). */
@@ -79,6 +278,12 @@ static int errno_of(int rc)
 		return -EACCES;
 	case LDAP_NO_SUCH_OBJECT:
 		return -ENOENT;
+	case LDAP_INVALID_SYNTAX:
+	case LDAP_CONSTRAINT_VIOLATION:
+	case LDAP_OBJECT_CLASS_VIOLATION:
+	case LDAP_UNDEFINED_TYPE:
+	case LDAP_UNWILLING_TO_PERFORM:
+		return -EINVAL; /* the server refused the data, not the connection */
 	case LDAP_NO_MEMORY:
 		return -ENOMEM;
 	default:
@@ -108,7 +313,8 @@ static int set_opt(LDAP *ld, int opt, const void *val, const char *name, char *e
 	return 0;
 }
 
-static int setup_handle(LDAP *ld, const struct lud_conf *c, int verify, char *err, size_t errcap)
+static int setup_handle(LDAP *ld, const struct lud_conf *c, int verify, struct guard *g, char *err,
+			size_t errcap)
 {
 	struct timeval net = {c->network_timeout_ms / 1000, (c->network_timeout_ms % 1000) * 1000};
 	/* synchronous calls (StartTLS) are short: bounded like connecting */
@@ -130,6 +336,9 @@ static int setup_handle(LDAP *ld, const struct lud_conf *c, int verify, char *er
 	if (!rc)
 		rc = set_opt(ld, LDAP_OPT_TIMEOUT, &op, "the timeout", err, errcap);
 	if (!rc)
+		rc = set_opt(ld, LDAP_OPT_CONNECT_CB, &g->cb, "the connection watchdog", err,
+			     errcap);
+	if (!rc)
 		rc = set_opt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert, "certificate checking", err,
 			     errcap);
 	if (!rc && ca)
@@ -150,18 +359,29 @@ static int is_scheme(const char *url, const char *scheme)
  * the operator what is wrong, the handshake is tried once more without
  * verification: when that works, the certificate was the problem. Nothing
  * is sent over that connection. */
-static int tls_works_unverified(const struct lud_conf *c, const char *url)
+static int tls_works_unverified(const struct lud_conf *c, const char *url, atomic_int *cancel)
 {
+	struct guard g;
 	char ignored[64];
 	LDAP *ld = NULL;
 	int ok = 0;
 
-	if (ldap_initialize(&ld, url) != LDAP_SUCCESS)
+	if (guard_init(&g, cancel))
 		return 0;
-	if (setup_handle(ld, c, 0, ignored, sizeof(ignored)) == 0 &&
-	    ldap_connect(ld) == LDAP_SUCCESS)
-		ok = is_scheme(url, "ldaps://") || ldap_start_tls_s(ld, NULL, NULL) == LDAP_SUCCESS;
+	if (ldap_initialize(&ld, url) != LDAP_SUCCESS)
+		goto out;
+	/* one network_timeout for connecting, the handshake and StartTLS */
+	if (setup_handle(ld, c, 0, &g, ignored, sizeof(ignored)) == 0 &&
+	    guard_arm(&g, c->network_timeout_ms) == 0) {
+		if (ldap_connect(ld) == LDAP_SUCCESS)
+			ok = is_scheme(url, "ldaps://") ||
+			     ldap_start_tls_s(ld, NULL, NULL) == LDAP_SUCCESS;
+		guard_disarm(&g);
+		ok = ok && !guard_ended(&g);
+	}
 	ldap_unbind_ext_s(ld, NULL, NULL);
+out:
+	guard_destroy(&g);
 	return ok;
 }
 
@@ -209,6 +429,18 @@ static int bind_async(struct lud_conn *conn, const char *what, char *err, size_t
 	return 0;
 }
 
+/* Why the guard ended a connection attempt: the error for it. */
+static int guard_msg(struct lud_conn *conn, const char *what, char *err, size_t errcap)
+{
+	if (guard_fired(&conn->guard)) {
+		snprintf(err, errcap, "%s: no TLS handshake within %d s", what,
+			 conn->conf->network_timeout_ms / 1000);
+		return -ETIMEDOUT;
+	}
+	snprintf(err, errcap, "%s: cancelled", what);
+	return -ECANCELED;
+}
+
 /* Connects, upgrades and binds to one URL. */
 static int open_one(struct lud_conn *conn, const char *url, char *err, size_t errcap)
 {
@@ -223,28 +455,54 @@ static int open_one(struct lud_conn *conn, const char *url, char *err, size_t er
 		e = -EINVAL;
 		goto out;
 	}
-	e = setup_handle(ld, c, c->tls_verify, err, errcap);
+	e = setup_handle(ld, c, c->tls_verify, &conn->guard, err, errcap);
 	if (e)
 		goto out;
+	/* TCP and, for ldaps://, the TLS handshake */
+	e = guard_arm(&conn->guard, c->network_timeout_ms);
+	if (e) {
+		snprintf(err, errcap, "cannot start the connection watchdog: %s", strerror(-e));
+		goto out;
+	}
 	rc = ldap_connect(ld);
-	if (rc != LDAP_SUCCESS) {
+	guard_disarm(&conn->guard);
+	/* (the guard may have shut the socket down just as the handshake ended) */
+	if (rc != LDAP_SUCCESS || guard_ended(&conn->guard)) {
 		snprintf(what, sizeof(what), "cannot connect to %s", url);
+		if (guard_ended(&conn->guard)) {
+			e = guard_msg(conn, what, err, errcap);
+			goto out;
+		}
 		fail_msg(ld, rc, what, err, errcap);
 		e = errno_of(rc);
-		if (is_scheme(url, "ldaps://") && c->tls_verify && tls_works_unverified(c, url)) {
+		if (is_scheme(url, "ldaps://") && c->tls_verify &&
+		    tls_works_unverified(c, url, conn->cancel)) {
 			untrusted_msg(c, url, err, errcap);
 			e = -EPROTO;
 		}
 		goto out;
 	}
 	if (is_scheme(url, "ldap://") && c->starttls) {
+		/* the request, its answer and the handshake */
+		e = guard_arm(&conn->guard, c->network_timeout_ms);
+		if (e) {
+			snprintf(err, errcap, "cannot start the connection watchdog: %s",
+				 strerror(-e));
+			goto out;
+		}
 		rc = ldap_start_tls_s(ld, NULL, NULL);
-		if (rc != LDAP_SUCCESS) {
+		guard_disarm(&conn->guard);
+		if (rc != LDAP_SUCCESS || guard_ended(&conn->guard)) {
 			snprintf(what, sizeof(what), "StartTLS with %s failed", url);
+			if (guard_ended(&conn->guard)) {
+				e = guard_msg(conn, what, err, errcap);
+				goto out;
+			}
 			fail_msg(ld, rc, what, err, errcap);
 			/* a refused upgrade is no outage: never fall back to clear text */
 			e = rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT ? errno_of(rc) : -EPROTO;
-			if (c->tls_verify && rc != LDAP_TIMEOUT && tls_works_unverified(c, url))
+			if (c->tls_verify && rc != LDAP_TIMEOUT &&
+			    tls_works_unverified(c, url, conn->cancel))
 				untrusted_msg(c, url, err, errcap);
 			goto out;
 		}
@@ -280,6 +538,14 @@ int lud_conn_open(const struct lud_conf *c, atomic_int *cancel, struct lud_conn 
 		return -ENOMEM;
 	conn->conf = c;
 	conn->cancel = cancel;
+	e = guard_init(&conn->guard, cancel);
+	if (e) {
+		snprintf(err, errcap, "cannot set up the connection watchdog: %s", strerror(-e));
+		free(conn);
+		return e;
+	}
+	conn->has_guard = 1;
+	e = -EINVAL;
 	snprintf(err, errcap, "no URL");
 	/* several URLs: the first that works; the error is the last one's */
 	while (*p) {
@@ -313,6 +579,9 @@ void lud_conn_close(struct lud_conn *conn)
 		return;
 	if (conn->ld)
 		ldap_unbind_ext_s(conn->ld, NULL, NULL);
+	/* after the unbind: its disconnect callback still reaches the guard */
+	if (conn->has_guard)
+		guard_destroy(&conn->guard);
 	free(conn);
 }
 
@@ -633,42 +902,22 @@ out:
 	return e;
 }
 
-struct read_ctx {
-	const char *attr;
-	char **vals;
-};
-
-static int collect_attr(const struct lud_entry *e, void *arg)
+void lud_vals_free(struct lud_val *v, size_t n)
 {
-	struct read_ctx *r = arg;
-
-	for (size_t i = 0; i < e->n; i++) {
-		if (strcasecmp(e->attrs[i].name, r->attr))
-			continue;
-		lud_strv_free(r->vals);
-		r->vals = calloc(e->attrs[i].n + 1, sizeof(char *));
-		if (!r->vals)
-			return -ENOMEM;
-		for (size_t j = 0; j < e->attrs[i].n; j++) {
-			r->vals[j] = strndup(e->attrs[i].vals[j].p, e->attrs[i].vals[j].n);
-			if (!r->vals[j])
-				return -ENOMEM;
-		}
-	}
-	return 0;
+	for (size_t i = 0; v && i < n; i++)
+		free((void *)v[i].p);
+	free(v);
 }
 
-int lud_conn_read_attr(struct lud_conn *conn, const char *dn, const char *attr, char ***out,
-		       char *err, size_t errcap)
+int lud_conn_read_entry(struct lud_conn *conn, const char *dn, char *const *attrs, lud_entry_h *h,
+			void *arg, char *err, size_t errcap)
 {
-	char *attrs[] = {(char *)attr, NULL};
-	struct read_ctx r = {attr, NULL};
 	char what[600];
 	int msgid, rc, e = 0;
 
-	snprintf(what, sizeof(what), "reading %s of %s", attr, dn);
-	rc = ldap_search_ext(conn->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
-			     NULL, 0, &msgid);
+	snprintf(what, sizeof(what), "reading %s", dn);
+	rc = ldap_search_ext(conn->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", (char **)attrs, 0,
+			     NULL, NULL, NULL, 0, &msgid);
 	if (rc != LDAP_SUCCESS) {
 		fail_msg(conn->ld, rc, what, err, errcap);
 		return errno_of(rc) ? errno_of(rc) : -EIO;
@@ -683,7 +932,12 @@ int lud_conn_read_attr(struct lud_conn *conn, const char *dn, const char *attr, 
 		e = 0;
 		type = ldap_msgtype(res);
 		if (type == LDAP_RES_SEARCH_ENTRY) {
-			e = deliver(conn, res, collect_attr, &r);
+			e = deliver(conn, res, h, arg);
+			if (e) {
+				ldap_abandon_ext(conn->ld, msgid, NULL, NULL);
+				if (!err[0] || e == -ENOMEM)
+					snprintf(err, errcap, "%s: %s", what, strerror(-e));
+			}
 		} else if (type == LDAP_RES_SEARCH_RESULT) {
 			struct berval none = {0, NULL};
 
@@ -697,14 +951,59 @@ int lud_conn_read_attr(struct lud_conn *conn, const char *dn, const char *attr, 
 		if (e)
 			break;
 	}
-	if (!e && !r.vals)
-		r.vals = calloc(1, sizeof(char *));
-	if (!e && !r.vals)
-		e = -ENOMEM;
+	return e;
+}
+
+struct read_ctx {
+	const char *attr;
+	struct lud_val *vals;
+	size_t n;
+};
+
+static int collect_attr(const struct lud_entry *e, void *arg)
+{
+	struct read_ctx *r = arg;
+
+	for (size_t i = 0; i < e->n; i++) {
+		const struct lud_attr *a = &e->attrs[i];
+
+		if (!a->name || !lud_attr_same(a->name, r->attr))
+			continue;
+		lud_vals_free(r->vals, r->n);
+		r->n = 0;
+		r->vals = calloc(a->n + 1, sizeof(*r->vals));
+		if (!r->vals)
+			return -ENOMEM;
+		for (size_t j = 0; j < a->n; j++) {
+			/* a NUL after the data: text users may treat it as a string */
+			char *copy = malloc(a->vals[j].n + 1);
+
+			if (!copy)
+				return -ENOMEM;
+			memcpy(copy, a->vals[j].p, a->vals[j].n);
+			copy[a->vals[j].n] = '\0';
+			r->vals[r->n++] = (struct lud_val){copy, a->vals[j].n};
+		}
+		break;
+	}
+	return 0;
+}
+
+int lud_conn_read_attr(struct lud_conn *conn, const char *dn, const char *attr,
+		       struct lud_val **out, size_t *n, char *err, size_t errcap)
+{
+	char *attrs[] = {(char *)attr, NULL};
+	struct read_ctx r = {attr, NULL, 0};
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	e = lud_conn_read_entry(conn, dn, attrs, collect_attr, &r, err, errcap);
 	if (e) {
-		lud_strv_free(r.vals);
+		lud_vals_free(r.vals, r.n);
 		return e;
 	}
 	*out = r.vals;
+	*n = r.n;
 	return 0;
 }

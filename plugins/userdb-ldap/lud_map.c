@@ -297,7 +297,7 @@ static int type_equal(const char *desc, const char *type)
 	return strlen(type) == n && !strncasecmp(desc, type, n);
 }
 
-static int attr_same(const char *desc, const char *name)
+int lud_attr_same(const char *desc, const char *name)
 {
 	if (type_equal(desc, name))
 		return 1;
@@ -317,7 +317,7 @@ static int attr_same(const char *desc, const char *name)
 static const struct lud_attr *find_attr(const struct lud_entry *e, const char *name)
 {
 	for (size_t i = 0; i < e->n; i++) {
-		if (e->attrs[i].name && e->attrs[i].n && attr_same(e->attrs[i].name, name))
+		if (e->attrs[i].name && e->attrs[i].n && lud_attr_same(e->attrs[i].name, name))
 			return &e->attrs[i];
 	}
 	return NULL;
@@ -548,14 +548,13 @@ static int map_field(const struct lud_map *map, int fi, const struct lud_entry *
 		return set_path(o->doc, f->path, json_boolean(!(flags & 2)));
 	}
 	case LUD_F_PICTURE:
+		/* only its hash: the sync reads the data of the objects it keeps
+		 * and decides once the image is scaled and stored */
 		if (at && at->vals[0].n) {
-			o->picture = malloc(at->vals[0].n);
-			if (!o->picture)
-				return -ENOMEM;
-			memcpy(o->picture, at->vals[0].p, at->vals[0].n);
+			o->has_picture = 1;
+			o->picture_hash = lud_hash64(at->vals[0].p, at->vals[0].n);
 			o->picture_len = at->vals[0].n;
 		}
-		/* the sync decides once the image is scaled and stored */
 		return set_path(o->doc, f->path, json_false());
 	case LUD_F_DNS:
 		/* every attribute of the list counts (member and uniqueMember) */
@@ -612,6 +611,141 @@ void lud_obj_free(struct lud_obj *o)
 	free(o->dn_norm);
 	json_decref(o->doc);
 	lud_strv_free(o->dns);
-	free(o->picture);
 	memset(o, 0, sizeof(*o));
+}
+
+const struct lud_val *lud_map_picture(const struct lud_map *map, const struct lud_entry *e)
+{
+	int fi = lud_field_index(LUD_USERS, "picture");
+	const struct lud_attr *at = lud_map_has(map, fi) ? field_attr(map, fi, e) : NULL;
+
+	return at && at->vals[0].n ? &at->vals[0] : NULL;
+}
+
+/* ---- phone numbers sharing an attribute ---- */
+
+/* A value the mapping gives a phone field (text_value accepts it). */
+static int phone_text(const struct lud_val *v)
+{
+	size_t n = v->n;
+	const char *p = v->p;
+
+	if (!lud_utf8_valid(p, n))
+		return 0;
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+	return n <= 1024;
+}
+
+static const char *field_path(int fi)
+{
+	return lud_fields[fi].path ? lud_fields[fi].path : lud_fields[fi].key;
+}
+
+int lud_phone_values(const struct lud_map *map, const struct lud_val *cur, size_t ncur,
+		     const struct lud_phone_change *ch, size_t nch, struct lud_val **out,
+		     size_t *nout, char *err, size_t errcap)
+{
+	int slot_field[LUD_NFIELDS], changed[LUD_NFIELDS] = {0};
+	struct lud_val slot[LUD_NFIELDS];
+	size_t nslots = 0, used = 0, n = 0, rest = 0;
+	struct lud_val *v = NULL;
+	const char *attr;
+	int gap = -1, after = -1;
+
+	*out = NULL;
+	*nout = 0;
+	if (!nch || ch[0].field < 0 || ch[0].field >= LUD_NFIELDS ||
+	    !lud_map_has(map, ch[0].field)) {
+		snprintf(err, errcap, "the field has no attribute");
+		return -EROFS;
+	}
+	attr = map->attrs[ch[0].field][0];
+	/* the fields on the attribute, in the order the mapping fills them */
+	for (int i = 0; i < LUD_NFIELDS; i++) {
+		if (lud_fields[i].kind != LUD_USERS || lud_fields[i].type != LUD_F_PHONE ||
+		    !lud_map_has(map, i) || strcasecmp(map->attrs[i][0], attr))
+			continue;
+		slot_field[nslots] = i;
+		/* the next value that is text, as lud_map_entry takes it */
+		while (used < ncur && !phone_text(&cur[used]))
+			used++;
+		slot[nslots++] = used < ncur ? cur[used++] : (struct lud_val){"", 0};
+	}
+	for (size_t c = 0; c < nch; c++) {
+		size_t k = 0;
+
+		while (k < nslots && slot_field[k] != ch[c].field)
+			k++;
+		if (k == nslots || !ch[c].value) {
+			snprintf(err, errcap, "%s: does not share %s", field_path(ch[c].field),
+				 attr);
+			return -EINVAL;
+		}
+		slot[k] = (struct lud_val){ch[c].value, strlen(ch[c].value)};
+		/* the mapping would skip it and give its place to the next value */
+		if (slot[k].n && !phone_text(&slot[k])) {
+			snprintf(err, errcap, "%s: not a usable number", field_path(ch[c].field));
+			return -EINVAL;
+		}
+		changed[k] = 1;
+	}
+	/* the values the fields did not take and the mapping would give the
+	 * further numbers (or no field) */
+	for (size_t i = used; i < ncur; i++)
+		rest += (size_t)phone_text(&cur[i]);
+	/* an empty field before a value would take that value */
+	for (size_t k = 0; k < nslots && gap < 0; k++) {
+		if (slot[k].n)
+			continue;
+		for (size_t j = k + 1; j < nslots && after < 0; j++) {
+			if (slot[j].n)
+				after = (int)j;
+		}
+		if (after >= 0 || rest)
+			gap = (int)k;
+	}
+	if (gap >= 0) {
+		const char *g = field_path(slot_field[gap]);
+
+		if (after >= 0 && !changed[gap])
+			snprintf(err, errcap,
+				 "%s cannot be set while %s is empty: they share %s, where a "
+				 "number's position decides its field (set %s first, or both at "
+				 "once)",
+				 field_path(slot_field[after]), g, attr, g);
+		else if (after >= 0)
+			snprintf(err, errcap,
+				 "%s cannot be cleared: %s follows it in %s, where a number's "
+				 "position decides its field (clear %s first, or move its number "
+				 "to %s)",
+				 g, field_path(slot_field[after]), attr,
+				 field_path(slot_field[after]), g);
+		else
+			snprintf(err, errcap,
+				 "%s cannot be cleared: further numbers follow it in %s, where a "
+				 "number's position decides its field",
+				 g, attr);
+		return -EINVAL;
+	}
+	v = calloc(ncur + nslots + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t k = 0; k < nslots; k++) {
+		if (slot[k].n)
+			v[n++] = slot[k];
+	}
+	/* then the rest in its order, and the values that are no text (no
+	 * field shows them, none is lost) */
+	for (size_t i = used; i < ncur; i++)
+		v[n++] = cur[i];
+	for (size_t i = 0; i < used; i++) {
+		if (!phone_text(&cur[i]))
+			v[n++] = cur[i];
+	}
+	*out = v;
+	*nout = n;
+	return 0;
 }

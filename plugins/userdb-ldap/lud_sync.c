@@ -280,47 +280,92 @@ out:
 	return rc;
 }
 
-/* ---- pictures ---- */
+/* ---- pictures ----
+ *
+ * The mapping keeps only a hash of a user's image data (every entry is
+ * mapped before the limit applies: the data of ten thousand entries the
+ * limit drops must not pile up). A kept user whose hash differs from the
+ * last read's, or whose file is missing, has the data read once more with
+ * a base search of her entry, scaled and written while the answer is in
+ * hand; the hash stored is that of the data read then.
+ */
+
+struct picture_ctx {
+	const struct lud_sync_in *in;
+	const char *path;
+	int found;     /* the entry still has a picture */
+	int bad;       /* not an image (errno) */
+	uint64_t hash; /* of the data read */
+};
+
+static int on_picture(const struct lud_entry *e, void *arg)
+{
+	struct picture_ctx *pc = arg;
+	const struct lud_val *pic = lud_map_picture(&pc->in->conf->map, e);
+	void *png = NULL;
+	size_t png_len = 0;
+	int rc;
+
+	if (!pic)
+		return 0;
+	pc->found = 1;
+	pc->hash = lud_hash64(pic->p, pic->n);
+	rc = udb_picture_scale(pic->p, pic->n, 0, &png, &png_len);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
+		pc->bad = rc;
+		return 0;
+	}
+	rc = lud_write_atomic(pc->path, png, png_len);
+	free(png);
+	return rc;
+}
 
 static int store_picture(const struct lud_sync_in *in, struct lud_obj *o, json_t *pictures,
 			 struct lud_sync_result *out)
 {
 	char path[1024], hash[20];
 	const char *before;
-	void *png = NULL;
-	size_t png_len = 0;
+	struct picture_ctx pc = {in, path, 0, 0, 0};
+	char **attrs = NULL;
 	struct stat st;
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s.contact.png", in->picture_dir, o->id);
-	if (!o->picture) {
-		if (unlink(path) == 0)
-			out->pictures_written++;
-		return 0;
-	}
-	snprintf(hash, sizeof(hash), "%016llx",
-		 (unsigned long long)lud_hash64(o->picture, o->picture_len));
+	if (!o->has_picture)
+		goto none;
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)o->picture_hash);
 	before = json_string_value(json_object_get(in->pictures, o->id));
 	if (before && !strcmp(before, hash) && stat(path, &st) == 0)
 		goto have;
-	rc = udb_picture_scale(o->picture, o->picture_len, 0, &png, &png_len);
-	if (rc) {
+	attrs = in->conf->map.attrs[lud_field_index(LUD_USERS, "picture")];
+	rc = lud_conn_read_entry(*in->conn, o->dn, attrs, on_picture, &pc, out->err,
+				 sizeof(out->err));
+	if (rc == -ENOENT)
+		goto none; /* gone since the search: the next sync sees it */
+	if (rc)
+		return rc;
+	if (!pc.found)
+		goto none;
+	if (pc.bad) {
 		out->stats.bad_values++;
 		if (!out->stats.first_bad[0])
 			snprintf(out->stats.first_bad, sizeof(out->stats.first_bad),
-				 "%.120s: the picture is no image (%s)", o->dn, strerror(-rc));
+				 "%.120s: the picture is no image (%s)", o->dn, strerror(-pc.bad));
 		unlink(path);
 		return 0;
 	}
-	rc = lud_write_atomic(path, png, png_len);
-	free(png);
-	if (rc)
-		return rc;
 	out->pictures_written++;
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)pc.hash);
 have:
 	if (json_object_set_new(pictures, o->id, json_string(hash)))
 		return -ENOMEM;
 	return json_object_set_new(o->doc, "contact_image", json_true()) ? -ENOMEM : 0;
+none:
+	if (unlink(path) == 0)
+		out->pictures_written++;
+	return 0;
 }
 
 /* ---- the whole read ---- */
@@ -453,11 +498,14 @@ static int sync_once(const struct lud_sync_in *in, struct lud_sync_result *out)
 		}
 		if (o->kind == LUD_USERS && in->picture_dir &&
 		    lud_map_has(&c->map, lud_field_index(LUD_USERS, "picture"))) {
+			out->err[0] = '\0';
 			rc = store_picture(in, o, out->pictures, out);
 			if (rc) {
-				snprintf(out->err, sizeof(out->err),
-					 "cannot store the picture of %s: %s", o->dn,
-					 strerror(-rc));
+				/* a failed read says why; a failed write does not */
+				if (!out->err[0])
+					snprintf(out->err, sizeof(out->err),
+						 "cannot store the picture of %s: %s", o->dn,
+						 strerror(-rc));
 				goto out;
 			}
 		}
@@ -514,57 +562,44 @@ void lud_sync_result_clear(struct lud_sync_result *r)
 
 /* ---- write-back ---- */
 
-int lud_write_phone(const struct lud_conf *c, struct lud_conn **conn, atomic_int *cancel,
-		    const char *dn, int field, const char *value, char *err, size_t errcap)
+int lud_write_phones(const struct lud_conf *c, struct lud_conn **conn, atomic_int *cancel,
+		     const char *dn, const struct lud_phone_change *ch, size_t nch, char *err,
+		     size_t errcap)
 {
+	struct lud_val *cur = NULL, *next = NULL;
+	size_t ncur = 0, nnext = 0;
 	const char *attr;
-	char **vals = NULL;
-	struct lud_val *nv = NULL;
-	size_t n, slot = 0, out_n = 0;
-	int rc;
+	int rc, same;
 
-	if (field < 0 || !lud_map_has(&c->map, field)) {
+	if (!nch || ch[0].field < 0 || ch[0].field >= LUD_NFIELDS ||
+	    !lud_map_has(&c->map, ch[0].field)) {
 		snprintf(err, errcap, "the field has no attribute");
 		return -EROFS;
 	}
-	attr = c->map.attrs[field][0];
-	/* the value's position among the phone fields sharing the attribute */
-	for (int i = 0; i < field; i++) {
-		if (lud_fields[i].kind == LUD_USERS && lud_fields[i].type == LUD_F_PHONE &&
-		    lud_map_has(&c->map, i) && !strcasecmp(c->map.attrs[i][0], attr))
-			slot++;
-	}
+	attr = c->map.attrs[ch[0].field][0];
 	if (!*conn) {
 		rc = lud_conn_open(c, cancel, conn, err, errcap);
 		if (rc)
 			return rc;
 	}
-	rc = lud_conn_read_attr(*conn, dn, attr, &vals, err, errcap);
+	rc = lud_conn_read_attr(*conn, dn, attr, &cur, &ncur, err, errcap);
 	if (rc)
 		goto out;
-	n = lud_strv_len(vals);
-	nv = calloc(n + 2, sizeof(*nv));
-	if (!nv) {
-		rc = -ENOMEM;
+	rc = lud_phone_values(&c->map, cur, ncur, ch, nch, &next, &nnext, err, errcap);
+	if (rc)
 		goto out;
-	}
-	/* the slot's value replaced (or added after the others); empty values
-	 * are no values */
-	for (size_t i = 0; i < n; i++) {
-		const char *v = i == slot ? value : vals[i];
-
-		if (*v)
-			nv[out_n++] = (struct lud_val){v, strlen(v)};
-	}
-	if (slot >= n && *value)
-		nv[out_n++] = (struct lud_val){value, strlen(value)};
-	rc = lud_conn_replace(*conn, dn, attr, nv, out_n, err, errcap);
+	same = nnext == ncur;
+	for (size_t i = 0; same && i < ncur; i++)
+		same = next[i].n == cur[i].n && !memcmp(next[i].p, cur[i].p, cur[i].n);
+	if (!same)
+		rc = lud_conn_replace(*conn, dn, attr, next, nnext, err, errcap);
 out:
-	if (rc && rc != -EACCES && rc != -ENOENT && *conn) {
+	/* a refusal (the server's or ours) leaves the connection usable */
+	if (rc && rc != -EACCES && rc != -ENOENT && rc != -EINVAL && *conn) {
 		lud_conn_close(*conn);
 		*conn = NULL;
 	}
-	free(nv);
-	lud_strv_free(vals);
+	free(next);
+	lud_vals_free(cur, ncur);
 	return rc;
 }

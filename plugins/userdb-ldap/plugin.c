@@ -38,10 +38,19 @@
  * the core validates the rest of the document after the hook, so the
  * queue is checked on the next loop iteration against what the store
  * then shows (a put that failed leaves nothing to write). The LDAP modify
- * runs as a job; a failure is logged and the next sync brings the
- * directory's value back. A sync that started before a write-back was
- * accepted could carry the old value: its result is dropped and the sync
- * runs again after the write.
+ * runs as a job, one per entry and attribute (business and business 2
+ * share telephoneNumber in OpenLDAP: both are written together, in their
+ * places). A sync that started before a write-back was accepted could
+ * carry the old value: its result is dropped and the sync runs again
+ * after the write.
+ *
+ * A write the directory refuses (or lud_phone_values does) leaves the
+ * store showing the refused number: the core took it at once. The read
+ * that follows equals the plugin's own copy of the last read - the
+ * directory did not change - so change detection alone would hand the
+ * core nothing and the number would stay. So a failed write-back sets
+ * `reapply`: the next good read goes to the core whatever it compares
+ * to, and the directory's values replace the refused ones.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,6 +85,8 @@ struct wb {
 	char *value;
 	int field;
 	int result;
+	int done;	 /* written, refused or superseded */
+	struct wb *lead; /* the first write-back of its modify */
 	char err[256];
 };
 
@@ -87,6 +98,7 @@ struct job {
 	struct confref *conf;
 	struct ucs_work *work;
 	uint64_t wb_seq; /* write-backs accepted when the sync started */
+	int reapply;	 /* hand the read to the core even when it did not change */
 	int64_t started_ms, took_ms;
 	/* sync */
 	int has_previous;
@@ -127,6 +139,7 @@ struct lud {
 	struct wb *queued;  /* checked, waiting for a job */
 	uint64_t wb_seq;
 	int flush_armed;
+	int reapply; /* a write-back failed: the store shows a value the directory has not */
 	int online, limit_hit, synced_once, stopping;
 	json_t *expired; /* to forget once the core has applied the read */
 	int last_err;
@@ -272,7 +285,7 @@ static void sync_work(struct job *j)
 	j->status = lud_sync_run(&in, &j->res);
 	if (j->status)
 		return;
-	j->changed = !j->has_previous || !docs_equal(&j->previous, j->res.docs) ||
+	j->changed = j->reapply || !j->has_previous || !docs_equal(&j->previous, j->res.docs) ||
 		     !json_equal(j->pictures_in, j->res.pictures);
 	/* res.docs goes to the store core, which edits its containers (a
 	 * write-back shows at once): the plugin keeps its own */
@@ -297,17 +310,59 @@ static void sync_work(struct job *j)
 	}
 }
 
+/* 1 when two write-backs go into one modify: the same entry, and fields
+ * on the same attribute. */
+static int same_write(const struct lud_conf *c, const struct wb *a, const struct wb *b)
+{
+	return !strcmp(a->dn, b->dn) && lud_map_has(&c->map, a->field) &&
+	       lud_map_has(&c->map, b->field) &&
+	       !strcasecmp(c->map.attrs[a->field][0], c->map.attrs[b->field][0]);
+}
+
 static void write_work(struct job *j)
 {
+	const struct lud_conf *c = &j->conf->c;
 	struct lud *p = j->p;
 
+	/* a later value of the same field supersedes an earlier one: that one
+	 * is neither written nor logged */
 	for (struct wb *w = j->writes; w; w = w->next) {
+		for (struct wb *x = w->next; x; x = x->next) {
+			if (x->field == w->field && !strcmp(x->dn, w->dn)) {
+				w->result = -ECANCELED;
+				w->done = 1;
+				break;
+			}
+		}
+	}
+	for (struct wb *w = j->writes; w; w = w->next) {
+		struct lud_phone_change ch[LUD_NFIELDS];
+		size_t n = 0;
+
+		if (w->done)
+			continue;
 		if (atomic_load(&p->cancel)) {
 			w->result = -ECANCELED;
+			w->done = 1;
 			continue;
 		}
-		w->result = lud_write_phone(&j->conf->c, &p->conn, &p->cancel, w->dn, w->field,
-					    w->value, w->err, sizeof(w->err));
+		/* the entry's changes on the same attribute: one modify */
+		for (struct wb *x = w; x; x = x->next) {
+			if (!x->done && (x == w || same_write(c, w, x)) && n < LUD_NFIELDS) {
+				ch[n++] = (struct lud_phone_change){x->field, x->value};
+				x->lead = w;
+			}
+		}
+		w->result = lud_write_phones(c, &p->conn, &p->cancel, w->dn, ch, n, w->err,
+					     sizeof(w->err));
+		for (struct wb *x = w; x; x = x->next) {
+			if (x->lead != w)
+				continue;
+			x->done = 1;
+			x->result = w->result;
+			if (x != w)
+				snprintf(x->err, sizeof(x->err), "%s", w->err);
+		}
 	}
 }
 
@@ -507,6 +562,8 @@ static void sync_succeeded(struct lud *p, struct job *j)
 			p->dir = j->mine;
 			p->has_dir = 1;
 			j->has_mine = 0;
+			if (j->reapply)
+				p->reapply = 0;
 			udb_core_set_directory(p->core, r->docs, directory_set, p);
 		} else {
 			log_at(p, UCS_LOG_ERROR, "out of memory applying the directory data");
@@ -552,6 +609,9 @@ static void write_done(struct lud *p, struct job *j)
 		       w->path, w->dn, w->err);
 	}
 	if (failed) {
+		/* the store shows the refused value: the next read replaces it
+		 * even though it equals the last one */
+		p->reapply = 1;
 		p->sync_wanted = 1;
 		p->host->timer->stop(p->timer);
 	}
@@ -606,6 +666,7 @@ static void kick(struct lud *p)
 	} else {
 		j->type = JOB_SYNC;
 		j->wb_seq = p->wb_seq;
+		j->reapply = p->reapply;
 		if (p->has_dir) {
 			docs_share(&j->previous, &p->dir);
 			j->has_previous = 1;

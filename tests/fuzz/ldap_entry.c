@@ -8,6 +8,13 @@
  * as "\\n"). Whatever an entry holds: no crash, an error with a reason or
  * a document that the store core accepts once laid over the defaults. The
  * DN also goes through the base-list splitter and the DN normaliser.
+ *
+ * Write-back: lines "set.business=V" / "set.business2=V" (user entries)
+ * are changes of those phone fields. lud_phone_values makes the new values
+ * of the attribute they share from the entry's; when it accepts, the entry
+ * with those values must map to the changed numbers and keep every other
+ * phone field of that attribute as it was - nothing moves to another
+ * field.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -66,6 +73,98 @@ static void helpers(const char *s, size_t n)
 		abort();
 	(void)lud_utf8_valid(s, n);
 	free(z);
+}
+
+static const char *doc_str(const json_t *doc, const char *path)
+{
+	return json_string_value(udb_doc_get_path(doc, path));
+}
+
+/* A change value the mapping gives back unchanged (text, no blanks around). */
+static int clean(const char *v)
+{
+	size_t n = strlen(v);
+
+	return lud_utf8_valid(v, n) && n <= 1024 &&
+	       (!n || (v[0] != ' ' && v[0] != '\t' && !strchr(" \t\r\n", v[n - 1])));
+}
+
+static void write_back(const struct lud_map *map, const struct lud_entry *e, const json_t *before)
+{
+	struct lud_phone_change ch[2];
+	const char *attr = NULL;
+	struct lud_attr attrs[MAX_ATTRS + 1];
+	struct lud_val *out = NULL;
+	const struct lud_val *cur = NULL;
+	size_t nch = 0, ncur = 0, nout = 0, n = 0;
+	struct lud_entry e2;
+	struct lud_obj o;
+	char err[512];
+
+	for (size_t i = 0; i < e->n && nch < 2; i++) {
+		const char *name = e->attrs[i].name;
+		int fi = !strcmp(name, "set.business")	  ? lud_field_index(LUD_USERS, "business")
+			 : !strcmp(name, "set.business2") ? lud_field_index(LUD_USERS, "business2")
+							  : -1;
+
+		if (fi < 0 || !e->attrs[i].n ||
+		    memchr(e->attrs[i].vals[0].p, '\0', e->attrs[i].vals[0].n))
+			continue;
+		if (attr && strcasecmp(attr, map->attrs[fi][0]))
+			continue; /* not on the same attribute: another write */
+		attr = map->attrs[fi][0];
+		ch[nch].field = fi;
+		ch[nch++].value = strndup(e->attrs[i].vals[0].p, e->attrs[i].vals[0].n);
+		if (!ch[nch - 1].value)
+			abort();
+	}
+	if (!nch)
+		return;
+	/* the attribute's current values: the first attribute of the entry
+	 * with that type, as the mapping reads it */
+	for (size_t i = 0; i < e->n; i++) {
+		if (e->attrs[i].n && lud_attr_same(e->attrs[i].name, attr)) {
+			cur = e->attrs[i].vals;
+			ncur = e->attrs[i].n;
+			break;
+		}
+	}
+	if (lud_phone_values(map, cur, ncur, ch, nch, &out, &nout, err, sizeof(err)) != 0) {
+		if (!err[0])
+			abort(); /* a refusal says why */
+		goto done;
+	}
+	/* the entry as the directory would have it after the write */
+	for (size_t i = 0; i < e->n; i++) {
+		if (!lud_attr_same(e->attrs[i].name, attr))
+			attrs[n++] = e->attrs[i];
+	}
+	attrs[n++] = (struct lud_attr){attr, out, nout};
+	e2 = (struct lud_entry){e->dn, attrs, n};
+	if (lud_map_entry(map, LUD_USERS, &e2, &o, NULL, err, sizeof(err)) != 0)
+		abort(); /* it mapped before the write */
+	for (int fi = 0; fi < LUD_NFIELDS; fi++) {
+		const char *path = lud_fields[fi].path, *want = NULL;
+
+		if (lud_fields[fi].type != LUD_F_PHONE || !lud_map_has(map, fi) ||
+		    strcasecmp(map->attrs[fi][0], attr))
+			continue;
+		for (size_t c = 0; c < nch; c++) {
+			if (ch[c].field == fi)
+				want = ch[c].value;
+		}
+		if (want && !clean(want))
+			continue;
+		if (!want)
+			want = doc_str(before, path);
+		if (!want || !doc_str(o.doc, path) || strcmp(want, doc_str(o.doc, path)))
+			abort(); /* a number moved to another field */
+	}
+	lud_obj_free(&o);
+done:
+	free(out);
+	for (size_t c = 0; c < nch; c++)
+		free((char *)ch[c].value);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -167,6 +266,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			udb_doc_canon(ud, cand, &ctx, &canon, NULL, err, sizeof(err));
 		json_decref(cand);
 		json_decref(canon);
+		if (kind == LUD_USERS)
+			write_back(&maps[schema], &e, o.doc);
 		lud_obj_free(&o);
 	} else if (!err[0]) {
 		abort(); /* a refusal always says why */

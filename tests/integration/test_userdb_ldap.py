@@ -177,8 +177,8 @@ def events(p, settle=0.3):
 def wait_event(p, pattern, timeout=10):
     try:
         return p.wait_event(pattern, timeout=timeout)
-    except TimeoutError:
-        raise Failure(f"no event /{pattern}/ within {timeout}s; got {p.pending}")
+    except (TimeoutError, Failure):
+        raise Failure(f"no event /{pattern}/ within {timeout}s; got {p.pending}") from None
 
 
 def user_by_login(p, login):
@@ -281,8 +281,10 @@ def tls_ldaps():
 
 
 def tls_starttls():
-    """ldap:// upgraded with StartTLS (the default), verified with ca_file."""
-    with Slapd(ldif=INETORG, tls=True) as d:
+    """ldap:// upgraded with StartTLS (the default), verified with ca_file.
+    The directory refuses every simple bind without TLS (tls_only), so a
+    connection that skipped StartTLS could not read anything."""
+    with Slapd(ldif=INETORG, tls=True, tls_only=True) as d:
         u = ldap_ucsd(ldap_config(d, allow_plain=False, starttls=True, ca_file=d.ca_file))
         try:
             u.start()
@@ -491,8 +493,13 @@ def attribute_off():
 def max_objects():
     """More objects than max_objects (minimum 100): the first 100 are kept
     (users before groups and computers, then by DN), the status and the log
-    say so once; a new entry does not push out a known one."""
-    ldif = OUS + "".join(person(f"u{i:03d}") for i in range(120)) + f"""dn: cn=all,ou=groups,{BASE}
+    say so once; a new entry does not push out a known one. Pictures are
+    stored for the kept users only, and follow the directory when they
+    change or go."""
+    pics = {f"u{i:03d}" for i in (0, 1, 2, 110, 111)}
+    ldif = OUS + "".join(person(f"u{i:03d}", extra=(
+        f"jpegPhoto:: {b64(png(40, 40))}" if f"u{i:03d}" in pics else ""))
+        for i in range(120)) + f"""dn: cn=all,ou=groups,{BASE}
 objectClass: groupOfNames
 cn: all
 member: uid=u000,ou=people,{BASE}
@@ -523,6 +530,30 @@ member: uid=u000,ou=people,{BASE}
             check(events(p, 0.2) == [], "no change events")
             check(len([l for l in u.lines[i:] if l and "the directory holds" in l]) == 1,
                   "the warning is logged once, not per sync")
+            # pictures: the kept users' only
+            pdir = os.path.join(u.state, "userdb-ldap", "pictures")
+            u0 = user_by_login(p, "u000")
+            check(sorted(os.listdir(pdir)) == sorted(
+                f"{user_by_login(p, x)['id']}.contact.png" for x in ("u000", "u001", "u002")),
+                f"contact images of kept users only: {os.listdir(pdir)}")
+            with open(u0["contact_image"], "rb") as f:
+                before = f.read()
+            d.modify(f"dn: uid=u000,ou=people,{BASE}\nchangetype: modify\nreplace: jpegPhoto\n"
+                     f"jpegPhoto:: {b64(png(50, 30, (0, 0, 240)))}\n")
+            # (the file changes in place: the document, and so the snapshot, do not)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                with open(u0["contact_image"], "rb") as f:
+                    after = f.read()
+                if after != before:
+                    break
+                time.sleep(0.2)
+            check(after != before, "the changed picture is stored again")
+            u1 = user_by_login(p, "u001")
+            d.modify(f"dn: uid=u001,ou=people,{BASE}\nchangetype: modify\ndelete: jpegPhoto\n")
+            wait_event(p, rf"^event userdb\.changed user:{u1['id']} .*\"op\":\"updated\"")
+            check(user_by_login(p, "u001")["contact_image"] == "" and
+                  not os.path.exists(u1["contact_image"]), "a removed picture is gone")
             check(u.stop()[0] == 0, "clean exit")
         finally:
             u.close()
@@ -618,6 +649,348 @@ def outage_and_recovery():
             check(ok_json(p, "ud.snap")["users"] == 3, "data kept while it hangs")
             d.resume()
             u.wait_for(r"info \[userdb-ldap\] directory available again", after=i, timeout=15)
+            check(u.stop()[0] == 0, "clean exit")
+        finally:
+            u.close()
+
+
+def cpu_seconds(u):
+    """ucsd's CPU time so far (user + system), from /proc."""
+    with open(f"/proc/{u.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def failures(p):
+    return ok_json(p, "ud.status")["failures"]
+
+
+def wait_failures(p, more_than, timeout):
+    """Waits until the status counts more than `more_than` failed attempts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = failures(p)
+        if n > more_than:
+            return n
+        time.sleep(0.2)
+    raise Failure(f"no retry within {timeout}s: failures stayed {failures(p)} "
+                  f"(a connection attempt hangs)")
+
+
+def stop_promptly(u, what):
+    """SIGTERM: ucsd must exit cleanly and well within the host's 5 s wait
+    for thread-pool jobs - a job stuck in a TLS handshake would hold it."""
+    t0 = time.monotonic()
+    try:
+        rc = u.stop(timeout=10)[0]
+    except __import__("subprocess").TimeoutExpired:
+        raise Failure(f"{what}: ucsd did not exit within 10 s of SIGTERM")
+    took = time.monotonic() - t0
+    check(rc == 0 and took < 2.0, f"{what}: exit {rc} after {took:.1f} s (want 0, < 2 s)")
+    check(not u.has(r"thread-pool job"), f"{what}: a directory job outlived the stop")
+
+
+def outage_and_recovery_ldaps():
+    """The outage over ldaps://: the server stopped (connections refused)
+    and then hanging (SIGSTOP: connections are accepted by the kernel, but
+    the TLS handshake never gets an answer). Each connection attempt ends
+    after network_timeout, the retries go on without burning CPU, the last
+    good data stays, and ucsd stops at once while an attempt hangs."""
+    with Slapd(ldif=INETORG, tls=True) as d:
+        ldap = ldap_config(d, url=d.ldaps_url, allow_plain=False, ca_file=d.ca_file,
+                           network_timeout=1, search_timeout=2, sync_interval=1, retry_max=1)
+        u = ldap_ucsd(ldap)
+        try:
+            u.start()
+            wait_synced(u)
+            p = Probe(u)
+            d.stop()
+            n = len(u.lines)
+            u.wait_for(r"error \[userdb-ldap\] directory unavailable: cannot connect to "
+                       r"ldaps://127\.0\.0\.1:\d+: Can't contact LDAP server; serving the last "
+                       r"good data \(3 users, 2 groups, 2 computers\) and retrying$", after=n,
+                       timeout=10)
+            wait_failures(p, failures(p), timeout=5)
+            check(ok_json(p, "ud.snap")["users"] == 3, "the last good data stays")
+            n = len(u.lines)
+            d.start()
+            u.wait_for(r"info \[userdb-ldap\] directory available again: 3 users, 2 groups, 2 "
+                       r"computers from ldaps://", after=n, timeout=10)
+            # hanging: the open connection's search times out, then every new
+            # connection hangs in the TLS handshake until network_timeout
+            n = len(u.lines)
+            d.pause()
+            i = u.wait_for(r"error \[userdb-ldap\] directory unavailable: ", after=n, timeout=15)
+            check("no answer within 2 s" in u.lines[i], u.lines[i])
+            first = failures(p)
+            cpu0, t0 = cpu_seconds(u), time.monotonic()
+            k = wait_failures(p, first, timeout=5)
+            k = wait_failures(p, k, timeout=5)
+            cpu = (cpu_seconds(u) - cpu0) / (time.monotonic() - t0)
+            check(cpu < 0.3, f"retries while the directory hangs cost {cpu:.0%} CPU")
+            st = ok_json(p, "ud.status")
+            check(not st["online"] and re.search(r"ldaps://127\.0\.0\.1:\d+: no TLS handshake "
+                                                 r"within 1 s", st["message"]), str(st))
+            check(len([l for l in u.lines[n:] if l and "directory unavailable" in l]) <= 2,
+                  "logged when it happens and when the reason changes, not per retry")
+            check(ok_json(p, "ud.snap")["users"] == 3, "data kept while it hangs")
+            d.resume()
+            u.wait_for(r"info \[userdb-ldap\] directory available again", after=i, timeout=15)
+            # stopping while a handshake hangs: once the open connection has
+            # failed, a new one (SIGHUP) with a long network_timeout, so only
+            # the stop can end it
+            n = len(u.lines)
+            d.pause()
+            u.wait_for(r"error \[userdb-ldap\] directory unavailable: ", after=n, timeout=15)
+            ldap_ucsd(dict(ldap, network_timeout=60), u)
+            u.signal(__import__("signal").SIGHUP)
+            time.sleep(2)
+            p.close()
+            stop_promptly(u, "stopped during a hanging TLS handshake")
+        finally:
+            d.resume()
+            u.close()
+
+
+class BlackHole:
+    """A TCP listener on loopback that accepts connections and never
+    answers: what a hung server, or a load balancer in front of a dead one,
+    looks like. mode "silent": nothing at all; "starttls": the StartTLS
+    request is granted, then the TLS handshake gets no answer; "odd_close":
+    every odd connection (the 1st, 3rd, ...) is closed at once, so the
+    handshake fails quickly and the plugin's check of the certificate (a
+    second connection) is the one that hangs."""
+
+    STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
+
+    def __init__(self, mode="silent"):
+        import socket
+        import threading
+        self.mode = mode
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.accepted = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _msgid(data):
+        """The messageID of an LDAPMessage: SEQUENCE { INTEGER id, ... }."""
+        i = 1
+        if data[i] & 0x80:
+            i += 1 + (data[i] & 0x7f)
+        else:
+            i += 1
+        assert data[i] == 0x02, "a message ID"
+        return data[i:i + 2 + data[i + 1]]
+
+    def _grant_starttls(self, c):
+        c.settimeout(5)
+        data = c.recv(4096)
+        oid = self.STARTTLS_OID
+        body = (b"\x0a\x01\x00" + b"\x04\x00" + b"\x04\x00" +
+                bytes([0x8a, len(oid)]) + oid)
+        op = bytes([0x78, len(body)]) + body
+        msg = self._msgid(data) + op
+        c.sendall(bytes([0x30, len(msg)]) + msg)
+
+    def _run(self):
+        import socket
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            self.accepted += 1
+            if self.mode == "odd_close" and self.accepted % 2 == 1:
+                c.close()
+                continue
+            if self.mode == "starttls":
+                try:
+                    self._grant_starttls(c)
+                except OSError:
+                    pass
+            self.conns.append(c)
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def tls_blackhole():
+    """A directory address that accepts connections and never answers: over
+    ldaps:// (the handshake), with StartTLS granted and then no handshake,
+    and with the handshake refused and the certificate check's second
+    connection hanging. Every attempt ends after network_timeout with an
+    outage, the retries go on, and ucsd stops at once while one hangs."""
+    for mode, scheme in (("silent", "ldaps"), ("starttls", "ldap"), ("odd_close", "ldaps")):
+        with BlackHole(mode) as bh, Slapd(ldif=INETORG, tls=True) as d:
+            url = f"{scheme}://127.0.0.1:{bh.port}"
+            ldap = ldap_config(d, url=url, allow_plain=False, starttls=scheme == "ldap",
+                               ca_file=d.ca_file, network_timeout=1, search_timeout=2,
+                               retry_max=1)
+            u = ldap_ucsd(ldap)
+            try:
+                u.start()
+                i = u.wait_for(r"error \[userdb-ldap\] directory unavailable: ", timeout=10)
+                check(url in u.lines[i] and "no directory data yet" in u.lines[i],
+                      f"{mode}: {u.lines[i]}")
+                p = Probe(u)
+                k = wait_failures(p, failures(p), timeout=6)
+                wait_failures(p, k, timeout=6)
+                st = ok_json(p, "ud.status")
+                check(not st["online"] and url in st["message"], f"{mode}: {st}")
+                if mode == "silent":
+                    check(f"{url}: no TLS handshake within 1 s" in st["message"], str(st))
+                check(bh.accepted >= 3, f"{mode}: {bh.accepted} connections")
+                ldap_ucsd(dict(ldap, network_timeout=60), u)
+                u.signal(__import__("signal").SIGHUP)
+                time.sleep(2)  # the attempt under way ends within 1 s, then this one
+                p.close()
+                stop_promptly(u, f"{mode}: stopped while a connection hangs")
+            finally:
+                u.close()
+
+
+def write_back_refused():
+    """A number the directory refuses (telephoneNumber has a syntax; '#' is
+    not in it) is shown at once, logged when the write fails, and replaced
+    by the directory's value with the sync that follows - not kept for
+    good because that read equals the plugin's previous one."""
+    with Slapd(ldif=INETORG) as d:
+        u = ldap_ucsd(ldap_config(d, write_back=True))
+        try:
+            u.start()
+            wait_synced(u)
+            p = Probe(u)
+            a = user_by_login(p, "alice")
+            p.ok("sub userdb.changed")
+            doc = ok_json(p, f"ud.get user {a['id']}")
+            doc["phones"]["business2"] = "0151 76#54321"
+            n = len(u.lines)
+            p.ok("ud.put user " + json.dumps(doc))
+            check(user_by_login(p, "alice")["phones"]["business2"]["entered"] ==
+                  "0151 76#54321", "shown at once")
+            wait_event(p, rf"^event userdb\.changed user:{a['id']} ")
+            u.wait_for(r"error \[userdb-ldap\] could not write phones\.business2 of "
+                       r"uid=alice,ou=people,dc=example,dc=com to the directory: .*[Ii]nvalid "
+                       r"syntax.*; the directory's value returns with the next sync$", after=n)
+            wait_event(p, rf"^event userdb\.changed user:{a['id']} ")
+            check(user_by_login(p, "alice")["phones"]["business2"]["entered"] ==
+                  "08151 3685621", "the directory's value is back")
+            check(ok_json(p, f"ud.get user {a['id']}")["phones"]["business2"] ==
+                  "08151 3685621", "in the document too")
+            out = d.search(f"uid=alice,ou=people,{BASE}", "(objectClass=*)", "telephoneNumber")
+            check("telephoneNumber: 08151 3685621" in out and "#" not in out, out)
+            # and the next write-back works
+            doc["phones"]["business2"] = "08151 3685688"
+            n = len(u.lines)
+            p.ok("ud.put user " + json.dumps(doc))
+            u.wait_for(r"info \[userdb-ldap\] wrote phones\.business2 \"08151 3685688\"", after=n)
+            time.sleep(0.5)
+            check(user_by_login(p, "alice")["phones"]["business2"]["entered"] ==
+                  "08151 3685688", "a good number stays")
+            check(u.stop()[0] == 0, "clean exit")
+        finally:
+            u.close()
+
+
+def phones(d, dn, attr="telephoneNumber"):
+    out = d.search(dn, "(objectClass=*)", attr)
+    return re.findall(rf"^{attr}: (.*)$", out, re.M)
+
+
+def write_back_shared():
+    """business and business 2 are the first and second telephoneNumber:
+    a write keeps every number in its place. Clearing business while
+    business 2 is set (or setting business 2 while business is empty)
+    cannot be expressed by position and is refused - business 2 must not
+    become business; the directory's values come back. Both in one put,
+    or the last one alone, are written."""
+    alice = f"uid=alice,ou=people,{BASE}"
+    with Slapd(ldif=INETORG) as d:
+        u = ldap_ucsd(ldap_config(d, write_back=True, sync_interval=1))
+        try:
+            u.start()
+            wait_synced(u)
+            p = Probe(u)
+            a = user_by_login(p, "alice")
+            doc = ok_json(p, f"ud.get user {a['id']}")
+            p.ok("sub userdb.changed")
+
+            def put(d_, refused=None, wrote=()):
+                n = len(u.lines)
+                p.ok("ud.put user " + json.dumps(d_))
+                if refused:
+                    u.wait_for(rf"error \[userdb-ldap\] could not write phones\.{refused} of "
+                               r"uid=\w+,ou=people,dc=example,dc=com to the directory: ", after=n)
+                for f in wrote:
+                    u.wait_for(rf"info \[userdb-ldap\] wrote phones\.{f} ", after=n)
+                # the sync that follows a write-back or a refusal
+                wait_synced(u, after=n)
+                time.sleep(0.3)
+                return n
+
+            doc["phones"]["business"] = ""
+            n = put(doc, refused="business")
+            i = u.index(r"could not write phones\.business of")
+            check("phones.business2 follows it in telephoneNumber" in u.lines[i], u.lines[i])
+            check(phones(d, alice) == ["+49 8151 36856-20", "08151 3685621"],
+                  f"the directory is unchanged: {phones(d, alice)}")
+            ph = user_by_login(p, "alice")["phones"]
+            check((ph["business"]["entered"], ph["business2"]["entered"]) ==
+                  ("+49 8151 36856-20", "08151 3685621"),
+                  f"business 2 stays business 2, business comes back: {ph}")
+            # the last one alone
+            doc = ok_json(p, f"ud.get user {a['id']}")
+            doc["phones"]["business2"] = ""
+            put(doc, wrote=["business2"])
+            check(phones(d, alice) == ["+49 8151 36856-20"], str(phones(d, alice)))
+            ph = user_by_login(p, "alice")["phones"]
+            check((ph["business"]["entered"], ph["business2"]["entered"]) ==
+                  ("+49 8151 36856-20", ""), str(ph))
+            # both in one put: one write of the whole attribute, in order
+            doc = ok_json(p, f"ud.get user {a['id']}")
+            doc["phones"]["business"] = ""
+            put(doc, wrote=["business"])
+            check(phones(d, alice) == [], str(phones(d, alice)))
+            doc = ok_json(p, f"ud.get user {a['id']}")
+            doc["phones"]["business2"] = "08151 3685602"
+            put(doc, refused="business2")
+            i = u.index(r"could not write phones\.business2 of")
+            check("phones.business is empty" in u.lines[i], u.lines[i])
+            check(phones(d, alice) == [] and
+                  user_by_login(p, "alice")["phones"]["business2"]["entered"] == "",
+                  "business 2 alone did not become business")
+            doc = ok_json(p, f"ud.get user {a['id']}")
+            doc["phones"]["business"] = "08151 3685601"
+            doc["phones"]["business2"] = "08151 3685602"
+            put(doc, wrote=["business", "business2"])
+            check(phones(d, alice) == ["08151 3685601", "08151 3685602"], str(phones(d, alice)))
+            ph = user_by_login(p, "alice")["phones"]
+            check((ph["business"]["entered"], ph["business2"]["entered"]) ==
+                  ("08151 3685601", "08151 3685602"), str(ph))
+            # replacing the first keeps the second in its place
+            doc = ok_json(p, f"ud.get user {a['id']}")
+            doc["phones"]["business"] = "08151 3685600"
+            put(doc, wrote=["business"])
+            check(phones(d, alice) == ["08151 3685600", "08151 3685602"], str(phones(d, alice)))
             check(u.stop()[0] == 0, "clean exit")
         finally:
             u.close()
@@ -999,7 +1372,8 @@ def reload_flags():
 
 CASES = (inetorgperson_plain, tls_ldaps, tls_starttls, tls_wrong_ca_refused, plain_refused,
          bind_refused, ad_mapping, attribute_off, max_objects, periodic_sync, outage_and_recovery,
-         restart_during_outage, local_settings, write_back, deleted_objects, bad_entries,
+         outage_and_recovery_ldaps, tls_blackhole, restart_during_outage, local_settings,
+         write_back, write_back_refused, write_back_shared, deleted_objects, bad_entries,
          reload_config, directory_pictures, reload_flags)
 
 if __name__ == "__main__":

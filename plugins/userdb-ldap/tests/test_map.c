@@ -234,7 +234,11 @@ static void test_openldap_user(void)
 	CHECK(path(o.doc, "identity") == NULL); /* off: ucsd's default applies */
 	CHECK(path(o.doc, "active") == NULL);
 	CHECK(json_is_false(path(o.doc, "contact_image"))); /* the sync stores it */
+	/* only the hash of the image is kept (the limit applies later) */
+	CHECK(o.has_picture);
+	CHECK(o.picture_hash == lud_hash64(pic, sizeof(pic)));
 	CHECK_INT(o.picture_len, ==, sizeof(pic));
+	CHECK(lud_map_picture(&m, &e) && lud_map_picture(&m, &e)->p == (const char *)pic);
 	CHECK(o.dns && o.dns[0] && !o.dns[1]);
 	CHECK_STR(o.dns[0], "cn=sales,ou=groups,dc=x");
 	CHECK_INT(st.bad_values, ==, 2);
@@ -277,7 +281,8 @@ static void test_picture_off(void)
 	CHECK_INT(lud_map_init(&m, LUD_SCHEMA_OPENLDAP, over, err, sizeof(err)), ==, 0);
 	CHECK_INT(lud_map_entry(&m, LUD_USERS, &e, &o, NULL, err, sizeof(err)), ==, 0);
 	CHECK(path(o.doc, "contact_image") == NULL);
-	CHECK(o.picture == NULL);
+	CHECK(!o.has_picture);
+	CHECK(lud_map_picture(&m, &e) == NULL);
 	CHECK_STR(str(o.doc, "phones.private"), "");
 	lud_obj_free(&o);
 	lud_map_free(&m);
@@ -436,6 +441,106 @@ static void test_rank(void)
 	}
 }
 
+/* The values a write-back makes of an attribute the phone fields share. */
+static int phone_case(const struct lud_map *m, const struct lud_val *cur, size_t ncur,
+		      const struct lud_phone_change *ch, size_t nch, const char *want, char *err,
+		      size_t errcap)
+{
+	struct lud_val *out = NULL;
+	size_t n = 0;
+	char got[512] = "";
+	int rc = lud_phone_values(m, cur, ncur, ch, nch, &out, &n, err, errcap);
+
+	for (size_t i = 0; !rc && i < n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s[%.*s]", i ? " " : "",
+			 (int)out[i].n, out[i].p);
+	if (!rc)
+		CHECK_STR(got, want);
+	free(out);
+	return rc;
+}
+
+static void test_phone_values(void)
+{
+	const int b1 = lud_field_index(LUD_USERS, "business"),
+		  b2 = lud_field_index(LUD_USERS, "business2"),
+		  mob = lud_field_index(LUD_USERS, "mobile");
+	const struct lud_val two[] = {V("111"), V("222")},
+			     four[] = {V("1"), V("2"), V("3"), V("4")},
+			     bad[] = {V("\xff"), V("111"), V("222")}, one[] = {V("111")};
+	struct lud_map ol, ad;
+	char err[512];
+
+	CHECK_INT(lud_map_init(&ol, LUD_SCHEMA_OPENLDAP, NULL, err, sizeof(err)), ==, 0);
+	CHECK_INT(lud_map_init(&ad, LUD_SCHEMA_AD, NULL, err, sizeof(err)), ==, 0);
+	/* OpenLDAP: business and business 2 are telephoneNumber's 1st and 2nd */
+	CHECK_INT(phone_case(&ol, two, 2, (struct lud_phone_change[]){{b1, "999"}}, 1,
+			     "[999] [222]", err, sizeof(err)),
+		  ==, 0);
+	CHECK_INT(phone_case(&ol, two, 2, (struct lud_phone_change[]){{b2, "999"}}, 1,
+			     "[111] [999]", err, sizeof(err)),
+		  ==, 0);
+	CHECK_INT(phone_case(&ol, two, 2, (struct lud_phone_change[]){{b2, ""}}, 1, "[111]", err,
+			     sizeof(err)),
+		  ==, 0);
+	/* the further numbers stay behind, in their order */
+	CHECK_INT(phone_case(&ol, four, 4, (struct lud_phone_change[]){{b2, "9"}}, 1,
+			     "[1] [9] [3] [4]", err, sizeof(err)),
+		  ==, 0);
+	/* clearing business would make business 2 the business number */
+	CHECK_INT(phone_case(&ol, two, 2, (struct lud_phone_change[]){{b1, ""}}, 1, "", err,
+			     sizeof(err)),
+		  ==, -EINVAL);
+	CHECK_CONTAINS(err, "phones.business cannot be cleared: phones.business2 follows it in "
+			    "telephoneNumber");
+	/* ... unless both go */
+	CHECK_INT(phone_case(&ol, two, 2, (struct lud_phone_change[]){{b1, ""}, {b2, ""}}, 2, "",
+			     err, sizeof(err)),
+		  ==, 0);
+	/* business 2 alone would be read as business */
+	CHECK_INT(phone_case(&ol, NULL, 0, (struct lud_phone_change[]){{b2, "222"}}, 1, "", err,
+			     sizeof(err)),
+		  ==, -EINVAL);
+	CHECK_CONTAINS(err, "phones.business2 cannot be set while phones.business is empty");
+	CHECK_INT(phone_case(&ol, NULL, 0, (struct lud_phone_change[]){{b2, "2"}, {b1, "1"}}, 2,
+			     "[1] [2]", err, sizeof(err)),
+		  ==, 0);
+	CHECK_INT(phone_case(&ol, one, 1, (struct lud_phone_change[]){{b2, "2"}}, 1, "[111] [2]",
+			     err, sizeof(err)),
+		  ==, 0);
+	/* business 2 with further numbers behind it */
+	CHECK_INT(phone_case(&ol, four, 4, (struct lud_phone_change[]){{b1, ""}, {b2, ""}}, 2, "",
+			     err, sizeof(err)),
+		  ==, -EINVAL);
+	CHECK_CONTAINS(err, "phones.business cannot be cleared: further numbers follow it in "
+			    "telephoneNumber");
+	/* a value that is no text is skipped by the mapping and kept */
+	CHECK_INT(phone_case(&ol, bad, 3, (struct lud_phone_change[]){{b1, "9"}}, 1,
+			     "[9] [222] [\xff]", err, sizeof(err)),
+		  ==, 0);
+	/* AD: business 2 is otherTelephone's first value, the rest further numbers */
+	CHECK_INT(phone_case(&ad, two, 2, (struct lud_phone_change[]){{b2, "9"}}, 1, "[9] [222]",
+			     err, sizeof(err)),
+		  ==, 0);
+	CHECK_INT(phone_case(&ad, two, 2, (struct lud_phone_change[]){{b2, ""}}, 1, "", err,
+			     sizeof(err)),
+		  ==, -EINVAL);
+	CHECK_CONTAINS(err, "further numbers follow it in otherTelephone");
+	CHECK_INT(phone_case(&ad, one, 1, (struct lud_phone_change[]){{b1, ""}}, 1, "", err,
+			     sizeof(err)),
+		  ==, 0);
+	/* a field alone on its attribute; other values of it stay */
+	CHECK_INT(phone_case(&ol, one, 1, (struct lud_phone_change[]){{mob, "0171"}}, 1, "[0171]",
+			     err, sizeof(err)),
+		  ==, 0);
+	/* fields on different attributes are not one write */
+	CHECK_INT(phone_case(&ol, one, 1, (struct lud_phone_change[]){{b1, "1"}, {mob, "2"}}, 2, "",
+			     err, sizeof(err)),
+		  ==, -EINVAL);
+	lud_map_free(&ol);
+	lud_map_free(&ad);
+}
+
 int main(void)
 {
 	test_bases();
@@ -450,5 +555,6 @@ int main(void)
 	test_rejects();
 	test_group_and_computer();
 	test_rank();
+	test_phone_values();
 	return check_report();
 }
