@@ -6,8 +6,15 @@
  * The dimensions are read from the file header before anything is decoded:
  * a small compressed file can claim a huge image, and decoding it would
  * take gigabytes. Pictures larger than UDB_PICTURE_MAX_PIXELS are refused.
+ *
+ * libgd is loaded with dlopen on the first picture, not linked: it pulls in
+ * some fifty libraries (HEIF, AVIF, TIFF, WebP codecs ...) that cost about
+ * 8 MB of resident memory in every server, also in the many that never
+ * store a picture. Without libgd3 installed, set_picture answers -ENOTSUP.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +30,48 @@ int udb_picture_scale(const void *data, size_t len, int which, void **png, size_
 }
 #else
 #include <gd.h>
+
+#define UDB_GD_SONAME "libgd.so.3"
+
+/* The libgd functions this file uses, resolved from the library once. */
+static struct {
+	__typeof__(gdImageCreateFromPngPtr) *png_in;
+	__typeof__(gdImageCreateFromJpegPtr) *jpeg_in;
+	__typeof__(gdImageCreateFromGifPtr) *gif_in;
+	__typeof__(gdImageCreateTrueColor) *create;
+	__typeof__(gdImageAlphaBlending) *alpha_blending;
+	__typeof__(gdImageSaveAlpha) *save_alpha;
+	__typeof__(gdImageCopyResampled) *resample;
+	__typeof__(gdImagePngPtr) *png_out;
+	__typeof__(gdImageDestroy) *destroy;
+	__typeof__(gdFree) *free;
+} gd;
+static pthread_once_t gd_once = PTHREAD_ONCE_INIT;
+static int gd_loaded;
+
+/* The handle stays open for the life of the process: the functions may be
+ * called from any thread at any time after the first picture. */
+static void gd_load(void)
+{
+	void *h = dlopen(UDB_GD_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return;
+	*(void **)&gd.png_in = dlsym(h, "gdImageCreateFromPngPtr");
+	*(void **)&gd.jpeg_in = dlsym(h, "gdImageCreateFromJpegPtr");
+	*(void **)&gd.gif_in = dlsym(h, "gdImageCreateFromGifPtr");
+	*(void **)&gd.create = dlsym(h, "gdImageCreateTrueColor");
+	*(void **)&gd.alpha_blending = dlsym(h, "gdImageAlphaBlending");
+	*(void **)&gd.save_alpha = dlsym(h, "gdImageSaveAlpha");
+	*(void **)&gd.resample = dlsym(h, "gdImageCopyResampled");
+	*(void **)&gd.png_out = dlsym(h, "gdImagePngPtr");
+	*(void **)&gd.destroy = dlsym(h, "gdImageDestroy");
+	*(void **)&gd.free = dlsym(h, "gdFree");
+	gd_loaded = gd.png_in && gd.jpeg_in && gd.gif_in && gd.create && gd.alpha_blending &&
+		    gd.save_alpha && gd.resample && gd.png_out && gd.destroy && gd.free;
+	if (!gd_loaded)
+		dlclose(h);
+}
 
 #define UDB_PICTURE_MAX_SIDE   16384
 #define UDB_PICTURE_MAX_PIXELS (16u * 1024 * 1024)
@@ -112,15 +161,18 @@ int udb_picture_scale(const void *data, size_t len, int which, void **png, size_
 	if (fmt == PIC_NONE || !w || !h || w > UDB_PICTURE_MAX_SIDE || h > UDB_PICTURE_MAX_SIDE ||
 	    (uint64_t)w * h > UDB_PICTURE_MAX_PIXELS)
 		return -EINVAL;
+	pthread_once(&gd_once, gd_load);
+	if (!gd_loaded)
+		return -ENOTSUP;
 	switch (fmt) {
 	case PIC_PNG:
-		src = gdImageCreateFromPngPtr((int)len, (void *)(uintptr_t)data);
+		src = gd.png_in((int)len, (void *)(uintptr_t)data);
 		break;
 	case PIC_JPEG:
-		src = gdImageCreateFromJpegPtr((int)len, (void *)(uintptr_t)data);
+		src = gd.jpeg_in((int)len, (void *)(uintptr_t)data);
 		break;
 	case PIC_GIF:
-		src = gdImageCreateFromGifPtr((int)len, (void *)(uintptr_t)data);
+		src = gd.gif_in((int)len, (void *)(uintptr_t)data);
 		break;
 	default:
 		break;
@@ -153,15 +205,15 @@ int udb_picture_scale(const void *data, size_t len, int which, void **png, size_
 		}
 		dh = (int)th;
 	}
-	dst = gdImageCreateTrueColor(dw, dh);
+	dst = gd.create(dw, dh);
 	if (!dst) {
 		err = -ENOMEM;
 		goto out;
 	}
-	gdImageAlphaBlending(dst, 0);
-	gdImageSaveAlpha(dst, 1);
-	gdImageCopyResampled(dst, src, 0, 0, sx, sy, dw, dh, sw, sh);
-	out = gdImagePngPtr(dst, &size);
+	gd.alpha_blending(dst, 0);
+	gd.save_alpha(dst, 1);
+	gd.resample(dst, src, 0, 0, sx, sy, dw, dh, sw, sh);
+	out = gd.png_out(dst, &size);
 	if (!out || size <= 0) {
 		err = -ENOMEM;
 		goto out;
@@ -175,11 +227,11 @@ int udb_picture_scale(const void *data, size_t len, int which, void **png, size_
 	*png_len = (size_t)size;
 out:
 	if (out)
-		gdFree(out);
+		gd.free(out);
 	if (dst)
-		gdImageDestroy(dst);
+		gd.destroy(dst);
 	if (src)
-		gdImageDestroy(src);
+		gd.destroy(src);
 	return err;
 }
 #endif
