@@ -384,15 +384,24 @@ static void reason(LDAP *ld, int rc, const char *step, char *why, size_t whycap)
 /* ---- the watchdog ----
  *
  * libldap's timeouts cover connecting and waiting for LDAP responses, but
- * not the TLS handshake of an ldaps:// connection (libldap 2.5 reads it
- * blocking, and with a socket receive timeout it spins). A directory that
- * accepts connections but never answers (hung, SIGSTOPped, a black hole
- * behind a load balancer) would hold a pool thread forever. So every
- * directory conversation registers its socket here when libldap has
- * connected it, with a deadline; a thread shuts the socket down when the
- * deadline passes, whatever libldap is doing with it, and the blocked call
- * fails. The socket leaves the list (under the lock) before libldap closes
- * it, so a shut down descriptor is never one that was reused meanwhile.
+ * the TLS handshake (of ldaps://, or after StartTLS) is not bounded in a
+ * way we can use: with LDAP_OPT_NETWORK_TIMEOUT set, libldap 2.5 runs it
+ * on a non-blocking socket and retries the read without waiting for data,
+ * a full core until the timeout; without one it reads blocking, forever. A
+ * directory that accepts connections but never answers (hung, SIGSTOPped,
+ * a black hole behind a load balancer) would hold a pool thread, and a
+ * core. So every directory conversation registers its socket here when
+ * libldap has connected it, with a deadline; a thread shuts the socket
+ * down when the deadline passes, whatever libldap is doing with it, and the
+ * blocked call fails. Once the socket is watched, the connect callback
+ * also switches libldap's network timeout off for that connection: the
+ * handshake then blocks idle and the watchdog's deadline is its time limit
+ * (a socket the watchdog could not take keeps libldap's timeout, spinning
+ * but bounded). The network timeout only bounds connecting and the
+ * handshake; the LDAP operations after it keep LDAP_OPT_TIMEOUT and their
+ * own time limits. The socket leaves the list (under the lock) before
+ * libldap closes it, so a shut down descriptor is never one that was reused
+ * meanwhile.
  */
 
 struct ldap_call {
@@ -504,14 +513,17 @@ static void unwatch(struct ldap_call *call)
 	pthread_mutex_unlock(&watch_lock);
 }
 
-/* libldap connected the socket (before any TLS): watch it. */
+/* libldap connected the socket (TCP only, before any TLS): watch it, and
+ * let the handshake that follows block instead of spin. */
 static int on_connect(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
 		      struct ldap_conncb *ctx)
 {
 	struct ldap_call *call = ctx->lc_arg;
+	struct timeval unbounded = {.tv_sec = -1, .tv_usec = 0};
 	ber_socket_t fd = -1;
+	int watched = 0;
 
-	(void)ld, (void)srv, (void)addr;
+	(void)srv, (void)addr;
 	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1 || fd < 0)
 		return 0;
 	pthread_mutex_lock(&watch_lock);
@@ -521,8 +533,12 @@ static int on_connect(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *
 		call->next = watch_list;
 		watch_list = call;
 		pthread_cond_signal(&watch_cond);
+		watched = 1;
 	}
 	pthread_mutex_unlock(&watch_lock);
+	/* only a watched socket may block: the watchdog is what ends it */
+	if (watched)
+		ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &unbounded);
 	return 0;
 }
 

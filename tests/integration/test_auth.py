@@ -1077,6 +1077,159 @@ def ldap_directory_down():
         d.close()
 
 
+class SilentDirectory:
+    """A loopback listener that accepts connections and never answers: a
+    hung directory, or a load balancer in front of a dead one. With
+    grant_starttls it answers the StartTLS request with success and then
+    leaves the TLS handshake unanswered."""
+
+    def __init__(self, grant_starttls=False):
+        import socket
+        import threading
+        self.grant_starttls = grant_starttls
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _starttls_granted(self, c):
+        """Reads the StartTLS request and answers it: an ExtendedResponse
+        (application 24) with resultCode success under the request's
+        message ID."""
+        c.settimeout(5)
+        req = c.recv(4096)
+        at = 2 + (req[1] & 0x7f if req[1] & 0x80 else 0)  # past SEQUENCE and its length
+        msgid = req[at:at + 2 + req[at + 1]]  # INTEGER tag, length, value
+        oid = b"1.3.6.1.4.1.1466.20037"
+        body = b"\x0a\x01\x00\x04\x00\x04\x00" + bytes([0x8a, len(oid)]) + oid
+        msg = msgid + bytes([0x78, len(body)]) + body
+        c.sendall(bytes([0x30, len(msg)]) + msg)
+
+    def _serve(self):
+        import socket
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            self.conns.append(c)
+            if self.grant_starttls:
+                try:
+                    self._starttls_granted(c)
+                except (OSError, IndexError):
+                    pass
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def cpu_seconds(u):
+    """ucsd's CPU time so far (user + system), from /proc/PID/stat."""
+    with open(f"/proc/{u.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+HANG_TIMEOUT_MS = 3000
+
+
+def hanging_login(u, p, what):
+    """A login against a directory that hangs: -EHOSTUNREACH once timeout_ms
+    has passed, with ucsd idle meanwhile (libldap 2.5 retries the handshake
+    read without waiting while a network timeout is set)."""
+    cpu0, t0 = cpu_seconds(u), time.monotonic()
+    ans = login(p, "alice", "alice-dir-pw")
+    waited = time.monotonic() - t0
+    cpu = cpu_seconds(u) - cpu0
+    print(f"# {what}: {status(ans)} after {waited:.2f} s, ucsd used {cpu:.2f} s CPU "
+          f"({cpu / waited:.0%})")
+    expect(ans, "EHOSTUNREACH", what)
+    timeout = HANG_TIMEOUT_MS / 1000
+    check(timeout - 0.2 <= waited < timeout + 3,
+          f"{what}: answered after {waited:.1f} s (timeout_ms {HANG_TIMEOUT_MS})")
+    check(cpu < 0.3 * waited, f"{what}: ucsd used {cpu:.2f} s CPU in {waited:.1f} s "
+          f"({cpu / waited:.0%}) while the directory hung")
+    u.wait_for(r'audit: login failed: login="alice" kind=user method=ldap .*reason="directory '
+               r'unreachable: .*no answer within 3000 ms.*" \(not counted\)')
+
+
+def stop_during_handshake(u, p, what):
+    """SIGTERM while a login hangs in the handshake: the watchdog still ends
+    the (now blocking) handshake at the deadline, so ucsd exits cleanly
+    within it and the host's 5 s wait for pool jobs, without answering."""
+    p.sock.sendall(f"auth.login user alice {hx('alice-dir-pw')} 127.0.0.1\n".encode())
+    time.sleep(1.0)
+    check(not answered(p), f"{what}: answered before the stop")
+    t0 = time.monotonic()
+    try:
+        rc = u.stop(timeout=10)[0]
+    except subprocess.TimeoutExpired:
+        raise Failure(f"{what}: ucsd did not exit within 10 s of SIGTERM")
+    took = time.monotonic() - t0
+    print(f"# {what}: exit {rc} after {took:.2f} s")
+    check(rc == 0 and took < HANG_TIMEOUT_MS / 1000,
+          f"{what}: exit {rc} after {took:.1f} s (want 0 within the login's timeout)")
+    check(not u.has(r"thread-pool job"), f"{what}: a directory login outlived the stop")
+
+
+def ldap_handshake_idle():
+    """A directory that accepts connections but never completes the TLS
+    handshake - a black hole, or a SIGSTOPped slapd - over ldaps:// and with
+    StartTLS: every login answers -EHOSTUNREACH after timeout_ms, ucsd stays
+    idle while it waits, a working directory still works, and ucsd stops
+    cleanly while a handshake hangs."""
+    d = slapd()
+    u = None
+    try:
+        cases = [("ldaps://, black hole", "ldaps", False, None),
+                 ("StartTLS granted, then a black hole", "ldap", True, None),
+                 ("ldaps://, slapd stopped", "ldaps", False, d),
+                 ("StartTLS, slapd stopped", "ldap", True, d)]
+        for what, scheme, starttls, directory in cases:
+            hole = None if directory else SilentDirectory(grant_starttls=starttls)
+            try:
+                if hole:
+                    url = f"{scheme}://127.0.0.1:{hole.port}"
+                else:
+                    url = d.ldaps_url if scheme == "ldaps" else d.url
+                u = ldap_ucsd(d, url=url, starttls=starttls, ca_file=d.ca_file,
+                              timeout_ms=HANG_TIMEOUT_MS)
+                u.start()
+                p = Probe(u)
+                ldap_users(p)
+                if directory:
+                    expect(login(p, "alice", "alice-dir-pw"), "ok", f"{what}: before")
+                    directory.pause()
+                hanging_login(u, p, what)
+                if directory:
+                    directory.resume()
+                    expect(login(p, "alice", "alice-dir-pw"), "ok", f"{what}: resumed")
+                    directory.pause()
+                stop_during_handshake(u, p, what)
+            finally:
+                d.resume()
+                if hole:
+                    hole.close()
+                if u:
+                    u.close()
+                    u = None
+    finally:
+        if u:
+            u.close()
+        d.close()
+
+
 def ldap_not_in_store():
     d = slapd(modules=("lastbind",), overlays="overlay lastbind")
     u = None
@@ -1283,4 +1436,4 @@ if __name__ == "__main__":
         cancel_and_stop, queue_limit, ldap_ldaps, ldap_starttls, ldap_plain_refused,
         ldap_plain_allowed, ldap_bad_ca, ldap_directory_down, ldap_not_in_store,
         timing_after_cost_change, admins_concurrent, inflight_change, ldap_url_list,
-        ldap_search_errors, ldap_store_dn)})
+        ldap_search_errors, ldap_store_dn, ldap_handshake_idle)})
