@@ -402,6 +402,13 @@ static void reason(LDAP *ld, int rc, const char *step, char *why, size_t whycap)
  * own time limits. The socket leaves the list (under the lock) before
  * libldap closes it, so a shut down descriptor is never one that was reused
  * meanwhile.
+ *
+ * When ucsd stops, the host waits only a few seconds for pool jobs, while
+ * a deadline may lie much further off. So the plugin's stop cuts every
+ * watched socket at once (auth_ldap_cut_all) and leaves a flag behind: a
+ * login that connects afterwards (a job that was still queued, or the next
+ * URL of the list) is shut down as soon as it connects, and one that has
+ * not connected yet does not try.
  */
 
 struct ldap_call {
@@ -410,14 +417,16 @@ struct ldap_call {
 	uint64_t deadline_ms;
 	int fd;
 	int watched;
-	int fired;
+	int fired; /* the deadline passed */
+	int cut;   /* ucsd is stopping (auth_ldap_cut_all) */
 };
 
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watch_cond;
 static struct ldap_call *watch_list;
 static pthread_t watch_thread;
-static int watch_state; /* 0 none, 1 running, 2 stopping */
+static int watch_state;	  /* 0 none, 1 running, 2 stopping */
+static int watch_cutting; /* auth_ldap_cut_all ran: no new conversation */
 
 static uint64_t mono_ms(void)
 {
@@ -482,9 +491,37 @@ static int watch_start(void)
 	return 0;
 }
 
+void auth_ldap_cut_all(void)
+{
+	struct ldap_call *w;
+
+	pthread_mutex_lock(&watch_lock);
+	watch_cutting = 1;
+	while ((w = watch_list)) {
+		shutdown(w->fd, SHUT_RDWR);
+		w->cut = 1;
+		w->watched = 0;
+		watch_list = w->next;
+	}
+	pthread_mutex_unlock(&watch_lock);
+}
+
+static int cutting(struct ldap_call *call)
+{
+	int yes;
+
+	pthread_mutex_lock(&watch_lock);
+	yes = watch_cutting;
+	if (yes)
+		call->cut = 1;
+	pthread_mutex_unlock(&watch_lock);
+	return yes;
+}
+
 void auth_ldap_shutdown(void)
 {
 	pthread_mutex_lock(&watch_lock);
+	watch_cutting = 0; /* a later init starts afresh */
 	if (watch_state != 1) {
 		pthread_mutex_unlock(&watch_lock);
 		return;
@@ -527,7 +564,11 @@ static int on_connect(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *
 	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1 || fd < 0)
 		return 0;
 	pthread_mutex_lock(&watch_lock);
-	if (!call->watched && watch_start() == 0) {
+	if (watch_cutting) {
+		/* stopping: this conversation ends here, its handshake fails */
+		shutdown(fd, SHUT_RDWR);
+		call->cut = 1;
+	} else if (!call->watched && watch_start() == 0) {
 		call->fd = fd;
 		call->watched = 1;
 		call->next = watch_list;
@@ -596,6 +637,8 @@ static int open_conn(const struct auth_ldap_conf *c, struct ldap_call *call, str
 
 		if (now >= call->deadline_ms)
 			break; /* the caller says "no answer within" */
+		if (cutting(call))
+			break;
 		snprintf(step, sizeof(step), "%.200s: connect", url);
 		rc = ldap_initialize(&ld, url);
 		if (rc == LDAP_SUCCESS && set_options(ld, c, cb, call->deadline_ms - now) != 0) {
@@ -763,7 +806,11 @@ out:
 	if (ld)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 	unwatch(&call);
-	if (call.fired && err == -EACCES) {
+	if (call.cut && err) {
+		/* whatever failed, it failed because we hung up */
+		snprintf(why, whycap, "cut off: ucsd is stopping");
+		err = -EHOSTUNREACH;
+	} else if (call.fired && err == -EACCES) {
 		/* cut off mid-way: whatever failed, the directory did not answer */
 		snprintf(why, whycap, "no complete answer within %u ms", c->timeout_ms);
 		err = -EHOSTUNREACH;

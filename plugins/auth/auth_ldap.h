@@ -45,7 +45,8 @@
  * libldap blocks: auth_ldap_login() runs on a pool thread, opens its own
  * connection and closes it again. The configuration it reads is immutable
  * while any job uses it. The whole conversation is bounded by timeout_ms:
- * a watchdog shuts the socket down when it runs longer (see auth_ldap.c).
+ * a watchdog shuts the socket down when it runs longer (see auth_ldap.c),
+ * and auth_ldap_cut_all() shuts every socket down when ucsd stops.
  */
 #ifndef AUTH_LDAP_H
 #define AUTH_LDAP_H
@@ -126,6 +127,14 @@ struct auth_ldap_who {
  * a short reason for the audit line (never the password). */
 int auth_ldap_login(const struct auth_ldap_conf *c, const struct auth_ldap_who *who, const void *pw,
 		    size_t len, char *dn, size_t dncap, char *why, size_t whycap);
+
+/* Shuts down, at once, every directory connection a login holds, and
+ * every one a login makes from now on (as soon as it connects; a login that
+ * has not connected yet does not try): those logins fail with
+ * -EHOSTUNREACH ("cut off: ucsd is stopping") instead of waiting for
+ * timeout_ms. Thread-safe. Call from the plugin's stop, before the host
+ * waits for the pool; auth_ldap_shutdown() clears it. */
+void auth_ldap_cut_all(void);
 
 /* Stops the watchdog thread that bounds hung directory connections (it
  * starts with the first directory login). Call when no login runs any more

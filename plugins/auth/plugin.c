@@ -1333,6 +1333,9 @@ static void auth_stop(void *state)
 	struct auth *a = state;
 
 	a->stopped = 1;
+	/* the host waits a few seconds for pool jobs, a directory login may
+	 * wait timeout_ms: end the directory logins now */
+	auth_ldap_cut_all();
 	scan_stop(a);
 	auth_accounts_stop(a->admins);
 	if (the_auth == a)

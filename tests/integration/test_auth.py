@@ -1183,12 +1183,49 @@ def stop_during_handshake(u, p, what):
     check(not u.has(r"thread-pool job"), f"{what}: a directory login outlived the stop")
 
 
+LONG_TIMEOUT_MS = 20000
+
+
+def stop_cuts_handshake(d, scheme, starttls, what):
+    """With a timeout_ms far beyond the host's 5 s wait for pool jobs, a
+    SIGTERM 1 s into a hanging handshake must not wait for the watchdog's
+    deadline: the plugin's stop cuts every directory connection at once, so
+    ucsd exits 0 within 3 s and no pool job outlives the stop."""
+    hole = SilentDirectory(grant_starttls=starttls)
+    u = None
+    try:
+        u = ldap_ucsd(d, url=f"{scheme}://127.0.0.1:{hole.port}", starttls=starttls,
+                      ca_file=d.ca_file, timeout_ms=LONG_TIMEOUT_MS)
+        u.start()
+        p = Probe(u)
+        ldap_users(p)
+        p.sock.sendall(f"auth.login user alice {hx('alice-dir-pw')} 127.0.0.1\n".encode())
+        time.sleep(1.0)
+        check(not answered(p), f"{what}: answered before the stop")
+        check(len(hole.conns) == 1, f"{what}: {len(hole.conns)} connections to the directory "
+              "before the stop (want the one hanging handshake)")
+        try:
+            rc, took = u.stop(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{what}: ucsd did not exit within 30 s of SIGTERM")
+        print(f"# {what}: exit {rc} after {took:.2f} s (timeout_ms {LONG_TIMEOUT_MS})")
+        check(rc == 0 and took < 3.0, f"{what}: exit {rc} after {took:.1f} s "
+              f"(want 0 within 3 s; timeout_ms {LONG_TIMEOUT_MS})")
+        check(not u.has(r"thread-pool jobs? still running"),
+              f"{what}: a directory login outlived the stop")
+    finally:
+        hole.close()
+        if u:
+            u.close()
+
+
 def ldap_handshake_idle():
     """A directory that accepts connections but never completes the TLS
     handshake - a black hole, or a SIGSTOPped slapd - over ldaps:// and with
     StartTLS: every login answers -EHOSTUNREACH after timeout_ms, ucsd stays
     idle while it waits, a working directory still works, and ucsd stops
-    cleanly while a handshake hangs."""
+    cleanly while a handshake hangs - at once, also when timeout_ms is longer
+    than the host waits for pool jobs."""
     d = slapd()
     u = None
     try:
@@ -1224,6 +1261,8 @@ def ldap_handshake_idle():
                 if u:
                     u.close()
                     u = None
+        stop_cuts_handshake(d, "ldaps", False, "ldaps://, black hole, stop")
+        stop_cuts_handshake(d, "ldap", True, "StartTLS granted, then a black hole, stop")
     finally:
         if u:
             u.close()
