@@ -1,5 +1,5 @@
 /*
- * plugins/userdb-file/tests/test_doc.c - the document model of
+ * plugins/userdb-common/tests/test_doc.c - the document model of
  * userdb-common (udb_doc.c): every kind's defaults, every error path with
  * its JSON path in the message, the stored form's computed defaults, the
  * read form, and directory overlays.

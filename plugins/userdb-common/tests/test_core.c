@@ -1,5 +1,5 @@
 /*
- * plugins/userdb-file/tests/test_core.c - the store core of userdb-common
+ * plugins/userdb-common/tests/test_core.c - the store core of userdb-common
  * (udb_core.c) against a small fake host: the service slots for the file
  * store, the events they publish, bulk reloads and a put racing one, and a
  * directory-backed store (what userdb-ldap builds on): directory documents

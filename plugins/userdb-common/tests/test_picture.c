@@ -1,5 +1,5 @@
 /*
- * plugins/userdb-file/tests/test_picture.c - picture scaling of
+ * plugins/userdb-common/tests/test_picture.c - picture scaling of
  * userdb-common (udb_picture.c): PNG, JPEG and GIF in, PNG out at the
  * clients' sizes; data that is no image, a truncated one and a header that
  * claims a huge image are refused before anything is decoded.

@@ -1,5 +1,5 @@
 /*
- * plugins/userdb-file/tests/test_snapshot.c - the snapshot builder of
+ * plugins/userdb-common/tests/test_snapshot.c - the snapshot builder of
  * userdb-common (udb_snapshot.c) with the real dialplan library and the
  * dialplan tests' locations (default: Starnberg, +49 8151 36856-xxx):
  * sorting, derived memberships, computed defaults and flags, number

@@ -1,5 +1,5 @@
 /*
- * plugins/userdb-file/tests/test_store.c - the document store on disk
+ * plugins/userdb-common/tests/test_store.c - the document store on disk
  * (udb_store.c): layout and first-start documents, round trips, corrupt and
  * misplaced files moved aside (never deleted), leftovers of interrupted
  * writes removed, a failed write that changes nothing, the size limit

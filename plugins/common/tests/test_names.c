@@ -1,0 +1,84 @@
+/*
+ * plugins/common/tests/test_names.c - the spelling table of rights, levels
+ * and services (plugins/common/ucs_names.c): every right bit of UCS_R_ALL
+ * and every service has exactly one name and maps back to itself, unknown
+ * names are 0 / -1, and ucs_bits_to_json follows snprintf rules.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "ucs_names.h"
+
+#include <ucs/rights.h>
+#include <ucs/userdb.h>
+
+/* Each name unique, each bit a single bit, names and bits round-trip; the
+ * union of the table's bits is `all`. */
+static void check_table(const struct ucs_name_bit *t, uint64_t all)
+{
+	uint64_t seen = 0;
+
+	for (const struct ucs_name_bit *a = t; a->name; a++) {
+		CHECK(a->bit && (a->bit & (a->bit - 1)) == 0);
+		CHECK((seen & a->bit) == 0);
+		seen |= a->bit;
+		CHECK(ucs_name_bit(t, a->name) == a->bit);
+		CHECK_STR(ucs_bit_name(t, a->bit), a->name);
+	}
+	CHECK(seen == all);
+	CHECK(ucs_name_bit(t, "no_such_name") == 0);
+	CHECK(ucs_name_bit(t, NULL) == 0);
+	CHECK(ucs_bit_name(t, 1ull << 63) == NULL);
+}
+
+static void test_tables(void)
+{
+	check_table(ucs_right_names, UCS_R_ALL);
+	check_table(ucs_service_names, (UCS_SVC_SCREEN_FEDERATION << 1) - 1);
+	CHECK(ucs_name_bit(ucs_right_names, "line2.pickup") ==
+	      UCS_R_LINE(UCS_LINE_SECOND, UCS_RL_PICKUP));
+	CHECK(ucs_name_bit(ucs_right_names, "lines.see_fwd_number") ==
+	      UCS_R_LINE(UCS_LINE_ADDITIONAL, UCS_RL_SEE_FWD_NUMBER));
+}
+
+static void test_levels(void)
+{
+	CHECK_INT(ucs_level_from_name("blocked"), ==, UCS_LEVEL_BLOCKED);
+	CHECK_INT(ucs_level_from_name("public"), ==, UCS_LEVEL_PUBLIC);
+	CHECK_INT(ucs_level_from_name("business"), ==, UCS_LEVEL_BUSINESS);
+	CHECK_INT(ucs_level_from_name("team"), ==, UCS_LEVEL_TEAM);
+	CHECK_INT(ucs_level_from_name("personal"), ==, UCS_LEVEL_PERSONAL);
+	CHECK_INT(ucs_level_from_name("Team"), ==, -1);
+	CHECK_INT(ucs_level_from_name("custom"), ==, -1);
+	CHECK_INT(ucs_level_from_name(NULL), ==, -1);
+	for (int i = 0; i < UCS_LEVEL_COUNT; i++)
+		CHECK_INT(ucs_level_from_name(ucs_level_names[i]), ==, i);
+	CHECK(ucs_level_names[UCS_LEVEL_COUNT] == NULL);
+}
+
+static void test_json(void)
+{
+	char buf[256], small[8];
+	uint64_t bits = UCS_R_SEE_PRESENCE | UCS_R_LINE(UCS_LINE_FIRST, UCS_RL_PICKUP);
+	int n;
+
+	n = ucs_bits_to_json(ucs_right_names, bits, buf, sizeof(buf));
+	CHECK_STR(buf, "[\"see_presence\",\"line1.pickup\"]");
+	CHECK_INT(n, ==, (int)strlen(buf));
+	CHECK_INT(ucs_bits_to_json(ucs_right_names, 0, buf, sizeof(buf)), ==, 2);
+	CHECK_STR(buf, "[]");
+	/* too small: the length it needs, a truncated NUL-terminated string */
+	n = ucs_bits_to_json(ucs_right_names, bits, small, sizeof(small));
+	CHECK_INT(n, ==, (int)strlen("[\"see_presence\",\"line1.pickup\"]"));
+	CHECK_INT(strlen(small), ==, sizeof(small) - 1);
+	CHECK_INT(ucs_bits_to_json(ucs_right_names, bits, NULL, 0), ==, n);
+}
+
+int main(void)
+{
+	test_tables();
+	test_levels();
+	test_json();
+	return check_report();
+}
