@@ -1200,6 +1200,41 @@ int core_config_load(struct core_config **out, const char *builtin_json, const c
 	return 0;
 }
 
+int core_config_load_candidate(struct core_config **out, const char *builtin_json,
+			       const char *operator_file, const char *text, size_t len)
+{
+	struct core_config *cfg;
+	int err = 0;
+
+	if (!out || !operator_file || (!text && len))
+		return -EINVAL;
+	*out = NULL;
+	if (len > CFG_FILE_MAX) {
+		core_log(CFG_TAG, UCS_LOG_ERROR, "%s: larger than %u MiB, refused", operator_file,
+			 CFG_FILE_MAX >> 20);
+		return -EINVAL;
+	}
+	cfg = config_new(operator_file, abs_dir_of(operator_file));
+	if (builtin_json &&
+	    add_layer(cfg, CORE_CONFIG_BUILTIN_NAME, cfg->dir, builtin_json, strlen(builtin_json)))
+		err = -EINVAL;
+	if (add_layer(cfg, operator_file, cfg->dir, text ? text : "", len))
+		err = -EINVAL;
+	if (load_dropins(cfg, operator_file))
+		err = -EINVAL;
+	if (err) {
+		core_config_free(cfg);
+		return err;
+	}
+	*out = cfg;
+	return 0;
+}
+
+const json_t *core_config_json(const struct core_config *cfg)
+{
+	return cfg ? cfg->merged : NULL;
+}
+
 int core_config_load_text(struct core_config **out, const char *name, const char *text, size_t len)
 {
 	struct core_config *cfg;

@@ -27,6 +27,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include <ucs/config.h>
 
 struct core_config;
@@ -42,6 +44,14 @@ int core_config_load(struct core_config **out, const char *builtin_json, const c
  * file (size, syntax, object); relative paths resolve against the working
  * directory. For tests and fuzzing. */
 int core_config_load_text(struct core_config **out, const char *name, const char *text, size_t len);
+/* Like core_config_load, with the operator layer given as text instead of
+ * read from operator_file (which names it in messages and decides the
+ * directory of relative paths and of conf.d): a candidate to validate
+ * before it is written. */
+int core_config_load_candidate(struct core_config **out, const char *builtin_json,
+			       const char *operator_file, const char *text, size_t len);
+/* The merged configuration (defaults of validated sections filled in). */
+const json_t *core_config_json(const struct core_config *cfg);
 /* Validates the named top-level section against keys and fills in defaults.
  * The section may be absent: it is then validated as an empty object. */
 int core_config_validate(struct core_config *cfg, const char *section,

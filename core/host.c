@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "server.h"
 #include "build_config.h"
 #include "bus.h"
 #include "config.h"
@@ -150,4 +151,5 @@ const struct ucs_host core_host = {
 	.service = &core_service_api,
 	.cfg = &core_cfg_api,
 	.env = &core_env_api,
+	.server = &core_server_api,
 };

@@ -43,12 +43,15 @@ struct log_state {
 	uint64_t size; /* of the current file */
 	bool reported; /* the directory failure was told since files last worked */
 	size_t ring_next, ring_count;
+	uint64_t seq; /* of the last event */
 	struct core_log_event ring[CORE_LOG_RING_SIZE];
 };
 
 static atomic_int log_level = UCS_LOG_INFO;
 /* set while core_log_recent() calls its handler on this thread, which holds the lock */
 static _Thread_local bool log_in_walk;
+static _Thread_local struct core_log_capture *log_capture_to;
+static void (*_Atomic log_sink)(const struct core_log_event *ev);
 static struct log_state st = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.to_stderr = true,
@@ -57,7 +60,8 @@ static struct log_state st = {
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
-static void log_emit(const char *tag, enum ucs_log_level level, const char *text, bool notice);
+static const struct core_log_event *log_emit(const char *tag, enum ucs_log_level level,
+					     const char *text, bool notice);
 
 const char *core_log_level_name(enum ucs_log_level level)
 {
@@ -452,7 +456,8 @@ static struct core_log_event *log_ring_slot(void)
  * about; any other line falls back to stderr while the directory is
  * configured but no file is open, so nothing is lost.
  */
-static void log_emit(const char *tag, enum ucs_log_level level, const char *text, bool notice)
+static const struct core_log_event *log_emit(const char *tag, enum ucs_log_level level,
+					     const char *text, bool notice)
 {
 	char line[LOG_LINE_SIZE];
 	struct core_log_event *ev;
@@ -464,6 +469,7 @@ static void log_emit(const char *tag, enum ucs_log_level level, const char *text
 	if (!notice)
 		log_follow_day(&tm);
 	ev = log_ring_slot();
+	ev->seq = ++st.seq;
 	ev->when = when;
 	ev->level = level;
 	log_tag(ev->tag, sizeof(ev->tag), tag);
@@ -473,10 +479,44 @@ static void log_emit(const char *tag, enum ucs_log_level level, const char *text
 		log_write_file(line, len);
 	if (notice || st.to_stderr || (st.dir && st.fd < 0))
 		log_write_stderr(line, len);
+	return ev;
+}
+
+/* Appends a warning or error to this thread's capture. */
+static void log_capture_line(enum ucs_log_level level, const char *text)
+{
+	struct core_log_capture *c = log_capture_to;
+	int n;
+
+	if (!c || level > UCS_LOG_WARNING)
+		return;
+	if (level == UCS_LOG_ERROR)
+		c->errors++;
+	if (!c->buf || c->len + 1 >= c->cap)
+		return;
+	n = snprintf(c->buf + c->len, c->cap - c->len, "%s\n", text);
+	if (n > 0)
+		c->len = c->len + (size_t)n < c->cap ? c->len + (size_t)n : c->cap - 1;
+}
+
+struct core_log_capture *core_log_capture(struct core_log_capture *c)
+{
+	struct core_log_capture *prev = log_capture_to;
+
+	log_capture_to = c;
+	return prev;
+}
+
+void core_log_set_sink(void (*h)(const struct core_log_event *ev))
+{
+	atomic_store(&log_sink, h);
 }
 
 void core_logv(const char *tag, enum ucs_log_level level, const char *fmt, va_list ap)
 {
+	void (*sink)(const struct core_log_event *ev);
+	const struct core_log_event *ev;
+	struct core_log_event copy;
 	char text[CORE_LOG_LINE_MAX];
 
 	if (!core_log_enabled(level))
@@ -493,9 +533,15 @@ void core_logv(const char *tag, enum ucs_log_level level, const char *fmt, va_li
 		log_write_stderr(line, log_line(line, sizeof(line), &when, &tm, level, t, text));
 		return;
 	}
+	log_capture_line(level, text);
+	sink = atomic_load(&log_sink);
 	pthread_mutex_lock(&st.lock);
-	log_emit(tag, level, text, false);
+	ev = log_emit(tag, level, text, false);
+	if (sink)
+		copy = *ev;
 	pthread_mutex_unlock(&st.lock);
+	if (sink)
+		sink(&copy);
 }
 
 void core_log(const char *tag, enum ucs_log_level level, const char *fmt, ...)

@@ -34,6 +34,7 @@ struct core_log_settings {
 };
 
 struct core_log_event {
+	uint64_t seq;	      /* 1, 2, ... since the process started */
 	struct timespec when; /* CLOCK_REALTIME */
 	enum ucs_log_level level;
 	char tag[32];
@@ -57,6 +58,25 @@ const char *core_log_level_name(enum ucs_log_level level);
 /* Calls h for the retained events, oldest first; returns how many. */
 size_t core_log_recent(void (*h)(const struct core_log_event *ev, void *arg), void *arg);
 void core_log_close(void);
+/*
+ * Live events: h is called for every event after it was stored and written,
+ * on the logging thread, outside the log's lock (so h may log; what it logs
+ * reaches h again: it must not log per event). NULL stops it. The admin
+ * interface publishes events on the bus from here.
+ */
+void core_log_set_sink(void (*h)(const struct core_log_event *ev));
+/*
+ * Capture: while active on this thread, every line this thread logs at
+ * error or warning level is also appended to buf ("text\n" each, cut at
+ * cap). For validating a configuration on request and returning what the
+ * validator said. Returns the previous capture's state to restore.
+ */
+struct core_log_capture {
+	char *buf;
+	size_t cap, len;
+	unsigned errors;
+};
+struct core_log_capture *core_log_capture(struct core_log_capture *c);
 /* Test hook: the wall clock (seconds) comes from now() instead of time(), so
  * tests can cross midnight and age files; NULL restores time(). */
 void core_log_set_clock(time_t (*now)(void));

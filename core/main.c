@@ -12,6 +12,7 @@
  * watchdog ends the process if that takes longer than UCSD_SHUTDOWN_SECONDS.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -31,7 +32,9 @@
 #include "log.h"
 #include "net.h"
 #include "notify.h"
+#include "server.h"
 #include "service.h"
+#include "timer.h"
 
 #define UCSD_SHUTDOWN_SECONDS 15
 #define UCSD_MAX_PLUGINS      256
@@ -96,6 +99,8 @@ static struct {
 	bool running;
 	bool stop_requested;
 	bool reload_pending;
+	bool restart_requested; /* exec ourselves again after the shutdown */
+	char **argv;		/* for the restart */
 } srv;
 
 static void usage(FILE *f)
@@ -422,6 +427,165 @@ static void reload(void)
 	core_notify("READY=1");
 }
 
+/* --- host->server: what the administration may ask of the process --- */
+
+static const struct core_plugins *hook_plugins(void)
+{
+	return &srv.plugins;
+}
+
+static const struct core_config *hook_config(void)
+{
+	return srv.cfg;
+}
+
+static const char *hook_config_file(void)
+{
+	return srv.opt.config_file ? srv.opt.config_file : default_operator_file();
+}
+
+/* Validates a candidate operator file: the core's sections and every
+ * plugin's, with conf.d applied, as --check-config would. */
+static int check_candidate(const char *json, size_t len)
+{
+	const char *file = hook_config_file();
+	struct core_config *cfg = NULL;
+	int err;
+
+	if (!file) {
+		core_log("config", UCS_LOG_ERROR,
+			 "no operator configuration file is in use: start ucsd with -c FILE to "
+			 "change the configuration remotely");
+		return -ENOENT;
+	}
+	err = core_config_load_candidate(&cfg, core_default_config, file, json, len);
+	if (!err) {
+		err = core_config_validate(cfg, "server", server_keys);
+		err |= core_config_validate(cfg, "log", log_keys);
+		err |= core_config_validate(cfg, "plugins", plugins_keys);
+		err |= validate_plugins(cfg);
+		err = err ? -EINVAL : 0;
+	}
+	if (cfg)
+		core_config_free(cfg);
+	return err;
+}
+
+/* Writes path atomically: a temp file in its directory, fsync, the old file
+ * kept as path.bak (a hard link, so path never disappears), rename, fsync
+ * of the directory. */
+static int write_operator_file(const char *path, const char *text, size_t len)
+{
+	char tmp[PATH_MAX], bak[PATH_MAX], dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd = -1, err = 0;
+	size_t off = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp) ||
+	    snprintf(bak, sizeof(bak), "%s.bak", path) >= (int)sizeof(bak))
+		return -ENAMETOOLONG;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	if (!dir[0])
+		snprintf(dir, sizeof(dir), "/");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		err = -errno;
+		goto out;
+	}
+	if (unlink(bak) != 0 && errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	if (link(path, bak) != 0 && errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		err = -errno;
+		goto out;
+	}
+	{
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static void reload_soon(void *arg)
+{
+	(void)arg;
+	if (srv.running && !srv.stop_requested)
+		reload();
+}
+
+/* The reload runs from the loop, not inside the plugin call that asked
+ * for it (which would re-enter that plugin's reload()). */
+static int apply_candidate(const char *json, size_t len)
+{
+	const char *file = hook_config_file();
+	int err = check_candidate(json, len);
+
+	if (err)
+		return err;
+	err = write_operator_file(file, json, len);
+	if (err) {
+		core_log("config", UCS_LOG_ERROR, "cannot write %s: %s", file, strerror(-err));
+		return err;
+	}
+	core_log("core", UCS_LOG_INFO, "%s rewritten by the administration; reloading", file);
+	return core_timer_api.once(core_self(), 0, reload_soon, NULL);
+}
+
+static void stop_for_restart(void *arg)
+{
+	(void)arg;
+	if (srv.stop_requested)
+		return;
+	srv.stop_requested = true;
+	uv_stop(core_loop());
+}
+
+/* The reply that asked for the restart gets 200 ms to leave. */
+static int request_restart(void)
+{
+	if (!srv.running || srv.stop_requested)
+		return -EBUSY;
+	srv.restart_requested = true;
+	core_log("core", UCS_LOG_INFO, "restart requested: stopping, then starting again");
+	return core_timer_api.once(core_self(), 200, stop_for_restart, NULL);
+}
+
+static const struct core_server_hooks server_hooks = {
+	.plugins = hook_plugins,
+	.config = hook_config,
+	.config_file = hook_config_file,
+	.check = check_candidate,
+	.apply = apply_candidate,
+	.restart = request_restart,
+};
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	(void)h;
@@ -481,6 +645,13 @@ static int serve(const struct timespec *t0)
 		return err;
 	}
 	core_service_init();
+	core_server_set_hooks(&server_hooks);
+	err = core_server_start();
+	if (err) {
+		core_log("core", UCS_LOG_ERROR, "cannot start the server events: %s",
+			 strerror(-err));
+		goto out;
+	}
 	watch_signals();
 	err = core_loader_start(&srv.plugins, &core_host);
 	if (err) {
@@ -516,6 +687,7 @@ static int serve(const struct timespec *t0)
 		_exit(1);
 	}
 out:
+	core_server_stop();
 	core_ledger_revoke_all(core_self());
 	core_bus_shutdown();
 	core_net_shutdown();
@@ -541,6 +713,7 @@ int main(int argc, char **argv)
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	srv.argv = argv;
 	/* a SIGHUP before the watchers exist (config, plugin scan) must not kill */
 	signal(SIGHUP, SIG_IGN);
 	core_log_init();
@@ -593,6 +766,13 @@ out:
 	for (size_t i = 0; i < srv.n_retired; i++)
 		core_config_free(srv.retired[i]);
 	core_host_free_env();
+	if (!err && srv.restart_requested) {
+		core_log("core", UCS_LOG_INFO, "restarting");
+		core_log_close();
+		execv("/proc/self/exe", srv.argv);
+		core_log("core", UCS_LOG_ERROR, "cannot restart: %s", strerror(errno));
+		return 1;
+	}
 	core_log_close();
 	return err ? 1 : 0;
 }

@@ -15,6 +15,7 @@
  * and on_close is sent at most once, when it drops for any other reason.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1056,6 +1057,104 @@ static void on_connection(uv_stream_t *server, int status)
 	conn_update_reading(c);
 }
 
+/*
+ * Who holds a TCP port we could not bind: one of our own listeners (named
+ * with its plugin), or a process found through /proc (the inode of the
+ * listening socket in /proc/net/tcp{,6}, then the process with that socket
+ * among its descriptors - visible for our own user's processes, or all of
+ * them as root). "another process" when /proc does not tell.
+ */
+static unsigned long listening_inode(unsigned port)
+{
+	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	unsigned long inode = 0;
+	char line[512];
+
+	for (size_t t = 0; t < CORE_ARRAY_SIZE(tables) && !inode; t++) {
+		FILE *f = fopen(tables[t], "re");
+
+		if (!f)
+			continue;
+		while (!inode && fgets(line, sizeof(line), f)) {
+			char local[64];
+			unsigned lport, state;
+			unsigned long ino;
+
+			/* sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode */
+			if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*u %*u %lu",
+				   local, &lport, &state, &ino) == 4 &&
+			    lport == port && state == 0x0A)
+				inode = ino;
+		}
+		fclose(f);
+	}
+	return inode;
+}
+
+static bool process_has_socket(const char *pid, unsigned long inode)
+{
+	char dir[300], path[600], target[64], want[48];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%s/fd", pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d)) != NULL) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		found = !strcmp(target, want);
+	}
+	closedir(d);
+	return found;
+}
+
+static void port_owner(unsigned port, char *buf, size_t cap)
+{
+	unsigned long inode;
+	struct link *it;
+	struct dirent *e;
+	DIR *d;
+
+	for (it = listeners.next; it != &listeners; it = it->next) {
+		struct ucs_listener *o = CORE_CONTAINER_OF(it, struct ucs_listener, link);
+
+		if (net_listener_port(o) == (int)port) {
+			snprintf(buf, cap, "%s of plugin '%s'", o->name, o->tag);
+			return;
+		}
+	}
+	snprintf(buf, cap, "another process");
+	inode = listening_inode(port);
+	if (!inode || !(d = opendir("/proc")))
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char comm_path[64], comm[64] = "";
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || !process_has_socket(e->d_name, inode))
+			continue;
+		snprintf(comm_path, sizeof(comm_path), "/proc/%d/comm", atoi(e->d_name));
+		f = fopen(comm_path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		snprintf(buf, cap, "process %d (%s)", atoi(e->d_name), comm[0] ? comm : "?");
+		break;
+	}
+	closedir(d);
+}
+
 static int net_listen(struct ucs_plugin *self, struct ucs_listener **out,
 		      const struct ucs_listen_opts *opts, ucs_accept_h *h, void *arg)
 {
@@ -1100,6 +1199,18 @@ static int net_listen(struct ucs_plugin *self, struct ucs_listener **out,
 	err = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
 	if (!err)
 		err = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+	if (err == UV_EADDRINUSE) {
+		char owner[128];
+
+		link_del(&l->link); /* not its own owner */
+		link_init(&l->link);
+		port_owner(opts->port, owner, sizeof(owner));
+		core_log(l->tag, UCS_LOG_ERROR,
+			 "%s: cannot listen on %s port %u: the port is in use by %s", l->name,
+			 opts->address ? opts->address : "::", opts->port, owner);
+		listener_close(l);
+		return err;
+	}
 	if (err) {
 		core_log(l->tag, UCS_LOG_ERROR, "%s: cannot listen on %s port %u: %s", l->name,
 			 opts->address ? opts->address : "::", opts->port, uv_strerror(err));

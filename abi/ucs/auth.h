@@ -106,6 +106,18 @@ struct ucs_auth_api {
 			    const char *password, size_t len, ucs_auth_status_h *done, void *arg);
 	/* Drops the failure counters of a login (an administrator's release). */
 	int (*release)(const char *login);
+
+	/* ABI 1.1. Administrator accounts from configuration (the admin-api
+	 * section's `accounts`): n logins with argon2id PHC hashes, replacing
+	 * the previously configured set (each call, e.g. after SIGHUP). They
+	 * take precedence over an account of the same login in the auth
+	 * plugin's own file; set_password refuses them with -EROFS (the
+	 * configuration owns them). -EINVAL for a hash that is not an argon2id
+	 * PHC string (nothing changes then). */
+	int (*set_admin_accounts)(struct ucs_plugin *self, const char *const *logins,
+				  const char *const *hashes, size_t n);
+	/* How many administrator accounts exist (configured and stored). */
+	int (*admin_count)(void);
 };
 
 #ifdef __cplusplus

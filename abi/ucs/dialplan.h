@@ -102,6 +102,18 @@ struct ucs_dialplan_api {
 	int (*dial)(const char *location, enum ucs_dp_dial_mode mode,
 		    const struct ucs_dp_dial_request *req, struct ucs_dp_dial_result *out,
 		    ucs_dp_trace_h *trace, void *arg);
+
+	/* ABI 1.1: the locations as the administration edits them (loop
+	 * thread). locations_json: every location as a JSON array of objects
+	 * (docs/plugins/dialplan.md, "Locations as JSON"), the default one
+	 * marked (snprintf rules). location_put: creates or replaces one
+	 * location given as such an object, validates it as a whole model,
+	 * writes locations.xml atomically and swaps the model in; -EINVAL with
+	 * err naming the field. location_remove: -ENOENT, -EBUSY for the
+	 * default location while others exist. */
+	int (*locations_json)(char *buf, size_t cap);
+	int (*location_put)(const char *json, size_t len, char *err, size_t errcap);
+	int (*location_remove)(const char *name);
 };
 
 #ifdef __cplusplus

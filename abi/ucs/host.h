@@ -30,6 +30,7 @@ struct ucs_net_api;
 struct ucs_bus_api;
 struct ucs_service_api;
 struct ucs_cfg_api;
+struct ucs_server_api;
 
 /* Facts about the running server. Paths are absolute. */
 struct ucs_env_api {
@@ -54,6 +55,8 @@ struct ucs_host {
 	const struct ucs_service_api *service;
 	const struct ucs_cfg_api *cfg;
 	const struct ucs_env_api *env;
+	/* ABI 1.1: the server about itself (ucs/server.h). */
+	const struct ucs_server_api *server;
 };
 
 /* True when interface table `api` (a pointer to a table that starts with its

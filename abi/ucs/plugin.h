@@ -24,6 +24,7 @@
  *   stop    quiesce, in reverse dependency order. Whatever the plugin still
  *           owns through the host afterwards is revoked by the host.
  *   fini    free the state. Nothing of the host may be used any more.
+ *   status  (optional) the plugin's counters for the status monitor.
  *
  * A failing init or start (negative errno) unwinds exactly what had been
  * done: the plugins already started are stopped and finalised in reverse.
@@ -65,6 +66,10 @@ struct ucs_plugin_desc {
 	int (*reload)(void *state, const struct ucs_cfg *section);
 	void (*stop)(void *state);
 	void (*fini)(void *state);
+
+	/* ABI 1.1, may be NULL: the plugin's own counters for the status
+	 * monitor, as one JSON object (snprintf rules), on the loop thread. */
+	int (*status)(void *state, char *buf, size_t cap);
 };
 
 /* The one exported symbol. */

@@ -6,7 +6,8 @@
  * individual headers for the concepts: plugin.h (lifecycle), host.h (what
  * the host offers), bus.h (messages), service.h (synchronous interfaces),
  * config.h (configuration), net.h (sockets and TLS), timer.h, work.h, log.h,
- * and the services: dialplan.h, userdb.h, rights.h, auth.h, presence.h.
+ * server.h (the server about itself), and the services: dialplan.h,
+ * userdb.h, rights.h, auth.h, presence.h, lines.h.
  */
 #ifndef UCS_UCS_H
 #define UCS_UCS_H
@@ -16,11 +17,13 @@
 #include <ucs/config.h>
 #include <ucs/dialplan.h>
 #include <ucs/host.h>
+#include <ucs/lines.h>
 #include <ucs/log.h>
 #include <ucs/net.h>
 #include <ucs/plugin.h>
 #include <ucs/presence.h>
 #include <ucs/rights.h>
+#include <ucs/server.h>
 #include <ucs/service.h>
 #include <ucs/timer.h>
 #include <ucs/types.h>

@@ -33,7 +33,7 @@ PIN_SIZE(ucs_phone, 48);
 PIN_OFF(ucs_phone, text, 0);
 PIN_SIZE(ucs_id, 64);
 PIN_OFF(ucs_id, text, 0);
-PIN_SIZE(ucs_plugin_desc, 104);
+PIN_SIZE(ucs_plugin_desc, 112); /* grew in ABI 1.1 */
 PIN_OFF(ucs_plugin_desc, size, 0);
 PIN_OFF(ucs_plugin_desc, abi_major, 4);
 PIN_OFF(ucs_plugin_desc, abi_minor, 6);
@@ -49,6 +49,7 @@ PIN_OFF(ucs_plugin_desc, start, 72);
 PIN_OFF(ucs_plugin_desc, reload, 80);
 PIN_OFF(ucs_plugin_desc, stop, 88);
 PIN_OFF(ucs_plugin_desc, fini, 96);
+PIN_OFF(ucs_plugin_desc, status, 104);
 PIN_SIZE(ucs_log_api, 32);
 PIN_OFF(ucs_log_api, size, 0);
 PIN_OFF(ucs_log_api, log, 8);
@@ -185,7 +186,7 @@ PIN_OFF(ucs_env_api, state_dir, 24);
 PIN_OFF(ucs_env_api, config_dir, 32);
 PIN_OFF(ucs_env_api, plugin_name, 40);
 PIN_OFF(ucs_env_api, version, 48);
-PIN_SIZE(ucs_host, 72);
+PIN_SIZE(ucs_host, 80); /* grew in ABI 1.1 */
 PIN_OFF(ucs_host, size, 0);
 PIN_OFF(ucs_host, abi_major, 4);
 PIN_OFF(ucs_host, abi_minor, 6);
@@ -197,6 +198,7 @@ PIN_OFF(ucs_host, bus, 40);
 PIN_OFF(ucs_host, service, 48);
 PIN_OFF(ucs_host, cfg, 56);
 PIN_OFF(ucs_host, env, 64);
+PIN_OFF(ucs_host, server, 72);
 
 PIN_SIZE(ucs_dp_number, 184);
 PIN_OFF(ucs_dp_number, size, 0);
@@ -223,11 +225,14 @@ PIN_OFF(ucs_dp_dial_result, internal, 372);
 PIN_OFF(ucs_dp_dial_result, special, 376);
 PIN_OFF(ucs_dp_dial_result, private_call, 380);
 PIN_OFF(ucs_dp_dial_result, journal, 384);
-PIN_SIZE(ucs_dialplan_api, 32);
+PIN_SIZE(ucs_dialplan_api, 56); /* grew in ABI 1.1 */
 PIN_OFF(ucs_dialplan_api, size, 0);
 PIN_OFF(ucs_dialplan_api, location, 8);
 PIN_OFF(ucs_dialplan_api, format, 16);
 PIN_OFF(ucs_dialplan_api, dial, 24);
+PIN_OFF(ucs_dialplan_api, locations_json, 32);
+PIN_OFF(ucs_dialplan_api, location_put, 40);
+PIN_OFF(ucs_dialplan_api, location_remove, 48);
 
 /* users, rights, auth, presence (issue 4) */
 PIN_SIZE(ucs_rights_set, 16);
@@ -413,12 +418,14 @@ PIN_OFF(ucs_auth_event, kind, 4);
 PIN_OFF(ucs_auth_event, login, 8);
 PIN_OFF(ucs_auth_event, address, 72);
 PIN_OFF(ucs_auth_event, via, 136);
-PIN_SIZE(ucs_auth_api, 40);
+PIN_SIZE(ucs_auth_api, 56); /* grew in ABI 1.1 */
 PIN_OFF(ucs_auth_api, size, 0);
 PIN_OFF(ucs_auth_api, login, 8);
 PIN_OFF(ucs_auth_api, cancel, 16);
 PIN_OFF(ucs_auth_api, set_password, 24);
 PIN_OFF(ucs_auth_api, release, 32);
+PIN_OFF(ucs_auth_api, set_admin_accounts, 40);
+PIN_OFF(ucs_auth_api, admin_count, 48);
 PIN_SIZE(ucs_presence_login, 144);
 PIN_OFF(ucs_presence_login, size, 0);
 PIN_OFF(ucs_presence_login, logged_in, 4);
@@ -499,6 +506,86 @@ PIN_OFF(ucs_presence_api, set, 32);
 PIN_OFF(ucs_presence_api, lines, 40);
 PIN_OFF(ucs_presence_api, owners, 48);
 
+/* ucs/lines.h and ucs/server.h (ABI 1.1) */
+PIN_SIZE(ucs_number, 112);
+PIN_OFF(ucs_number, canonical, 0);
+PIN_OFF(ucs_number, display, 48);
+PIN_SIZE(ucs_line_info, 928);
+PIN_OFF(ucs_line_info, size, 0);
+PIN_OFF(ucs_line_info, status, 4);
+PIN_OFF(ucs_line_info, caps, 8);
+PIN_OFF(ucs_line_info, dnd, 16);
+PIN_OFF(ucs_line_info, private_line, 20);
+PIN_OFF(ucs_line_info, trunk, 24);
+PIN_OFF(ucs_line_info, fwd_on, 28);
+PIN_OFF(ucs_line_info, reserved, 40);
+PIN_OFF(ucs_line_info, id, 44);
+PIN_OFF(ucs_line_info, internal, 108);
+PIN_OFF(ucs_line_info, number, 156);
+PIN_OFF(ucs_line_info, fwd_to, 268);
+PIN_OFF(ucs_line_info, name, 604);
+PIN_OFF(ucs_line_info, group, 668);
+PIN_OFF(ucs_line_info, location, 732);
+PIN_OFF(ucs_line_info, reason, 796);
+PIN_SIZE(ucs_call_info, 584);
+PIN_OFF(ucs_call_info, size, 0);
+PIN_OFF(ucs_call_info, event, 4);
+PIN_OFF(ucs_call_info, state, 8);
+PIN_OFF(ucs_call_info, direction, 12);
+PIN_OFF(ucs_call_info, internal, 16);
+PIN_OFF(ucs_call_info, private_call, 20);
+PIN_OFF(ucs_call_info, started_ms, 24);
+PIN_OFF(ucs_call_info, connected_ms, 32);
+PIN_OFF(ucs_call_info, call, 40);
+PIN_OFF(ucs_call_info, line, 104);
+PIN_OFF(ucs_call_info, remote, 168);
+PIN_OFF(ucs_call_info, remote_name, 280);
+PIN_OFF(ucs_call_info, diverted_from, 344);
+PIN_OFF(ucs_call_info, project, 456);
+PIN_OFF(ucs_call_info, cause, 520);
+PIN_SIZE(ucs_call_control, 656);
+PIN_OFF(ucs_call_control, size, 0);
+PIN_OFF(ucs_call_control, op, 4);
+PIN_OFF(ucs_call_control, mode, 8);
+PIN_OFF(ucs_call_control, on, 12);
+PIN_OFF(ucs_call_control, actor, 16);
+PIN_OFF(ucs_call_control, line, 80);
+PIN_OFF(ucs_call_control, call, 144);
+PIN_OFF(ucs_call_control, other_call, 208);
+PIN_OFF(ucs_call_control, target_line, 272);
+PIN_OFF(ucs_call_control, target_user, 336);
+PIN_OFF(ucs_call_control, number, 400);
+PIN_OFF(ucs_call_control, project, 528);
+PIN_OFF(ucs_call_control, digits, 592);
+PIN_SIZE(ucs_call_control_result, 200);
+PIN_OFF(ucs_call_control_result, size, 0);
+PIN_OFF(ucs_call_control_result, status, 4);
+PIN_OFF(ucs_call_control_result, call, 8);
+PIN_OFF(ucs_call_control_result, reason, 72);
+PIN_SIZE(ucs_lines_api, 40);
+PIN_OFF(ucs_lines_api, size, 0);
+PIN_OFF(ucs_lines_api, line, 8);
+PIN_OFF(ucs_lines_api, line_by_number, 16);
+PIN_OFF(ucs_lines_api, calls, 24);
+PIN_OFF(ucs_lines_api, list, 32);
+PIN_SIZE(ucs_server_event, 1080);
+PIN_OFF(ucs_server_event, size, 0);
+PIN_OFF(ucs_server_event, level, 4);
+PIN_OFF(ucs_server_event, seq, 8);
+PIN_OFF(ucs_server_event, time_ms, 16);
+PIN_OFF(ucs_server_event, tag, 24);
+PIN_OFF(ucs_server_event, text, 56);
+PIN_SIZE(ucs_server_api, 72);
+PIN_OFF(ucs_server_api, size, 0);
+PIN_OFF(ucs_server_api, started_ms, 8);
+PIN_OFF(ucs_server_api, events, 16);
+PIN_OFF(ucs_server_api, plugins, 24);
+PIN_OFF(ucs_server_api, config, 32);
+PIN_OFF(ucs_server_api, config_file, 40);
+PIN_OFF(ucs_server_api, check, 48);
+PIN_OFF(ucs_server_api, apply, 56);
+PIN_OFF(ucs_server_api, restart, 64);
+
 int main(void)
 {
 	int expected = 0;
@@ -518,7 +605,10 @@ int main(void)
 		RUN(ucs_auth_request), RUN(ucs_auth_result), RUN(ucs_auth_event), RUN(ucs_auth_api),
 		RUN(ucs_presence_login), RUN(ucs_presence_line), RUN(ucs_presence_calendar),
 		RUN(ucs_presence_av), RUN(ucs_presence_line_view), RUN(ucs_presence),
-		RUN(ucs_presence_view), RUN(ucs_presence_api);
+		RUN(ucs_presence_view), RUN(ucs_presence_api), RUN(ucs_number),
+		RUN(ucs_line_info), RUN(ucs_call_info), RUN(ucs_call_control),
+		RUN(ucs_call_control_result), RUN(ucs_lines_api), RUN(ucs_server_event),
+		RUN(ucs_server_api);
 	printf("%d of %d struct sizes as pinned (offsets checked at compile time)\n", pins,
 	       expected);
 	if (UCS_ABI_MAJOR != 1) {

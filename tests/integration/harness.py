@@ -185,9 +185,9 @@ class Probe:
     cmd() sends one command line and returns its "ok ..." / "err ..." line;
     event lines that arrive meanwhile are kept for events()/wait_event()."""
 
-    def __init__(self, ucsd, timeout=10):
+    def __init__(self, ucsd, timeout=10, after=0):
         import socket
-        i = ucsd.wait_for(r"svcprobe listening on port \d+", timeout=timeout)
+        i = ucsd.wait_for(r"svcprobe listening on port \d+", timeout=timeout, after=after)
         port = int(re.search(r"svcprobe listening on port (\d+)", ucsd.lines[i]).group(1))
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""

@@ -8,7 +8,7 @@ import signal
 
 from harness import TEST_PLUGINS, Ucsd, check, main
 
-ABI = "1.0"
+ABI = "1.1"
 
 
 def ucsd_case(plugins, config=None, files=None):
@@ -27,11 +27,24 @@ def wrong_major():
         u.close()
 
 
+def older_minor():
+    """A plugin built against ABI 1.0 (a shorter descriptor, without the
+    status slot) loads and runs in a 1.1 host."""
+    u = ucsd_case(["olderminor"])
+    try:
+        u.start()
+        u.index(r"\[olderminor\] start$")
+        check(not u.has(r"refused"), "nothing refused")
+        u.stop()
+    finally:
+        u.close()
+
+
 def newer_minor():
     u = ucsd_case(["alpha", "newerminor"])
     try:
         u.start()
-        u.index(rf"refused {u.plugin_dir}/newerminor\.so: built for plugin ABI 1\.1, this "
+        u.index(rf"refused {u.plugin_dir}/newerminor\.so: built for plugin ABI 1\.2, this "
                 rf"ucsd offers {ABI} \(it needs a newer ucsd\)$")
         check(u.has(r"\[alpha\] start$"), "alpha runs")
         u.stop()
@@ -209,7 +222,7 @@ def list_plugins():
         check(rc == 0, f"exit status {rc}: {err}")
         lines = out.splitlines()
         check(f"plugin directory: {u.plugin_dir}" in lines, out)
-        check("alpha 0.0.1 (ABI 1.0, MIT)" in lines, out)
+        check("alpha 0.0.1 (ABI 1.1, MIT)" in lines, out)
         check("  provides: test.alpha" in lines, out)
         check("  requires: test.alpha" in lines, out)
         check(f"  file: {u.plugin_dir}/beta.so" in lines, out)
@@ -217,7 +230,7 @@ def list_plugins():
                   for l in lines), out)
         check(any(l.startswith(f"refused {u.plugin_dir}/junk.so: cannot load") for l in lines), out)
         # beta comes after alpha: listed in start order
-        check(lines.index("alpha 0.0.1 (ABI 1.0, MIT)") < lines.index("beta 0.0.1 (ABI 1.0, MIT)"),
+        check(lines.index("alpha 0.0.1 (ABI 1.1, MIT)") < lines.index("beta 0.0.1 (ABI 1.1, MIT)"),
               out)
     finally:
         u.close()
@@ -271,7 +284,7 @@ def nodelete_refused():
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (
-        wrong_major, newer_minor, garbage, missing_dependency, cycle, two_providers, init_fails,
+        wrong_major, older_minor, newer_minor, garbage, missing_dependency, cycle, two_providers, init_fails,
         optional_fails, critical_fails, start_fails_with_dependent, order_and_bus,
         name_mismatch, enabled_disabled, list_plugins, revoke_on_stop, zombie_job,
         nodelete_refused)})

@@ -84,7 +84,7 @@ def install_and_build_example():
             ucsd = os.path.join(prefix, "sbin", "ucsd")
             u.args = lambda *extra: [ucsd, "-c", u.config, "--state-dir", u.state, *extra]
             rc, out, err = u.run("--list-plugins")
-            check(rc == 0 and "echo 1.0.0 (ABI 1.0, MIT)" in out and
+            check(rc == 0 and "echo 1.0.0 (ABI 1.1, MIT)" in out and
                   f"  file: {plugindir}/echo.so" in out, out + err)
             u.start()
             u.index(r"\[echo\] echo ready \(prefix '> ', ticks every 1s\)$")

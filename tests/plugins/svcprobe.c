@@ -43,6 +43,7 @@ static const struct svcprobe_cmd *const cmd_tables[] = {
 	svcprobe_userdb_cmds,
 	svcprobe_auth_cmds,
 	svcprobe_presence_cmds,
+	svcprobe_server_cmds,
 };
 
 const struct ucs_host *svcprobe_host(struct svcprobe *p)
@@ -106,6 +107,7 @@ void svcprobe_reply_err(struct svcprobe_client *c, int err, const char *what)
 	case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
 	case ECANCELED: name = "ECANCELED"; break;
 	case ETIMEDOUT: name = "ETIMEDOUT"; break;
+	case EADDRINUSE: name = "EADDRINUSE"; break;
 	default: break;
 	}
 	svcprobe_reply(c, "err %s %s", name, what ? what : strerror(-err));
@@ -410,6 +412,17 @@ static void svcprobe_fini(void *state)
 	free(p);
 }
 
+/* Counters for the status monitor (and the test of the status slot). */
+static int svcprobe_status(void *state, char *buf, size_t cap)
+{
+	struct svcprobe *p = state;
+	int clients = 0;
+
+	for (struct svcprobe_client *c = p->clients; c; c = c->next)
+		clients += c->alive != 0;
+	return snprintf(buf, cap, "{\"clients\":%d}", clients);
+}
+
 static const struct ucs_cfg_key svcprobe_keys[] = {
 	UCS_CFG_INT_KEY("port", "0", 0, 65535, "TCP port on 127.0.0.1; 0 picks one"),
 	UCS_CFG_END,
@@ -426,6 +439,7 @@ static const struct ucs_plugin_desc svcprobe_desc = {
 	.start = svcprobe_start,
 	.stop = svcprobe_stop,
 	.fini = svcprobe_fini,
+	.status = svcprobe_status,
 };
 
 UCS_PLUGIN_DEFINE(svcprobe_desc)

@@ -51,5 +51,6 @@ int svcprobe_client_alive(const struct svcprobe_client *c);
 extern const struct svcprobe_cmd svcprobe_userdb_cmds[];
 extern const struct svcprobe_cmd svcprobe_auth_cmds[];
 extern const struct svcprobe_cmd svcprobe_presence_cmds[];
+extern const struct svcprobe_cmd svcprobe_server_cmds[];
 
 #endif

@@ -25,6 +25,7 @@
  * assert order; fini() must not use the host, so it writes to stderr itself.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -293,8 +294,14 @@ static const char *const tp_requires[] = {TP_REQUIRES, NULL};
 static const char *const tp_requires[] = {NULL};
 #endif
 
+/* TP_DESC_1_0: a descriptor as a plugin built against ABI 1.0 has it (it
+ * ends before the status slot) - the status monitor must not read past it. */
 static const struct ucs_plugin_desc tp_desc = {
+#ifdef TP_DESC_1_0
+	.size = offsetof(struct ucs_plugin_desc, status),
+#else
 	.size = sizeof(struct ucs_plugin_desc),
+#endif
 	.abi_major = TP_ABI_MAJOR,
 	.abi_minor = TP_ABI_MINOR,
 	.name = TP_NAME,
