@@ -12,7 +12,7 @@ set -eu
 pkgs="gcc g++ make meson ninja-build pkg-config libc6-dev
       libuv1-dev libjansson-dev libmbedtls-dev
       libxml2-dev libpcre2-dev
-      libldap-dev libargon2-dev libgd-dev"
+      libldap-dev libargon2-dev libgd-dev libhttp-parser-dev"
 # tests: python3 runs the integration harness, openssl makes certificates
 # and is an independent TLS peer
 pkgs="$pkgs python3 openssl ca-certificates"
@@ -20,6 +20,10 @@ pkgs="$pkgs python3 openssl ca-certificates"
 pkgs="$pkgs python3-phonenumbers"
 # the user store and directory login are tested against a real slapd
 pkgs="$pkgs slapd ldap-utils"
+# the WebSocket protocols are tested with two independent clients:
+# python3-websockets (Debian's interpreter) and node's `ws` (npm registry)
+pkgs="$pkgs python3-websockets"
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev"
 fi
@@ -28,11 +32,22 @@ if [ "${1:-}" = bench ]; then
 	pkgs="$pkgs libphonenumber-dev"
 fi
 
+# node_modules of the node test client, pinned by its package-lock.json
+node_deps() {
+	here=$(dirname "$0")/../tests/integration/node
+	[ -d "$here/node_modules/ws" ] && return 0
+	echo "installing the node test client's packages (npm ci)"
+	npm ci --prefix "$here" --no-audit --no-fund --loglevel=error
+}
+
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	node_deps
+	exit 0
+fi
 
 echo "installing:$missing"
 SUDO=""
@@ -41,3 +56,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+node_deps
