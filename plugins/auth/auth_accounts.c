@@ -32,6 +32,7 @@ struct auth_accounts {
 	const struct ucs_host *host;
 	char *path;
 	struct auth_admins admins;
+	struct auth_admins configured; /* from the configuration: win over the file */
 	int broken;
 	int seen; /* st holds the file's last stat */
 	struct stat st;
@@ -125,6 +126,7 @@ void auth_accounts_free(struct auth_accounts *s)
 		write_free(w);
 	}
 	auth_admins_free(&s->admins);
+	auth_admins_free(&s->configured);
 	free(s->path);
 	free(s);
 }
@@ -136,7 +138,90 @@ int auth_accounts_broken(const struct auth_accounts *s)
 
 size_t auth_accounts_count(const struct auth_accounts *s)
 {
-	return s->admins.n;
+	size_t n = s->configured.n;
+
+	for (size_t i = 0; i < s->admins.n; i++)
+		n += auth_admins_find(&s->configured, s->admins.v[i].id) == NULL;
+	return n;
+}
+
+int auth_accounts_configured(const struct auth_accounts *s, const char *id)
+{
+	return auth_admins_find(&s->configured, id) != NULL;
+}
+
+size_t auth_accounts_configured_count(const struct auth_accounts *s)
+{
+	return s->configured.n;
+}
+
+static int same_set(const struct auth_admins *x, const struct auth_admins *y)
+{
+	if (x->n != y->n)
+		return 0;
+	for (size_t i = 0; i < x->n; i++)
+		if (strcmp(x->v[i].id, y->v[i].id) != 0 || strcmp(x->v[i].phc, y->v[i].phc) != 0)
+			return 0;
+	return 1;
+}
+
+int auth_accounts_configure(struct auth_accounts *s, const char *const *logins,
+			    const char *const *hashes, size_t n, char *err, size_t errcap)
+{
+	struct auth_admins next = {0};
+	char id[AUTH_ID_MAX + 1];
+	int rc = 0;
+
+	err[0] = 0;
+	if (n > AUTH_ADMINS_MAX) {
+		snprintf(err, errcap, "more than %d accounts", AUTH_ADMINS_MAX);
+		return -EINVAL;
+	}
+	if (n && (!logins || !hashes)) {
+		snprintf(err, errcap, "no logins or hashes");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		size_t len = logins[i] ? strlen(logins[i]) : 0, j;
+
+		/* logins are matched lower-cased, so they are kept that way */
+		for (j = 0; j < len && j < AUTH_ID_MAX; j++) {
+			char c = logins[i][j];
+
+			id[j] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		}
+		id[j] = 0;
+		if (len > AUTH_ID_MAX || !auth_id_valid(id)) {
+			snprintf(err, errcap,
+				 "account %zu: the login must be 1-%d of a-z 0-9 . _ @ -", i,
+				 AUTH_ID_MAX);
+			rc = -EINVAL;
+		} else if (auth_admins_find(&next, id)) {
+			snprintf(err, errcap, "account %zu: the login \"%s\" appears twice", i, id);
+			rc = -EINVAL;
+		} else {
+			rc = auth_admins_set(&next, id, hashes[i]);
+			if (rc == -EINVAL)
+				snprintf(
+					err, errcap,
+					"account %zu (%s): the password_hash is not an argon2id PHC "
+					"string",
+					i, id);
+			else if (rc)
+				snprintf(err, errcap, "account %zu (%s): %s", i, id, strerror(-rc));
+		}
+	}
+	if (rc) {
+		auth_admins_free(&next);
+		return rc;
+	}
+	if (!same_set(&next, &s->configured))
+		s->host->log->log(s->self, UCS_LOG_INFO,
+				  "%zu administrator account%s from the configuration", next.n,
+				  next.n == 1 ? "" : "s");
+	auth_admins_free(&s->configured);
+	s->configured = next;
+	return 0;
 }
 
 const char *auth_accounts_path(const struct auth_accounts *s)
@@ -147,13 +232,18 @@ const char *auth_accounts_path(const struct auth_accounts *s)
 void auth_accounts_each_hash(const struct auth_accounts *s, void (*fn)(const char *phc, void *arg),
 			     void *arg)
 {
+	for (size_t i = 0; i < s->configured.n; i++)
+		fn(s->configured.v[i].phc, arg);
 	for (size_t i = 0; i < s->admins.n; i++)
 		fn(s->admins.v[i].phc, arg);
 }
 
 int auth_accounts_find(const struct auth_accounts *s, const char *id, char *phc, size_t cap)
 {
-	const struct auth_admin *ad = auth_admins_find(&s->admins, id);
+	const struct auth_admin *ad = auth_admins_find(&s->configured, id);
+
+	if (!ad)
+		ad = auth_admins_find(&s->admins, id);
 
 	if (!ad || (size_t)snprintf(phc, cap, "%s", ad->phc) >= cap)
 		return -ENOENT;

@@ -13,6 +13,12 @@
  * is kept, not overwritten, and the tool keeps ours. A file that does not
  * parse is never written: changes fail with -EIO until it is fixed.
  *
+ * Besides the file, the operator may configure accounts (the admin-api
+ * section's `accounts`, handed over through set_admin_accounts of
+ * ucs/auth.h). They live in memory only, take precedence over an account
+ * of the same id in the file, and cannot be changed through the service:
+ * the configuration owns them (a change there, then SIGHUP).
+ *
  * Loop thread only, except the write jobs, which touch nothing but their
  * own struct and the path.
  */
@@ -35,14 +41,28 @@ void auth_accounts_free(struct auth_accounts *s);
 void auth_accounts_refresh(struct auth_accounts *s);
 /* 1 when the file does not parse (and nobody may log in or change it). */
 int auth_accounts_broken(const struct auth_accounts *s);
+/* Accounts that can log in: the configured ones and those of the file
+ * whose id is not configured. */
 size_t auth_accounts_count(const struct auth_accounts *s);
 const char *auth_accounts_path(const struct auth_accounts *s);
 
-/* Calls fn with the hash of every account (the costs in use). */
+/* Replaces the configured accounts: n logins (matched lower-cased) and
+ * their argon2id PHC hashes. 0; -EINVAL with the reason in err (an invalid
+ * id, a hash that is not an argon2id PHC string, an id twice, more than
+ * AUTH_ADMINS_MAX) - nothing changes then; -ENOMEM. */
+int auth_accounts_configure(struct auth_accounts *s, const char *const *logins,
+			    const char *const *hashes, size_t n, char *err, size_t errcap);
+/* 1 when id (lower case) is a configured account. */
+int auth_accounts_configured(const struct auth_accounts *s, const char *id);
+size_t auth_accounts_configured_count(const struct auth_accounts *s);
+
+/* Calls fn with the hash of every account, configured or in the file (the
+ * costs in use). */
 void auth_accounts_each_hash(const struct auth_accounts *s, void (*fn)(const char *phc, void *arg),
 			     void *arg);
 
-/* The account's id and hash (lower-case id expected): 0, or -ENOENT. */
+/* The account's hash (lower-case id expected), a configured account's
+ * first: 0, or -ENOENT. */
 int auth_accounts_find(const struct auth_accounts *s, const char *id, char *phc, size_t cap);
 
 /* Creates or changes an account: done(status, arg) on the loop thread once

@@ -740,7 +740,9 @@ static void store_rehash(struct auth *a, struct ucs_auth_op *op)
 	int err;
 
 	if (op->kind == UCS_AUTH_ADMIN) {
-		auth_accounts_set(a->admins, op->id, op->new_phc, op->phc, NULL, NULL);
+		/* a configured account's hash belongs to the configuration */
+		if (!auth_accounts_configured(a->admins, op->id))
+			auth_accounts_set(a->admins, op->id, op->new_phc, op->phc, NULL, NULL);
 		return;
 	}
 	/* only when nobody set a new password while this login ran */
@@ -1095,6 +1097,8 @@ static int svc_set_password(struct ucs_plugin *self, int kind, const char *id, c
 	if (kind == UCS_AUTH_ADMIN) {
 		if (!auth_id_valid(id))
 			return -EINVAL;
+		if (auth_accounts_configured(a->admins, id))
+			return -EROFS; /* the configuration owns it */
 		auth_accounts_refresh(a->admins);
 		if (auth_accounts_broken(a->admins))
 			return -EIO;
@@ -1170,12 +1174,48 @@ static int svc_release(const char *login)
 	return released ? 0 : -ENOENT;
 }
 
+/* ABI 1.1: the accounts of the admin-api section's `accounts`. */
+static int svc_set_admin_accounts(struct ucs_plugin *self, const char *const *logins,
+				  const char *const *hashes, size_t n)
+{
+	struct auth *a = the_auth;
+	char err[512];
+	int rc;
+
+	(void)self;
+	if (!a || a->stopped)
+		return -ECANCELED;
+	rc = auth_accounts_configure(a->admins, logins, hashes, n, err, sizeof(err));
+	if (rc) {
+		a->host->log->log(a->self, UCS_LOG_ERROR,
+				  "configured administrator accounts refused: %s (the previous "
+				  "ones stay)",
+				  err);
+		return rc;
+	}
+	/* their costs count for the dummy like every stored hash's */
+	auth_accounts_each_hash(a->admins, dummy_seen_cb, a);
+	return 0;
+}
+
+static int svc_admin_count(void)
+{
+	struct auth *a = the_auth;
+
+	if (!a || a->stopped)
+		return -ECANCELED;
+	auth_accounts_refresh(a->admins);
+	return (int)auth_accounts_count(a->admins);
+}
+
 static const struct ucs_auth_api auth_api = {
 	.size = sizeof(auth_api),
 	.login = svc_login,
 	.cancel = svc_cancel,
 	.set_password = svc_set_password,
 	.release = svc_release,
+	.set_admin_accounts = svc_set_admin_accounts,
+	.admin_count = svc_admin_count,
 };
 
 static const struct ucs_msg_type_desc event_desc = {

@@ -636,6 +636,86 @@ static void test_account_changed_meanwhile(void)
 	CHECK_INT(ans.res.status, ==, 0);
 }
 
+/* ---- administrator accounts from the configuration (ABI 1.1) ---- */
+
+static int admin_login(const char *login, const char *pw)
+{
+	struct ucs_auth_request req = {.size = sizeof(req),
+				       .kind = UCS_AUTH_ADMIN,
+				       .login = login,
+				       .password = pw,
+				       .password_len = strlen(pw),
+				       .via = "test"};
+	struct answer ans;
+
+	memset(&ans, 0, sizeof(ans));
+	if (api->login(NULL, &req, on_done, &ans, NULL) != 0)
+		return -1000;
+	run_all();
+	advance(60000); /* a failure's delay */
+	CHECK_INT(ans.calls, ==, 1);
+	return ans.res.status;
+}
+
+static void on_status(int status, void *arg)
+{
+	*(int *)arg = status;
+}
+
+static void test_configured_admins(void)
+{
+	struct auth_cost cost = {.m_kib = 8, .t = 1, .p = 1};
+	char cfg_hash[AUTH_PHC_MAX], other[AUTH_PHC_MAX];
+	const char *logins[] = {"Root", "ops"}, *hashes[2] = {cfg_hash, other};
+	const char *bad[] = {cfg_hash,
+			     "$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"};
+	const char *twice[] = {"root", "ROOT"};
+	int status = 1;
+
+	CHECK_INT(auth_hash_new(&cost, "cfg pw", 6, cfg_hash, sizeof(cfg_hash)), ==, 0);
+	CHECK_INT(auth_hash_new(&cost, "ops cfg", 7, other, sizeof(other)), ==, 0);
+	CHECK_INT(api->admin_count(), ==, 0);
+	CHECK_INT(api->set_admin_accounts(NULL, logins, hashes, 1), ==, 0);
+	CHECK_INT(api->admin_count(), ==, 1);
+	CHECK_CONTAINS(log_text, "1 administrator account from the configuration");
+	/* matched lower-cased, like the file's */
+	CHECK_INT(admin_login("root", "cfg pw"), ==, 0);
+	CHECK_INT(admin_login("ROOT", "cfg pw"), ==, 0);
+	CHECK_INT(admin_login("root", "wrong"), ==, -EACCES);
+	/* the configuration owns it */
+	CHECK_INT(api->set_password(NULL, UCS_AUTH_ADMIN, "root", "x", 1, on_status, &status), ==,
+		  -EROFS);
+	/* a broken set changes nothing */
+	CHECK_INT(api->set_admin_accounts(NULL, logins, bad, 2), ==, -EINVAL);
+	CHECK_CONTAINS(log_text,
+		       "account 1 (ops): the password_hash is not an argon2id PHC string");
+	CHECK_INT(api->set_admin_accounts(NULL, twice, hashes, 2), ==, -EINVAL);
+	CHECK_CONTAINS(log_text, "the login \"root\" appears twice");
+	CHECK_INT(api->set_admin_accounts(NULL, (const char *const[]){"bad/id"}, hashes, 1), ==,
+		  -EINVAL);
+	CHECK_INT(api->admin_count(), ==, 1);
+	CHECK_INT(admin_login("root", "cfg pw"), ==, 0);
+	/* an account of the file ... */
+	CHECK_INT(api->set_password(NULL, UCS_AUTH_ADMIN, "ops", "ops file", 8, on_status, &status),
+		  ==, 0);
+	run_all(); /* the hash */
+	run_all(); /* the file write */
+	CHECK_INT(status, ==, 0);
+	CHECK_INT(api->admin_count(), ==, 2);
+	CHECK_INT(admin_login("ops", "ops file"), ==, 0);
+	/* ... is shadowed by a configured one of the same login */
+	CHECK_INT(api->set_admin_accounts(NULL, logins, hashes, 2), ==, 0);
+	CHECK_INT(api->admin_count(), ==, 2);
+	CHECK_INT(admin_login("ops", "ops cfg"), ==, 0);
+	CHECK_INT(admin_login("ops", "ops file"), ==, -EACCES);
+	/* and comes back when the configuration drops it */
+	CHECK_INT(api->set_admin_accounts(NULL, NULL, NULL, 0), ==, 0);
+	CHECK_INT(api->admin_count(), ==, 1);
+	CHECK_INT(admin_login("ops", "ops file"), ==, 0);
+	CHECK_INT(admin_login("root", "cfg pw"), ==, -EACCES);
+	CHECK_CONTAINS(log_text, "0 administrator accounts from the configuration");
+}
+
 int main(void)
 {
 	const struct ucs_plugin_desc *desc = ucs_plugin_descriptor();
@@ -655,6 +735,7 @@ int main(void)
 
 	test_no_synchronous_done();
 	test_account_changed_meanwhile();
+	test_configured_admins();
 
 	desc->stop(state);
 	drop_timers();
@@ -664,6 +745,10 @@ int main(void)
 	{
 		char path[128];
 
+		snprintf(path, sizeof(path), "%s/auth/admins.json", state_dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/auth/admins.json.lock", state_dir);
+		unlink(path);
 		snprintf(path, sizeof(path), "%s/auth", state_dir);
 		rmdir(path);
 		rmdir(state_dir);
