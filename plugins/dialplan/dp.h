@@ -332,6 +332,14 @@ struct dp_model {
 	struct dp_location *locations;
 	size_t n_locations;
 	size_t default_location; /* index */
+	/* The locations.xml text the locations were read from (a copy, NUL-
+	 * terminated): an edit (dp_edit.h) changes this document, so the
+	 * operator's comments and layout outside the edited location stay. */
+	char *source;
+	size_t source_len;
+	/* data belongs to another model (an edit validates against the running
+	 * model's reference data): dp_model_free leaves it alone. */
+	bool data_borrowed;
 };
 
 /* Loads locations.xml against already loaded reference data (m->data):
@@ -348,7 +356,8 @@ int dp_model_load(struct dp_model *m, const char *shipped_dir, const char *confi
 void dp_model_free(struct dp_model *m);
 /* dp_locations_load on a buffer already in memory (the file's contents);
  * name is the file name used in messages. For the fuzz target and tests;
- * dp_locations_load reads the file and calls this. */
+ * dp_locations_load reads the file and calls this. On success m->source
+ * holds a copy of the buffer. */
 int dp_locations_load_memory(struct dp_model *m, const char *name, const char *xml, size_t len,
 			     const char *default_name, struct dp_errors *errs);
 const struct dp_location *dp_location_find(const struct dp_model *m, const char *name);

@@ -1192,7 +1192,10 @@ static void parse_location(struct ld *ld, const xmlNode *n, struct dp_location *
 			 * Russia (trunk prefix 8) "812" is an area code as it stands */
 			if (strcmp(np, "0") == 0 && a[0] == '0')
 				a++;
-			if (!*a || strlen(a) >= sizeof(loc->area))
+			/* ... once: where 0 is the trunk prefix no area code starts
+			 * with it, and "0089" would otherwise load as "089" */
+			if (!*a || strlen(a) >= sizeof(loc->area) ||
+			    (strcmp(np, "0") == 0 && a[0] == '0'))
 				lerr(ld, area_node, "<areaCode>: \"%s\" is not an area code", area);
 			else
 				strcpy(loc->area, a);
@@ -1485,6 +1488,9 @@ static void locations_free(struct dp_model *m)
 	m->locations = NULL;
 	m->n_locations = 0;
 	m->default_location = 0;
+	free(m->source);
+	m->source = NULL;
+	m->source_len = 0;
 }
 
 struct xml_err {
@@ -1627,8 +1633,18 @@ int dp_locations_load_memory(struct dp_model *m, const char *name, const char *x
 		else
 			m->default_location = (size_t)(d - m->locations);
 	}
-	if (ld.nerr)
+	if (ld.nerr) {
 		err = -EINVAL;
+		goto out;
+	}
+	m->source = malloc(len + 1);
+	if (!m->source) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(m->source, xml, len);
+	m->source[len] = '\0';
+	m->source_len = len;
 out:
 	xmlFreeDoc(doc);
 	if (err)
@@ -1709,7 +1725,8 @@ void dp_model_free(struct dp_model *m)
 	if (!m)
 		return;
 	locations_free(m);
-	dp_data_free(&m->data);
+	if (!m->data_borrowed)
+		dp_data_free(&m->data);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -430,6 +430,9 @@ static void test_errors(struct dp_model *m)
 	       "locations.xml:4: location \"X\": <extensions from=\"100\" to=\"99\">: from is greater than to");
 	expect(m, "<areaCode>08x1</areaCode>",
 	       "locations.xml:4: location \"X\": <areaCode>: \"08x1\" is not a number");
+	/* the trunk prefix 0 is removed once; no area code starts with it */
+	expect(m, "<areaCode>0089</areaCode>",
+	       "locations.xml:4: location \"X\": <areaCode>: \"0089\" is not an area code");
 	expect(m, "<foo/>", "locations.xml:4: location \"X\": <location>: unknown element <foo>");
 	expect(m, "<advanced colour=\"red\"/>",
 	       "locations.xml:4: location \"X\": <advanced>: unknown attribute \"colour\"");
