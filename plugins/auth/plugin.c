@@ -122,6 +122,7 @@ struct auth {
 	const struct ucs_userdb_api *udb;
 	const struct ucs_msg_type *ev_type;
 	struct auth_conf *conf;
+	int admin_provider; /* an administration plugin configured accounts (ABI 1.1) */
 	struct auth_limit *limit;
 	struct ucs_timer *expiry;
 	int stopped;
@@ -1195,6 +1196,7 @@ static int svc_set_admin_accounts(struct ucs_plugin *self, const char *const *lo
 	}
 	/* their costs count for the dummy like every stored hash's */
 	auth_accounts_each_hash(a->admins, dummy_seen_cb, a);
+	a->admin_provider = 1;
 	return 0;
 }
 
@@ -1334,7 +1336,10 @@ static int auth_start(void *state)
 	a->scan_pos = 0;
 	if (a->scan && a->host->timer->once(a->self, 0, scan_step, a) != 0)
 		scan_stop(a);
-	if (!auth_accounts_count(a->admins) && !auth_accounts_broken(a->admins))
+	/* with an administration plugin (it configured accounts in its init),
+	 * that plugin creates the first account and says so itself */
+	if (!auth_accounts_count(a->admins) && !auth_accounts_broken(a->admins) &&
+	    !a->admin_provider)
 		a->host->log->log(a->self, UCS_LOG_WARNING,
 				  "no administrator account yet: create one with `ucs-passwd "
 				  "admin --state-dir %s NAME` (it asks for the password); it "

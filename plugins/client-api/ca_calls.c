@@ -12,8 +12,8 @@
  *     the line's owners, for the class the line has for her; an extra
  *     line with its "pickup" flag allows both;
  *   - the capability: the line must offer the operation (caps); a missing
- *     one is forbidden with data.capability (the protocol has no reason of
- *     its own for it yet).
+ *     one is not_supported with data.capability (after the rights: a user
+ *     learns what a line offers only when she may use it).
  * Then "call.control" goes to the line manager as a bus request (timeout
  * request_timeout_ms) and the answer waits for its reply, which comes after
  * the PBX accepted or refused. A request that needs several operations
@@ -122,7 +122,7 @@ static void ctl_reply(int status, const struct ucs_msg *reply, void *arg)
 			    NULL);
 		break;
 	case -ENOTSUP:
-		wsrpc_error(s->ws, id, WSRPC_FORBIDDEN,
+		wsrpc_error(s->ws, id, WSRPC_NOT_SUPPORTED,
 			    reason[0] ? reason : "the line does not offer this",
 			    json_pack("{s:s}", "capability", op_name(q->op)));
 		break;
@@ -242,7 +242,7 @@ static bool need_cap(struct ctx *x, const struct ucs_line_info *li, uint64_t cap
 	if (li->caps & cap)
 		return true;
 	snprintf(msg, sizeof(msg), "line %.64s does not offer %s", li->id.text, ca_cap_name(cap));
-	wsrpc_error(x->s->ws, x->id, WSRPC_FORBIDDEN, msg,
+	wsrpc_error(x->s->ws, x->id, WSRPC_NOT_SUPPORTED, msg,
 		    json_pack("{s:s,s:s}", "capability", ca_cap_name(cap), "line", li->id.text));
 	return false;
 }
@@ -672,8 +672,9 @@ CA_METHOD(ca_m_call_pickup)
 		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "give either line or user", NULL);
 		goto out;
 	}
-	/* the picking line: hers */
-	if (!find_line(&x, at, false, &at_li, &at_acc) || !need_cap(&x, &at_li, UCS_CAP_PICKUP))
+	/* the picking line: hers; the rights on the target come before what
+	 * her line offers (a refused request is forbidden, whatever her line) */
+	if (!find_line(&x, at, false, &at_li, &at_acc))
 		goto out;
 	if (line) {
 		if (!find_line(&x, line, true, &li, &acc) ||
@@ -683,6 +684,8 @@ CA_METHOD(ca_m_call_pickup)
 	} else if (!pickup_by_user(&x, user, &q)) {
 		goto out;
 	}
+	if (!need_cap(&x, &at_li, UCS_CAP_PICKUP))
+		goto out;
 	q.line = at_li.id;
 	control(x.s, id, &q, 1);
 out:

@@ -100,6 +100,7 @@ enum wsrpc_reason {
 	WSRPC_INACTIVE,	      /* "inactive"          -32012 account switched off */
 	WSRPC_UNAVAILABLE, /* "unavailable"       -32013 a backend (directory) cannot be reached */
 	WSRPC_TOO_LARGE,   /* "too_large"         -32014 */
+	WSRPC_NOT_SUPPORTED, /* "not_supported"   -32015 the line (driver) does not offer it */
 	WSRPC_REASON_COUNT
 };
 const char *wsrpc_reason_name(enum wsrpc_reason r);

@@ -33,6 +33,7 @@ static const struct {
 	[WSRPC_INACTIVE] = {"inactive", -32012},
 	[WSRPC_UNAVAILABLE] = {"unavailable", -32013},
 	[WSRPC_TOO_LARGE] = {"too_large", -32014},
+	[WSRPC_NOT_SUPPORTED] = {"not_supported", -32015},
 };
 
 const char *wsrpc_reason_name(enum wsrpc_reason r)

@@ -805,10 +805,10 @@ def control_forbidden():
         err(b, "call.pickup", {"user": "alice"}, "forbidden")
         # capabilities bob's line lacks
         bc = b.call("call.make", {"number": "129"})["call"]
-        e = err(b, "call.hold", {"call": bc}, "forbidden")
+        e = err(b, "call.hold", {"call": bc}, "not_supported", -32015)
         check(e["data"]["capability"] == "hold", f"{e}")
         e = err(b, "line.forward.set", {"line": "pbx/122", "mode": "busy", "to": "1"},
-                "forbidden")
+                "not_supported", -32015)
         check(e["data"]["capability"] == "fwd_busy", f"{e}")
         err(b, "call.pickup", {"user": "alice"}, "forbidden")
         check([r for r in fl_requests(s, last=("make", "pbx/122", "bob")) if r[2] == "bob"] ==

@@ -211,7 +211,7 @@ static void test_reasons(void)
 		"internal",    "not_authenticated", "auth_failed",	"forbidden",
 		"not_found",   "conflict",	    "read_only",	"locked_out",
 		"timeout",     "rate_limited",	    "not_available",	"driver_refused",
-		"inactive",    "unavailable",	    "too_large",
+		"inactive",    "unavailable",	    "too_large",	"not_supported",
 	};
 
 	CHECK_INT(sizeof(names) / sizeof(names[0]), ==, WSRPC_REASON_COUNT);
