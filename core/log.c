@@ -509,14 +509,15 @@ struct core_log_capture *core_log_capture(struct core_log_capture *c)
 
 void core_log_set_sink(void (*h)(const struct core_log_event *ev))
 {
+	pthread_mutex_lock(&st.lock);
 	atomic_store(&log_sink, h);
+	pthread_mutex_unlock(&st.lock);
 }
 
 void core_logv(const char *tag, enum ucs_log_level level, const char *fmt, va_list ap)
 {
 	void (*sink)(const struct core_log_event *ev);
 	const struct core_log_event *ev;
-	struct core_log_event copy;
 	char text[CORE_LOG_LINE_MAX];
 
 	if (!core_log_enabled(level))
@@ -534,14 +535,14 @@ void core_logv(const char *tag, enum ucs_log_level level, const char *fmt, va_li
 		return;
 	}
 	log_capture_line(level, text);
-	sink = atomic_load(&log_sink);
 	pthread_mutex_lock(&st.lock);
 	ev = log_emit(tag, level, text, false);
+	/* under the lock: events reach the sink in sequence order, and none
+	 * is in it any more once core_log_set_sink(NULL) returned */
+	sink = atomic_load(&log_sink);
 	if (sink)
-		copy = *ev;
+		sink(ev);
 	pthread_mutex_unlock(&st.lock);
-	if (sink)
-		sink(&copy);
 }
 
 void core_log(const char *tag, enum ucs_log_level level, const char *fmt, ...)

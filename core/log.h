@@ -60,9 +60,10 @@ size_t core_log_recent(void (*h)(const struct core_log_event *ev, void *arg), vo
 void core_log_close(void);
 /*
  * Live events: h is called for every event after it was stored and written,
- * on the logging thread, outside the log's lock (so h may log; what it logs
- * reaches h again: it must not log per event). NULL stops it. The admin
- * interface publishes events on the bus from here.
+ * on the logging thread, under the log's lock - so events reach h in
+ * sequence order, and after core_log_set_sink(NULL) returns h runs no more.
+ * h must not log (it would wait for the lock it holds) and must be quick:
+ * the server events build a bus message and post it (lock-free).
  */
 void core_log_set_sink(void (*h)(const struct core_log_event *ev));
 /*

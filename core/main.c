@@ -99,6 +99,7 @@ static struct {
 	bool running;
 	bool stop_requested;
 	bool reload_pending;
+	bool restart_pending;	/* server.restart accepted, the stop not begun */
 	bool restart_requested; /* exec ourselves again after the shutdown */
 	char **argv;		/* for the restart */
 } srv;
@@ -471,25 +472,39 @@ static int check_candidate(const char *json, size_t len)
 	return err;
 }
 
-/* Writes path atomically: a temp file in its directory, fsync, the old file
- * kept as path.bak (a hard link, so path never disappears), rename, fsync
- * of the directory. */
-static int write_operator_file(const char *path, const char *text, size_t len)
+/* Writes the operator file atomically: a temp file in its directory
+ * (O_EXCL), with the old file's mode and owner (it may hold password hashes:
+ * a 0600 file stays 0600), fsync, the old file kept as FILE.bak (a hard link,
+ * so FILE never disappears), rename, fsync of the directory. A symbolic link
+ * is followed: the file it names is replaced, the link stays. */
+static int write_operator_file(const char *given, const char *text, size_t len)
 {
-	char tmp[PATH_MAX], bak[PATH_MAX], dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
+	char path[PATH_MAX], tmp[PATH_MAX + 32], bak[PATH_MAX + 8], dir[PATH_MAX];
+	struct stat old;
+	const char *slash;
 	int fd = -1, err = 0;
 	size_t off = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp) ||
-	    snprintf(bak, sizeof(bak), "%s.bak", path) >= (int)sizeof(bak))
-		return -ENAMETOOLONG;
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	if (!dir[0])
-		snprintf(dir, sizeof(dir), "/");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (!realpath(given, path))
+		return -errno;
+	slash = strrchr(path, '/');
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	snprintf(bak, sizeof(bak), "%s.bak", path);
+	snprintf(dir, sizeof(dir), "%.*s", slash && slash > path ? (int)(slash - path) : 1,
+		 slash && slash > path ? path : "/");
+	if (stat(path, &old) != 0)
+		return -errno;
+	unlink(tmp); /* a leftover of a crashed apply of this pid */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, old.st_mode & 07777);
 	if (fd < 0)
 		return -errno;
+	/* the umask narrowed the mode; an owner other than us needs root */
+	if (fchmod(fd, old.st_mode & 07777) != 0 ||
+	    ((old.st_uid != geteuid() || old.st_gid != getegid()) &&
+	     fchown(fd, old.st_uid, old.st_gid) != 0)) {
+		err = -errno;
+		goto out;
+	}
 	while (off < len) {
 		ssize_t n = write(fd, text + off, len - off);
 
@@ -561,20 +576,29 @@ static int apply_candidate(const char *json, size_t len)
 static void stop_for_restart(void *arg)
 {
 	(void)arg;
-	if (srv.stop_requested)
+	srv.restart_pending = false;
+	if (srv.stop_requested) /* a SIGTERM came first: it wins */
 		return;
+	srv.restart_requested = true;
 	srv.stop_requested = true;
 	uv_stop(core_loop());
 }
 
-/* The reply that asked for the restart gets 200 ms to leave. */
+/* The reply that asked for the restart gets 200 ms to leave. A SIGTERM or
+ * SIGINT before or during the stop cancels the exec: the operator's stop
+ * wins over the administration's restart. */
 static int request_restart(void)
 {
-	if (!srv.running || srv.stop_requested)
+	int err;
+
+	if (!srv.running || srv.stop_requested || srv.restart_pending)
 		return -EBUSY;
-	srv.restart_requested = true;
+	err = core_timer_api.once(core_self(), 200, stop_for_restart, NULL);
+	if (err)
+		return err;
+	srv.restart_pending = true;
 	core_log("core", UCS_LOG_INFO, "restart requested: stopping, then starting again");
-	return core_timer_api.once(core_self(), 200, stop_for_restart, NULL);
+	return 0;
 }
 
 static const struct core_server_hooks server_hooks = {
@@ -596,6 +620,11 @@ static void on_signal(uv_signal_t *h, int signum)
 			srv.reload_pending = true;
 		return;
 	}
+	if (srv.restart_requested || srv.restart_pending)
+		core_log("core", UCS_LOG_INFO, "%s: the restart is cancelled",
+			 signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	srv.restart_requested = false;
+	srv.restart_pending = false;
 	if (srv.stop_requested)
 		return;
 	core_log("core", UCS_LOG_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -671,7 +700,9 @@ static int serve(const struct timespec *t0)
 	 * the handler stays installed, since without one SIGHUP terminates */
 	srv.running = false;
 
-	core_notify("STOPPING=1");
+	/* a restart execs the same pid: to systemd it is a reload (after
+	 * STOPPING=1 it would wait for the process to end, then kill it) */
+	core_notify(srv.restart_requested ? "RELOADING=1" : "STOPPING=1");
 	signal(SIGALRM, on_watchdog);
 	alarm(UCSD_SHUTDOWN_SECONDS);
 	core_loader_stop(&srv.plugins);

@@ -1062,8 +1062,11 @@ static void on_connection(uv_stream_t *server, int status)
  * with its plugin), or a process found through /proc (the inode of the
  * listening socket in /proc/net/tcp{,6}, then the process with that socket
  * among its descriptors - visible for our own user's processes, or all of
- * them as root). "another process" when /proc does not tell.
+ * them as root). "another process" when /proc does not tell. This runs on
+ * the loop thread, only after a failed bind (startup, reload), and gives up
+ * after PORT_OWNER_BUDGET_MS on a host with very many processes.
  */
+#define PORT_OWNER_BUDGET_MS 50
 static unsigned long listening_inode(unsigned port)
 {
 	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
@@ -1120,6 +1123,7 @@ static bool process_has_socket(const char *pid, unsigned long inode)
 static void port_owner(unsigned port, char *buf, size_t cap)
 {
 	unsigned long inode;
+	struct timespec t0;
 	struct link *it;
 	struct dirent *e;
 	DIR *d;
@@ -1136,10 +1140,16 @@ static void port_owner(unsigned port, char *buf, size_t cap)
 	inode = listening_inode(port);
 	if (!inode || !(d = opendir("/proc")))
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((e = readdir(d)) != NULL) {
 		char comm_path[64], comm[64] = "";
+		struct timespec now;
 		FILE *f;
 
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
+		    PORT_OWNER_BUDGET_MS)
+			break;
 		if (e->d_name[0] < '1' || e->d_name[0] > '9' || !process_has_socket(e->d_name, inode))
 			continue;
 		snprintf(comm_path, sizeof(comm_path), "/proc/%d/comm", atoi(e->d_name));

@@ -92,14 +92,15 @@ static int event_to_json(const void *payload, size_t len, char *buf, size_t cap)
 	return n;
 }
 
-/* Any thread: one message per event. A failure cannot be logged (it would
- * come back here), so it is dropped; the ring still has the event. */
+/* Any thread, under the log's lock: one message per event. msg_new and post
+ * never log; a failure cannot be logged (the lock is held), so the event is
+ * dropped from the bus - the ring still has it. */
 static void on_log_event(const struct core_log_event *ev)
 {
 	struct ucs_server_event payload;
 	struct ucs_msg *msg = NULL;
 
-	if (!atomic_load(&publishing) || in_sink)
+	if (!atomic_load(&publishing) || in_sink) /* in_sink: should msg_new ever log */
 		return;
 	in_sink = true;
 	event_from_log(ev, &payload);
@@ -217,6 +218,7 @@ static json_t *plugin_counters(const struct ucs_plugin *p)
 {
 	const struct ucs_plugin_desc *d = p->desc;
 	char small[1024], *buf = small;
+	size_t cap = sizeof(small);
 	json_t *v = NULL;
 	int n;
 
@@ -228,7 +230,10 @@ static json_t *plugin_counters(const struct ucs_plugin *p)
 		buf = malloc((size_t)n + 1);
 		if (!buf)
 			return NULL;
-		n = d->status(p->state, buf, (size_t)n + 1);
+		cap = (size_t)n + 1;
+		n = d->status(p->state, buf, cap);
+		if (n >= (int)cap) /* grew between the calls (a counter got a digit) */
+			n = (int)cap - 1;
 	}
 	if (n > 0)
 		v = json_loadb(buf, (size_t)n, JSON_DECODE_ANY, NULL);

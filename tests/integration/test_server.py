@@ -6,6 +6,7 @@ configuration shown without secrets, checked and applied, restart by exec,
 and a port conflict that names who holds the port."""
 import json
 import os
+import signal
 import re
 import socket
 import time
@@ -132,8 +133,20 @@ def check_and_apply():
 
 
 def restart_execs_again():
-    u, p = server()
+    """The same pid runs again; to systemd the restart is a reload
+    (RELOADING=1, READY=1), never STOPPING=1, after which systemd would wait
+    for the process to end and kill the new one."""
+    u = Ucsd(plugins=["svcprobe"], config={"svcprobe": {"port": 0}})
+    path = os.path.join(u.dir, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    env = os.environ.copy()
+    env["NOTIFY_SOCKET"] = path
+    u.start(env=env)
+    p = Probe(u)
     try:
+        check(sock.recv(256) == b"READY=1", "READY=1 after start")
         pid = u.proc.pid
         n = len(u.lines)
         p.ok("srv.restart")
@@ -142,6 +155,49 @@ def restart_execs_again():
         check(u.proc.pid == pid and u.alive(), "the same process runs again")
         p2 = Probe(u, after=r)
         check(p2.ok("srv.file") == u.config, "the new process answers")
+        got = [sock.recv(256), sock.recv(256)]
+        check(got == [b"RELOADING=1", b"READY=1"], f"notifications {got}")
+        u.stop()
+        check(sock.recv(256) == b"STOPPING=1", "a real stop is a stop")
+    finally:
+        sock.close()
+        u.close()
+
+
+def restart_cancelled_by_sigterm():
+    """An operator's stop wins over the administration's restart."""
+    u, p = server()
+    try:
+        n = len(u.lines)
+        p.ok("srv.restart")
+        got = p.cmd("srv.restart")
+        check(got.startswith("err EBUSY"), f"one restart at a time: {got}")
+        u.signal(signal.SIGTERM)
+        check(u.wait_exit() == 0, "exits")
+        u.wait_for(r"SIGTERM: the restart is cancelled$", after=n)
+        check(not u.has(r"\[core\] restarting$"), "no exec")
+    finally:
+        u.close()
+
+
+def apply_keeps_mode_and_link():
+    """The operator file may hold password hashes: a 0600 file stays 0600,
+    and a symbolic link stays a link to the file that is replaced."""
+    u = Ucsd(plugins=["svcprobe"], config={"svcprobe": {"port": 0}})
+    real = os.path.join(u.dir, "real.json")
+    os.rename(u.config, real)
+    os.symlink(real, u.config)
+    os.chmod(real, 0o600)
+    u.start()
+    p = Probe(u)
+    try:
+        n = len(u.lines)
+        p.ok('srv.apply {"svcprobe": {"port": 0}, "log": {"level": "debug"}}')
+        u.wait_for(r"\[core\] configuration reloaded$", after=n)
+        check(os.path.islink(u.config) and os.readlink(u.config) == real, "still a link")
+        check(os.stat(real).st_mode & 0o777 == 0o600, oct(os.stat(real).st_mode))
+        check("debug" in open(real).read(), "the target was written")
+        check(os.path.exists(real + ".bak"), "the backup is next to the target")
         u.stop()
     finally:
         u.close()
@@ -150,4 +206,5 @@ def restart_execs_again():
 if __name__ == "__main__":
     main({f.__name__: f for f in (
         events_replay_and_publish, port_conflict_names_owner, plugins_with_counters,
-        config_without_secrets, check_and_apply, restart_execs_again)})
+        config_without_secrets, check_and_apply, restart_execs_again,
+        restart_cancelled_by_sigterm, apply_keeps_mode_and_link)})

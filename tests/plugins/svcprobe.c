@@ -108,6 +108,7 @@ void svcprobe_reply_err(struct svcprobe_client *c, int err, const char *what)
 	case ECANCELED: name = "ECANCELED"; break;
 	case ETIMEDOUT: name = "ETIMEDOUT"; break;
 	case EADDRINUSE: name = "EADDRINUSE"; break;
+	case EBUSY: name = "EBUSY"; break;
 	default: break;
 	}
 	svcprobe_reply(c, "err %s %s", name, what ? what : strerror(-err));
