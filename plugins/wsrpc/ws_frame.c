@@ -268,7 +268,13 @@ static int header_done(struct ws_reader *r)
 	if (!is_control(r->frame_op)) {
 		if (len > r->max_frame)
 			return CLOSE_TOO_BIG;
-		if (len > r->max_message - (r->frame_op == WS_OP_CONT ? r->msg_len : 0))
+		/* max_message may have shrunk below what a message in progress
+		 * holds already (a reload, or the limit a session has before
+		 * it authenticated): that message is too big now */
+		if (r->frame_op == WS_OP_CONT &&
+		    (r->msg_len > r->max_message || len > r->max_message - r->msg_len))
+			return CLOSE_TOO_BIG;
+		if (len > r->max_message)
 			return CLOSE_TOO_BIG;
 		if (r->frame_op != WS_OP_CONT)
 			r->msg_op = r->frame_op;

@@ -41,6 +41,7 @@
 #define STACK_FRAME    4096
 #define FRAME_HEADROOM 10 /* a server frame header: 2 + 8 length bytes */
 #define MAX_ITERS      16 /* nested walks over the session list */
+#define MAX_WAITING    64 /* batch members of a session awaiting a reply */
 
 enum sess_state {
 	SS_HTTP = 0,
@@ -49,17 +50,23 @@ enum sess_state {
 	SS_DEAD,
 };
 
+/* One member of a batch that is answered. The batch keeps a copy of the
+ * member's id (what on_request() got) and, once there, the serialised
+ * response - not the parsed message, which is freed after dispatch: a
+ * batch waiting for one slow call costs its ids and its replies, and the
+ * replies count against max_queue. */
 struct batch_slot {
-	json_t *id;    /* borrowed from the batch's root; NULL: nothing awaited */
-	json_t *reply; /* the response object, once there */
+	json_t *id; /* owned copy */
+	char *text; /* the response, serialised; NULL until it came */
+	size_t len;
 	int waiting;
 };
 
 /* A batch whose replies are being collected (JSON-RPC sends one array). */
 struct batch {
 	struct batch *next;
-	json_t *root;
 	size_t n, pending;
+	size_t held; /* bytes of its replies in */
 	struct batch_slot slots[];
 };
 
@@ -83,6 +90,8 @@ struct wsrpc_session {
 	uint32_t gen;	   /* the listener it came through */
 	uint32_t tokens_m; /* rate limit bucket, in thousandths of a call */
 	uint32_t rejected; /* calls refused since the bucket was last full */
+	uint32_t waiting;  /* batch members awaiting a reply */
+	size_t held;	   /* bytes of batch replies held until their batch completes */
 	uint64_t id;
 	uint64_t started_ms; /* Unix time */
 	uint64_t t_start;    /* loop times: accepted */
@@ -91,7 +100,7 @@ struct wsrpc_session {
 	uint64_t t_tokens;   /* bucket last refilled */
 	uint64_t t_deadline; /* ping sent / close wait ends */
 	uint8_t *http;	     /* the incomplete upgrade request */
-	size_t http_len;
+	size_t http_len, http_cap;
 	struct ws_reader rd;
 	struct batch *batches;
 	void *data;
@@ -115,6 +124,7 @@ struct wsrpc_server {
 	uint32_t next_gen;
 	uint64_t next_id;
 	struct wsrpc_session *head;
+	uint32_t n_http; /* connections still in the HTTP upgrade */
 	/* The next session of each walk over the list in progress: a walk's
 	 * callback may close any session, which moves these on. */
 	struct wsrpc_session *iters[MAX_ITERS];
@@ -168,11 +178,14 @@ static void batches_free(struct wsrpc_session *s)
 		struct batch *b = s->batches;
 
 		s->batches = b->next;
-		for (size_t i = 0; i < b->n; i++)
-			json_decref(b->slots[i].reply);
-		json_decref(b->root);
+		for (size_t i = 0; i < b->n; i++) {
+			json_decref(b->slots[i].id);
+			free(b->slots[i].text);
+		}
 		free(b);
 	}
+	s->waiting = 0;
+	s->held = 0;
 }
 
 /* The plugin's view of the session ends: on_close, counters. */
@@ -202,6 +215,8 @@ static void sess_release(struct wsrpc_session *s)
 
 	if (s->state == SS_DEAD)
 		return;
+	if (s->state == SS_HTTP)
+		srv->n_http--;
 	s->state = SS_DEAD;
 	if (s->conn)
 		srv->host->net->close(s->conn);
@@ -219,7 +234,7 @@ static void sess_release(struct wsrpc_session *s)
 	s->prev = s->next = NULL;
 	free(s->http);
 	s->http = NULL;
-	s->http_len = 0;
+	s->http_len = s->http_cap = 0;
 	ws_reader_free(&s->rd);
 	batches_free(s);
 	s->srv = NULL;
@@ -304,14 +319,23 @@ static void queue_overflow(struct wsrpc_session *s)
 
 /* Before a send: a peer that let max_queue bytes pile up goes. A message
  * is never refused for its own size - the queue may pass max_queue by one
- * message - so a large reply to a peer that reads is fine. */
-static int check_queue(struct wsrpc_session *s)
+ * message - so a large reply to a peer that reads is fine. Replies held
+ * for an incomplete batch count as queued: they are on their way out -
+ * except those of the batch a reply is for (own), which will be one
+ * message with it. */
+static int check_queue_(struct wsrpc_session *s, size_t own)
 {
-	if (s->conn && s->srv->host->net->pending(s->conn) > s->srv->cfg.limits.max_queue) {
+	if (s->conn &&
+	    s->srv->host->net->pending(s->conn) + (s->held - own) > s->srv->cfg.limits.max_queue) {
 		queue_overflow(s);
 		return -ENOBUFS;
 	}
 	return 0;
+}
+
+static int check_queue(struct wsrpc_session *s)
+{
+	return check_queue_(s, 0);
 }
 
 static int send_frame(struct wsrpc_session *s, int op, const void *payload, size_t len)
@@ -360,13 +384,28 @@ static int dbuf_add(const char *data, size_t size, void *arg)
 	return 0;
 }
 
+/* Sends the text in b (after FRAME_HEADROOM bytes) as a text frame; the
+ * caller checked the state and the queue and frees b. */
+static int send_dbuf(struct wsrpc_session *s, struct dbuf *b)
+{
+	uint8_t hdr[14];
+	size_t plen = b->len - FRAME_HEADROOM, hl;
+	uint8_t *start;
+
+	hl = ws_frame_header(hdr, 1, WS_OP_TEXT, plen, NULL);
+	start = b->p + FRAME_HEADROOM - hl;
+	memcpy(start, hdr, hl);
+	if (s->srv->host->net->send(s->conn, start, hl + plen))
+		return -ENOTCONN;
+	s->srv->st.bytes_out += hl + plen;
+	return 0;
+}
+
 /* Sends a JSON value as a text frame; raw: without the queue check. */
 static int send_json_(struct wsrpc_session *s, const json_t *obj, int raw)
 {
-	uint8_t stack[STACK_FRAME], hdr[14];
+	uint8_t stack[STACK_FRAME];
 	struct dbuf b = {stack, FRAME_HEADROOM, sizeof(stack), 0};
-	size_t plen, hl;
-	uint8_t *start;
 	int err;
 
 	if (!s->conn || (!raw && s->state != SS_OPEN))
@@ -377,17 +416,7 @@ static int send_json_(struct wsrpc_session *s, const json_t *obj, int raw)
 		err = -ENOMEM;
 		goto out;
 	}
-	plen = b.len - FRAME_HEADROOM;
-	hl = ws_frame_header(hdr, 1, WS_OP_TEXT, plen, NULL);
-	start = b.p + FRAME_HEADROOM - hl;
-	memcpy(start, hdr, hl);
-	err = s->srv->host->net->send(s->conn, start, hl + plen);
-	if (err) {
-		err = -ENOTCONN;
-		goto out;
-	}
-	s->srv->st.bytes_out += hl + plen;
-	err = 0;
+	err = send_dbuf(s, &b);
 out:
 	if (b.heap)
 		free(b.p);
@@ -469,31 +498,45 @@ void wsrpc_session_close(struct wsrpc_session *s, int code, const char *reason)
 
 /* --- replies -------------------------------------------------------------- */
 
+/* Every response of batch b is in: out as one array (members without a
+ * response - out of memory - are left out). */
 static void batch_finish(struct wsrpc_session *s, struct batch *b)
 {
-	json_t *arr = json_array();
+	uint8_t stack[STACK_FRAME];
+	struct dbuf d = {stack, FRAME_HEADROOM, sizeof(stack), 0};
 	struct batch **pp;
+	int fail = 0, any = 0;
 
 	for (pp = &s->batches; *pp && *pp != b; pp = &(*pp)->next)
 		;
 	if (*pp)
 		*pp = b->next;
+	fail = dbuf_add("[", 1, &d);
 	for (size_t i = 0; i < b->n; i++) {
-		if (b->slots[i].reply && arr)
-			json_array_append(arr, b->slots[i].reply);
-		json_decref(b->slots[i].reply);
+		struct batch_slot *sl = &b->slots[i];
+
+		if (sl->text && !fail) {
+			fail = (any && dbuf_add(",", 1, &d)) || dbuf_add(sl->text, sl->len, &d);
+			any = 1;
+		}
+		s->held -= sl->text ? sl->len : 0;
+		free(sl->text);
+		json_decref(sl->id);
 	}
-	json_decref(b->root);
 	free(b);
-	if (arr && json_array_size(arr))
-		send_json(s, arr);
-	json_decref(arr);
+	if (!fail)
+		fail = dbuf_add("]", 1, &d);
+	if (!fail && any && s->state == SS_OPEN && !check_queue(s))
+		send_dbuf(s, &d);
+	if (d.heap)
+		free(d.p);
 }
 
 /* A response object for call `id`: into its batch, or out at once. Steals
  * obj. The batch slot is found by the id pointer on_request() gave out;
  * failing that (a plugin that copied the id), by an equal id - equal ids
- * of calls in flight at once are the client's ambiguity anyway. */
+ * of calls in flight at once are the client's ambiguity anyway. The caller
+ * holds a reference on s: a send may close it. */
 static int deliver(struct wsrpc_session *s, json_t *id, json_t *obj)
 {
 	int err;
@@ -507,12 +550,29 @@ static int deliver(struct wsrpc_session *s, json_t *id, json_t *obj)
 				    (by_value ? !json_equal(sl->id, id) : sl->id != id))
 					continue;
 				sl->waiting = 0;
-				sl->reply = obj;
+				s->waiting--;
+				err = 0;
+				/* held replies are queued bytes: the queue check
+				 * comes before one more is kept */
+				if (check_queue_(s, b->held)) {
+					json_decref(obj);
+					return -ENOBUFS;
+				}
+				sl->text = json_dumps(obj, JSON_COMPACT);
+				json_decref(obj);
+				if (sl->text) {
+					sl->len = strlen(sl->text);
+					s->held += sl->len;
+					b->held += sl->len;
+				} else {
+					err = -ENOMEM;
+				}
 				if (--b->pending == 0) {
 					batch_finish(s, b);
-					return s->state == SS_OPEN ? 0 : -ENOBUFS;
+					if (s->state != SS_OPEN)
+						err = -ENOBUFS;
 				}
-				return 0;
+				return err;
 			}
 		}
 	}
@@ -521,9 +581,13 @@ static int deliver(struct wsrpc_session *s, json_t *id, json_t *obj)
 	return err;
 }
 
+/* Every public send holds a reference on the session for its duration: a
+ * send that overflows the queue closes the session (on_close runs inside
+ * the send) and the server drops its reference, which may be the last. */
 int wsrpc_reply(struct wsrpc_session *s, json_t *id, json_t *result)
 {
 	json_t *obj;
+	int err;
 
 	if (!id) {
 		json_decref(result);
@@ -536,13 +600,17 @@ int wsrpc_reply(struct wsrpc_session *s, json_t *id, json_t *result)
 	obj = jsonrpc_result(id, result);
 	if (!obj)
 		return -ENOMEM;
-	return deliver(s, id, obj);
+	wsrpc_session_ref(s);
+	err = deliver(s, id, obj);
+	wsrpc_session_unref(s);
+	return err;
 }
 
 int wsrpc_error(struct wsrpc_session *s, json_t *id, enum wsrpc_reason r, const char *message,
 		json_t *data)
 {
 	json_t *obj;
+	int err;
 
 	if (!id) {
 		json_decref(data);
@@ -556,7 +624,10 @@ int wsrpc_error(struct wsrpc_session *s, json_t *id, enum wsrpc_reason r, const 
 	if (!obj)
 		return -ENOMEM;
 	s->srv->st.errors++;
-	return deliver(s, id, obj);
+	wsrpc_session_ref(s);
+	err = deliver(s, id, obj);
+	wsrpc_session_unref(s);
+	return err;
 }
 
 /* An error the transport answers itself (id may be JSON null). */
@@ -578,10 +649,12 @@ int wsrpc_notify(struct wsrpc_session *s, const char *method, json_t *params)
 	obj = jsonrpc_notification(method, params);
 	if (!obj)
 		return -ENOMEM;
+	wsrpc_session_ref(s);
 	err = send_json(s, obj);
 	json_decref(obj);
 	if (err != -ENOTCONN && err != -ENOMEM && s->srv)
 		s->srv->st.notifications++;
+	wsrpc_session_unref(s);
 	return err;
 }
 
@@ -591,30 +664,39 @@ int wsrpc_send_text(struct wsrpc_session *s, const char *text, size_t len)
 
 	if (!s || s->state != SS_OPEN)
 		return -ENOTCONN;
+	wsrpc_session_ref(s);
 	err = send_frame(s, WS_OP_TEXT, text, len);
 	if (err != -ENOTCONN && err != -ENOMEM && s->srv)
 		s->srv->st.notifications++;
+	wsrpc_session_unref(s);
 	return err;
 }
 
 /* --- requests ------------------------------------------------------------- */
 
-/* Takes one call from the bucket; 0 when the session is over its rate. */
-static int rate_take(struct wsrpc_session *s)
+/* Takes n calls from the bucket; 0 when the session is over its rate (then
+ * what was left is spent and every call short counts as refused). Every
+ * message is charged before it is classified - a parse error, an invalid
+ * call or a batch member costs as much as a valid call - so that answering
+ * junk is bounded by the rate too. */
+static int rate_take(struct wsrpc_session *s, size_t n)
 {
 	const struct wsrpc_limits *l = &s->srv->cfg.limits;
 	uint64_t now = now_ms(s->srv), full = (uint64_t)l->rate_burst * 1000,
-		 t = s->tokens_m + (now - s->t_tokens) * l->rate_per_s;
+		 t = s->tokens_m + (now - s->t_tokens) * l->rate_per_s, have, short_by;
 
 	s->t_tokens = now;
 	s->tokens_m = (uint32_t)(t > full ? full : t);
 	if (s->tokens_m == full)
 		s->rejected = 0;
-	if (s->tokens_m >= 1000) {
-		s->tokens_m -= 1000;
+	have = s->tokens_m / 1000;
+	if (have >= n) {
+		s->tokens_m -= (uint32_t)(n * 1000);
 		return 1;
 	}
-	s->rejected++;
+	s->tokens_m -= (uint32_t)(have * 1000);
+	short_by = (uint64_t)n - have + s->rejected;
+	s->rejected = (uint32_t)(short_by > UINT32_MAX ? UINT32_MAX : short_by);
 	return 0;
 }
 
@@ -628,48 +710,65 @@ static void rate_check(struct wsrpc_session *s)
 	sess_close_with_event(s, WSRPC_CLOSE_RATE, "rate_limited", "message rate exceeded");
 }
 
-static void call_one(struct wsrpc_session *s, struct jsonrpc_call *c)
+/* One call; id is what to answer it with (a batch member's: the batch's
+ * copy), NULL for a notification. */
+static void call_one(struct wsrpc_session *s, const struct jsonrpc_call *c, json_t *id)
 {
 	struct wsrpc_server *srv = s->srv;
 
 	srv->st.requests++;
+	if (!rate_take(s, 1)) {
+		/* a notification over the rate is dropped: it gets no answer;
+		 * an invalid one is answered (invalid calls always are) */
+		if (id || c->invalid)
+			transport_error(s, id, WSRPC_RATE_LIMITED, "too many requests: slow down");
+		return;
+	}
 	if (c->invalid) {
-		transport_error(s, c->id, WSRPC_INVALID_REQUEST, c->why);
+		transport_error(s, id, WSRPC_INVALID_REQUEST, c->why);
 		return;
 	}
-	if (!rate_take(s)) {
-		/* a notification over the rate is dropped: it gets no answer */
-		if (c->id)
-			transport_error(s, c->id, WSRPC_RATE_LIMITED,
-					"too many requests: slow down");
+	if (id && s->waiting > MAX_WAITING) {
+		transport_error(s, id, WSRPC_RATE_LIMITED,
+				"too many batch calls awaiting a reply: wait for their replies");
 		return;
 	}
-	srv->h.on_request(s, c->method, c->params, c->id, srv->arg);
+	srv->h.on_request(s, c->method, c->params, id, srv->arg);
 }
 
 static void call_batch(struct wsrpc_session *s, struct jsonrpc_msg *m)
 {
-	struct batch *b = calloc(1, sizeof(*b) + m->n * sizeof(b->slots[0]));
+	struct batch *b;
+	size_t due = 0, k = 0;
 
+	for (size_t i = 0; i < m->n; i++)
+		due += m->calls[i].invalid || m->calls[i].id;
+	b = calloc(1, sizeof(*b) + due * sizeof(b->slots[0]));
 	if (!b) {
 		transport_error(s, NULL, WSRPC_INTERNAL, "out of memory");
 		return;
 	}
-	b->root = json_incref(m->root);
-	b->n = m->n;
+	b->n = due;
 	b->pending = 1; /* the dispatch loop itself */
 	b->next = s->batches;
 	s->batches = b;
 	for (size_t i = 0; i < m->n && s->state == SS_OPEN; i++) {
 		struct jsonrpc_call *c = &m->calls[i];
+		json_t *id = NULL;
 
 		if (c->invalid || c->id) {
 			/* a reply is due: the transport's own or the plugin's */
-			b->slots[i].id = c->id ? c->id : json_null();
-			b->slots[i].waiting = 1;
+			struct batch_slot *sl = &b->slots[k++];
+
+			sl->id = c->id ? json_copy(c->id) : json_null();
+			if (!sl->id)
+				sl->id = json_null();
+			sl->waiting = 1;
 			b->pending++;
+			s->waiting++;
+			id = sl->id;
 		}
-		call_one(s, c);
+		call_one(s, c, id);
 	}
 	/* the batch is gone when the session closed meanwhile */
 	if (s->state != SS_OPEN)
@@ -685,10 +784,17 @@ static void on_text(struct wsrpc_session *s, const uint8_t *text, size_t len)
 	if (jsonrpc_decode((const char *)text, len, s->srv->cfg.limits.max_batch, &m)) {
 		transport_error(s, NULL, WSRPC_INTERNAL, "out of memory");
 	} else if (m.error >= 0) {
+		/* a batch refused as too large costs what its calls would */
+		size_t n = json_is_array(m.root) ? json_array_size(m.root) : 1;
+
 		s->srv->st.requests++;
-		transport_error(s, NULL, (enum wsrpc_reason)m.error, m.why);
+		if (!rate_take(s, n ? n : 1))
+			transport_error(s, NULL, WSRPC_RATE_LIMITED,
+					"too many requests: slow down");
+		else
+			transport_error(s, NULL, (enum wsrpc_reason)m.error, m.why);
 	} else if (!m.batch) {
-		call_one(s, &m.calls[0]);
+		call_one(s, &m.calls[0], m.calls[0].id);
 	} else {
 		call_batch(s, &m);
 	}
@@ -800,6 +906,17 @@ static void http_reject(struct wsrpc_session *s, int status, const char *text, i
 	sess_release(s);
 }
 
+/* The message limit of a session: a smaller one until it authenticated, so
+ * that an anonymous peer cannot make the server hold max_message bytes. */
+static size_t msg_limit(const struct wsrpc_session *s)
+{
+	const struct wsrpc_limits *l = &s->srv->cfg.limits;
+
+	if (s->authenticated || l->max_message_unauthenticated >= l->max_message)
+		return l->max_message;
+	return l->max_message_unauthenticated;
+}
+
 static int origin_allowed(const struct wsrpc_config *cfg, const char *origin)
 {
 	if (!cfg->n_origins || !origin[0])
@@ -834,10 +951,11 @@ static void upgraded(struct wsrpc_session *s, const struct ws_upgrade *up)
 	srv->st.bytes_out += (size_t)n;
 	if (up->user_agent[0])
 		s->user_agent = strdup(up->user_agent);
+	srv->n_http--;
 	s->state = SS_OPEN;
 	s->t_open = s->t_rx = s->t_tokens = now_ms(srv);
 	s->tokens_m = l->rate_burst * 1000;
-	ws_reader_init(&s->rd, WS_SERVER, l->max_frame, l->max_message);
+	ws_reader_init(&s->rd, WS_SERVER, l->max_frame, msg_limit(s));
 	s->opened = 1;
 	s->id = ++srv->next_id;
 	srv->st.sessions++;
@@ -850,37 +968,67 @@ static void upgraded(struct wsrpc_session *s, const struct ws_upgrade *up)
 		srv->h.on_open(s, srv->arg);
 }
 
+/* Whether the header block ends (an empty line: "\n\n" or "\n\r\n") in
+ * buf[from..len). */
+static int http_header_ends(const uint8_t *buf, size_t len, size_t from)
+{
+	const uint8_t *p = buf + from, *end = buf + len;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
+		if (p + 1 < end && p[1] == '\n')
+			return 1;
+		if (p + 2 < end && p[1] == '\r' && p[2] == '\n')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/* The upgrade request, as it arrives. The first read is parsed at once
+ * (so that a peer that does not speak HTTP is answered at once); after that
+ * the request is parsed again only when the new bytes end the header block
+ * or reach max_header - not on every read, which made a request dribbled in
+ * byte by byte cost quadratic time. */
 static void http_input(struct wsrpc_session *s, const uint8_t *data, size_t len)
 {
 	struct ws_upgrade up;
 	const uint8_t *buf = data;
-	size_t blen = len, consumed = 0;
+	size_t blen = len, consumed = 0, old = s->http_len,
+	       max_header = s->srv->cfg.limits.max_header;
 	int status = 0, ret;
 
-	if (s->http_len) {
-		uint8_t *p = realloc(s->http, s->http_len + len);
+	if (old) {
+		if (old + len > s->http_cap) {
+			size_t cap = s->http_cap * 2;
+			uint8_t *p;
 
-		if (!p) {
-			sess_release(s);
-			return;
+			if (cap < old + len)
+				cap = old + len;
+			p = realloc(s->http, cap);
+			if (!p) {
+				sess_release(s);
+				return;
+			}
+			s->http = p;
+			s->http_cap = cap;
 		}
-		memcpy(p + s->http_len, data, len);
-		s->http = p;
+		memcpy(s->http + old, data, len);
 		s->http_len += len;
 		buf = s->http;
 		blen = s->http_len;
+		if (blen < max_header && !http_header_ends(buf, blen, old > 3 ? old - 3 : 0))
+			return;
 	}
-	ret = ws_http_parse_upgrade(buf, blen, s->srv->cfg.limits.max_header, &up, &consumed,
-				    &status);
+	ret = ws_http_parse_upgrade(buf, blen, max_header, &up, &consumed, &status);
 	if (ret == -EAGAIN) {
-		if (!s->http_len) {
+		if (!old) {
 			s->http = malloc(len);
 			if (!s->http) {
 				sess_release(s);
 				return;
 			}
 			memcpy(s->http, data, len);
-			s->http_len = len;
+			s->http_len = s->http_cap = len;
 		}
 		return;
 	}
@@ -895,7 +1043,7 @@ static void http_input(struct wsrpc_session *s, const uint8_t *data, size_t len)
 	if (s->state != SS_DEAD) {
 		free(s->http);
 		s->http = NULL;
-		s->http_len = 0;
+		s->http_len = s->http_cap = 0;
 	}
 }
 
@@ -976,7 +1124,12 @@ static void on_accept(struct ucs_listener *listener, struct ucs_conn *conn, void
 	if (srv->head)
 		srv->head->prev = s;
 	srv->head = s;
+	srv->n_http++;
 	net->set_handlers(conn, &conn_handlers, s);
+	/* connections still upgrading count toward max_sessions: a flood of
+	 * handshakes that never finish cannot hold more than that */
+	if (srv->st.sessions + srv->n_http > srv->cfg.limits.max_sessions)
+		http_reject(s, 503, "too many sessions", 0);
 }
 
 /* --- deadlines ------------------------------------------------------------ */
@@ -1144,7 +1297,7 @@ static void new_limits(struct wsrpc_session *s, void *arg)
 	const struct wsrpc_limits *l = arg;
 
 	s->rd.max_frame = l->max_frame;
-	s->rd.max_message = l->max_message;
+	s->rd.max_message = msg_limit(s);
 }
 
 int wsrpc_server_configure(struct wsrpc_server *srv, const struct wsrpc_config *cfg)
@@ -1276,6 +1429,7 @@ void wsrpc_session_authenticated(struct wsrpc_session *s)
 		return;
 	s->authenticated = 1;
 	s->srv->st.authenticated++;
+	s->rd.max_message = msg_limit(s);
 }
 
 int wsrpc_session_is_authenticated(const struct wsrpc_session *s)

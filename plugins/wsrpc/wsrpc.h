@@ -18,8 +18,12 @@
  *
  * A session is one WebSocket connection. The server enforces every limit
  * itself, so a plugin never sees a frame larger than max_frame, a message
- * larger than max_message, more than rate_per_s messages per second (burst:
- * rate_burst), a session that did not finish the HTTP upgrade within
+ * larger than max_message (max_message_unauthenticated until the session
+ * authenticated), more than rate_per_s messages per second (burst:
+ * rate_burst; every message and batch member is charged, valid or not,
+ * and invalid ones count toward the strikes that close with 4009), more
+ * connections than max_sessions (those still upgrading count), a session
+ * that did not finish the HTTP upgrade within
  * handshake_timeout_ms, or a session that did not authenticate within
  * auth_timeout_ms (the plugin calls wsrpc_session_authenticated()). An idle
  * session is pinged after ping_interval_ms of silence and closed when no
@@ -33,7 +37,13 @@
  * server.event {kind:"resync", reason:"queue_overflow"}; the client
  * reconnects, resumes and asks for a snapshot (presence.subscribe,
  * lines.list) again. The send that found the queue full reports -ENOBUFS
- * so the plugin stops producing for that session.
+ * so the plugin stops producing for that session. That close happens
+ * inside the send: on_close() may run inside any wsrpc_reply(),
+ * wsrpc_error(), wsrpc_notify() or wsrpc_send_text(). The session itself
+ * stays valid until the send returns (each send holds a reference), but a
+ * plugin walking its own list of sessions must read the next entry before
+ * sending (on_close may unlink and free the current one) or hold
+ * references, and re-check what on_close may have changed.
  *
  * Sessions are reference-counted: replies are often asynchronous (a login
  * checks a password on the thread pool, a call request waits for the PBX)
@@ -55,7 +65,11 @@
  * Batches: the calls of a batch reach on_request() one by one, in order;
  * their replies (also asynchronous ones) are collected and sent as one
  * array once the last is in. wsrpc_reply() finds the batch member by the
- * id (keep the json_t with json_incref; a copy works too).
+ * id (keep the json_t with json_incref; a copy works too). A waiting batch
+ * keeps copies of its ids and the serialised replies already in (they
+ * count against max_queue), not the message; at most 64 batch calls of a
+ * session await a reply at once - a call over that is answered
+ * rate_limited without reaching on_request().
  *
  * Errors. A JSON-RPC error object always carries data.reason, a stable
  * string scripts rely on (enum wsrpc_reason). The numeric codes follow
@@ -148,6 +162,9 @@ struct wsrpc_limits {
 	uint32_t max_queue;	       /* bytes not yet taken by the peer */
 	uint32_t max_sessions;	       /* per server, over all interfaces */
 	uint32_t max_batch;	       /* calls in one JSON-RPC batch */
+	/* bytes of one message until wsrpc_session_authenticated() (capped
+	 * by max_message) */
+	uint32_t max_message_unauthenticated;
 };
 
 struct wsrpc_config {

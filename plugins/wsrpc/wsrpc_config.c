@@ -34,6 +34,9 @@ const struct ucs_cfg_key wsrpc_limit_keys[] = {
 	      "bytes of one WebSocket frame's payload; a larger frame closes with 1009"),
 	LIMIT("max_message", 4194304, 125, 268435456,
 	      "bytes of one reassembled message; a larger message closes with 1009"),
+	LIMIT("max_message_unauthenticated", 65536, 125, 268435456,
+	      "bytes of one message before the session authenticated (at most max_message); "
+	      "a larger one closes with 1009"),
 	LIMIT("max_header", 8192, 512, 65536,
 	      "bytes of the HTTP upgrade request; a larger request is answered 431"),
 	LIMIT("rate_per_s", 50, 1, 1000000, "JSON-RPC calls per second per session (sustained)"),
@@ -66,6 +69,7 @@ void wsrpc_limits_default(struct wsrpc_limits *l)
 	l->max_queue = 1048576;
 	l->max_sessions = 50000;
 	l->max_batch = 50;
+	l->max_message_unauthenticated = 65536;
 }
 
 static void where(const struct ucs_host *host, const struct ucs_cfg *node, const char *key,
@@ -196,6 +200,8 @@ int wsrpc_config_read(const struct ucs_host *host, const struct ucs_cfg *section
 	read_limit(host, limits, "max_queue", &out->limits.max_queue);
 	read_limit(host, limits, "max_sessions", &out->limits.max_sessions);
 	read_limit(host, limits, "max_batch", &out->limits.max_batch);
+	read_limit(host, limits, "max_message_unauthenticated",
+		   &out->limits.max_message_unauthenticated);
 	n = cfg->count(section, "origins");
 	if (n < 0)
 		n = 0;

@@ -146,7 +146,9 @@ def plain_roundtrip():
             for rid in ("id-x", None, 2.5):
                 got = r.reply(r.request("echo", [rid], id=rid))
                 check(got["id"] == rid and got["result"] == [rid], f"id {rid!r}: {got}")
-            # a big message, in one frame (within the default max_frame 1 MiB)
+            # a big message, in one frame (within the default max_frame 1 MiB;
+            # over max_message_unauthenticated: after auth)
+            r.call("auth")
             big = "x" * (900 << 10)
             check(r.call("echo", [big]) == [big], "900 KiB round trip")
             # one message in several frames
@@ -684,6 +686,7 @@ def queue_overflow():
         # a large reply to a client that reads is not an overflow
         r = RpcClient(p.url())
         try:
+            r.call("auth")
             big = "y" * 200000
             check(r.call("echo", [big]) == [big], "a reply larger than max_queue")
         finally:
@@ -828,6 +831,292 @@ def reload_interfaces():
             pass
 
 
+# --- review regressions (issue #5, fixer FW) -------------------------------------
+
+def fanout_overflow():
+    """A plugin fanning out to every session from its own list (no session
+    references) while one reader stalls: the send that overflows the
+    stalled session's queue closes it inside the send (on_close frees the
+    plugin's entry) - the send must not touch the session after its last
+    reference went (ASan), and the walk goes on."""
+    with Probe(limits={"max_queue": 65536, "rate_per_s": 100000, "rate_burst": 100000}) as p:
+        g = RpcClient(p.url())
+        try:
+            g.call("auth")
+            pad = "p" * 16000
+            for n, text in enumerate((False, True), 1):  # wsrpc_notify, wsrpc_send_text
+                v = RawClient(p.port, rcvbuf=4096)
+                v.handshake()
+                check(v.call("auth")["result"]["session"] >= 1, "victim authenticated")
+                for i in range(2000):
+                    got = g.call("fanout", {"params": {"i": i, "pad": pad}, "text": text})
+                    if len(re.findall(r"closed: 4008", p.u.log())) >= n:
+                        break
+                check(len(re.findall(r"closed: 4008 outbound queue overflow",
+                                     p.u.log())) == n, f"the stalled session went:\n{p.u.log()}")
+                check(got["count"] >= 1, f"the generator is still served: {got}")
+                v.close()
+            # the walk went on and the server is fine
+            check(g.call("fanout", {"params": 1})["count"] == 1, "only the generator is left")
+        finally:
+            g.close()
+        serves(p.port)
+
+
+def reload_max_message():
+    """A reload that lowers max_message below what a fragmented message in
+    progress holds: its next fragment closes with 1009."""
+    with Probe() as p:
+        c = RawClient(p.port)
+        c.handshake()
+        c.call("auth")
+        c.send_frame(OP_TEXT, b"[" + b" " * 99999, fin=False)
+        section = {"interfaces": [{"bind": LOOP, "port": p.port}],
+                   "limits": {"max_message": 65536}}
+        p.u.write_config({"wsprobe": section})
+        mark = len(p.u.lines)
+        p.u.signal(signal.SIGHUP)
+        p.u.wait_for(r"wsprobe listening on port", after=mark)
+        c.send_frame(OP_CONT, b" " * 1000, fin=False)
+        expect_close(c, 1009, "a fragment after max_message shrank below the message")
+        serves(p.port)
+
+
+def rate_invalid():
+    """Invalid messages are charged to the rate limit like valid ones: parse
+    errors, invalid requests, batch members and too-large batches; a
+    session sending junk far over its rate is closed with 4009."""
+    junk = [
+        ("invalid request", b'{"jsonrpc":"2.0","id":1}', 60),
+        ("parse error", b"{", 60),
+        ("batch of invalid members", json.dumps([{"id": i} for i in range(50)]).encode(), 3),
+        ("too large batch", json.dumps([{"id": i} for i in range(60)]).encode(), 3),
+    ]
+    with Probe(limits={"rate_per_s": 1, "rate_burst": 2}) as p:
+        for what, msg, n in junk:
+            c = RawClient(p.port)
+            c.handshake()
+            for _ in range(n):
+                try:
+                    c.send_frame(OP_TEXT, msg)
+                except OSError:
+                    break
+            code, reason = c.recv_close(timeout=5)
+            check(code == 4009, f"{what}: close 4009, not {code} {reason!r}")
+            answers = c.before_close
+            check(len(answers) < n or n < 10, f"{what}: not every message answered: "
+                  f"{len(answers)}")
+            limited = [m for m in answers if isinstance(m, dict) and "error" in m and
+                       m["error"]["data"]["reason"] == "rate_limited"]
+            if n > 10:
+                check(limited, f"{what}: over the rate: rate_limited answers: {answers[:5]}")
+            c.close()
+        # a batch member over the rate is answered rate_limited, in its batch
+        c = RawClient(p.port)
+        c.handshake()
+        c.send_json([{"jsonrpc": "2.0", "id": i, "method": "echo", "params": [i]}
+                     for i in range(3)] + [{"id": 9}])
+        got = c.recv_json()
+        check([m.get("id") for m in got] == [0, 1, 2, 9], f"one answer per member: {got}")
+        check("result" in got[0] and "result" in got[1], f"the burst passes: {got}")
+        check(all(m["error"]["data"]["reason"] == "rate_limited" for m in got[2:]),
+              f"the rest, the invalid one too, is rate_limited: {got}")
+        c.close()
+        serves(p.port)
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def batch_memory():
+    """A batch waiting for one slow call keeps the ids of its calls, not the
+    parsed message: 40 batches of 1 MB with a slow call each cost little."""
+    p = Probe(start=False)
+    try:
+        env = os.environ.copy()
+        # freed memory goes back at once under ASan too
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                      "quarantine_size_mb=0"]))
+        p.u.start(env=env)
+        p.start(1)
+        c = RawClient(p.port)
+        c.handshake()
+        c.call("auth")
+        pad = "x" * 1000000
+        c.send_json([{"jsonrpc": "2.0", "id": -1, "method": "slow", "params": {"ms": 30000}},
+                     {"jsonrpc": "2.0", "method": "echo", "params": {"pad": pad}}])
+        check(c.call("echo", [1], id="w")["result"] == [1], "warmed up")
+        before = rss_kb(p.u.proc.pid)
+        for i in range(40):
+            c.send_json([{"jsonrpc": "2.0", "id": i, "method": "slow", "params": {"ms": 30000}},
+                         {"jsonrpc": "2.0", "method": "echo", "params": {"pad": pad}}])
+        check(c.call("echo", [2], id="x")["result"] == [2], "all read")
+        grown = rss_kb(p.u.proc.pid) - before
+        check(grown < 16000, f"40 pending batches of 1 MB grew RSS by {grown} kB")
+        c.close()
+        p.u.stop()
+    finally:
+        p.u.close()
+
+
+def batch_limits():
+    """At most 64 batch calls of a session await a reply; replies held for
+    an incomplete batch count against max_queue."""
+    with Probe(limits={"rate_per_s": 1000, "rate_burst": 1000, "max_frame": 4194304}) as p:
+        c = RawClient(p.port)
+        c.handshake()
+        c.call("auth")
+        for i in range(64):
+            c.send_json([{"jsonrpc": "2.0", "id": i, "method": "slow", "params": {"ms": 20000}}])
+        c.send_json([{"jsonrpc": "2.0", "id": "over", "method": "slow", "params": {"ms": 1}}])
+        got = c.recv_json(timeout=5)
+        check(isinstance(got, list) and got[0]["id"] == "over" and
+              got[0]["error"]["data"]["reason"] == "rate_limited",
+              f"the 65th waiting call is refused at once: {got}")
+        check(c.call("echo", [1], id="single")["result"] == [1], "single calls go on")
+        c.close()
+        # one batch's own replies may pass max_queue: they are one message
+        c = RawClient(p.port)
+        c.handshake()
+        c.call("auth")
+        pad = "o" * 300000
+        c.send_json([{"jsonrpc": "2.0", "id": i, "method": "echo", "params": [pad]}
+                     for i in range(5)])
+        got = c.recv_json(timeout=10)
+        check([m["result"] for m in got] == [[pad]] * 5, "a 1.5 MB batch answer")
+        c.close()
+        # held replies: 300 kB each, with max_queue 1 MiB: the session goes
+        c = RawClient(p.port)
+        c.handshake()
+        c.call("auth")
+        pad = "h" * 300000
+        for i in range(8):
+            try:
+                c.send_json([{"jsonrpc": "2.0", "id": i, "method": "slow",
+                              "params": {"ms": 20000}},
+                             {"jsonrpc": "2.0", "id": "e%d" % i, "method": "echo",
+                              "params": [pad]}])
+            except OSError:
+                break  # closed meanwhile
+        code, reason = c.recv_close(timeout=10)
+        check(code == 4008, f"held batch replies overflow the queue: {code} {reason!r}")
+        events = [m for m in c.before_close if isinstance(m, dict) and
+                  m.get("method") == "server.event"]
+        check(events and events[-1]["params"]["reason"] == "queue_overflow", f"{events}")
+        c.close()
+        serves(p.port)
+
+
+def proc_cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def dribble(c, data, chunk=8):
+    """Sends data a few bytes at a time, pausing so that the server reads
+    each piece on its own."""
+    for i in range(0, len(data), chunk):
+        c.send(data[i:i + chunk])
+        time.sleep(0.0001)
+
+
+def slow_upgrade_cpu():
+    """An upgrade request dribbled in a few bytes at a time is parsed once
+    it is complete, not again on every read (which cost time quadratic in
+    its size): the server's CPU time for it is about what the same bytes
+    cost when they are the payload of a WebSocket frame."""
+    with Probe(limits={"max_header": 65536}) as p:
+        pid = p.u.proc.pid
+        req = upgrade_request(extra={"X-Pad": "a" * 60000})
+        c = RawClient(p.port)
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t0 = proc_cpu_s(pid)
+        dribble(c, req[:-4])
+        time.sleep(0.2)
+        cpu_http = proc_cpu_s(pid) - t0
+        c.send(req[-4:])
+        status, _, _ = c.recv_http()
+        check(status == 101, f"the dribbled upgrade succeeds: {status}")
+        # the same number of reads of a frame's payload, as a yardstick
+        msg = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "echo",
+                          "params": ["b" * (len(req) - 100)]}).encode()
+        data = frame(OP_TEXT, msg)
+        t0 = proc_cpu_s(pid)
+        dribble(c, data[:-4])
+        time.sleep(0.2)
+        cpu_ws = proc_cpu_s(pid) - t0
+        c.send(data[-4:])
+        check(c.recv_json()["result"] == ["b" * (len(req) - 100)], "the dribbled message")
+        c.close()
+        check(cpu_http < 3 * cpu_ws + 0.05,
+              f"{len(req)} bytes of upgrade request in pieces: {cpu_http:.2f}s of server CPU, "
+              f"{cpu_ws:.2f}s for as many bytes of a frame")
+        # a header block may end with bare LF lines as well
+        expect_http(b"GET /ws HTTP/1.1\nHost: x\n\n", 426, p.port)
+        serves(p.port)
+
+
+def max_sessions_handshaking():
+    """Connections still in the HTTP upgrade count toward max_sessions."""
+    with Probe(limits={"max_sessions": 2}) as p:
+        a, b = RawClient(p.port), RawClient(p.port)
+        try:
+            a.send(b"GET /ws HTTP/1.1\r\n")
+            b.send(b"GET /ws HTTP/1.1\r\n")
+            time.sleep(0.2)
+            expect_http(upgrade_request(), 503, p.port)
+            a.close()
+            time.sleep(0.2)
+            c = RawClient(p.port)
+            c.handshake()  # a place is free again
+            c.close()
+        finally:
+            a.close()
+            b.close()
+        time.sleep(0.2)
+        serves(p.port)
+
+
+def unauthenticated_message_limit():
+    """Before authentication a message may have max_message_unauthenticated
+    bytes (default 64 KiB); after it, max_message."""
+    with Probe() as p:
+        c = RawClient(p.port)
+        c.handshake()
+        # refused on the first fragment's header already
+        c.send(frame(OP_TEXT, b"", length=70000, fin=False)[:14])
+        expect_close(c, 1009, "70000 bytes before auth")
+        c = RawClient(p.port)
+        c.handshake()
+        for i in range(3):  # 3 x 30000 in fragments, each fine alone
+            c.send_frame(OP_TEXT if i == 0 else OP_CONT, b" " * 30000, fin=False)
+        expect_close(c, 1009, "fragments adding up over the limit before auth")
+        r = RpcClient(p.url())
+        try:
+            r.call("auth")
+            big = "u" * 70000
+            check(r.call("echo", [big]) == [big], "70000 bytes after auth")
+        finally:
+            r.close()
+        check(stats(p.port)["closed_by_limit"] == 2, "counted as closed by a limit")
+        serves(p.port)
+    with Probe(limits={"max_message_unauthenticated": 1000}) as p:
+        c = RawClient(p.port)
+        c.handshake()
+        c.send_json({"jsonrpc": "2.0", "id": 1, "method": "echo", "params": ["v" * 1000]})
+        expect_close(c, 1009, "over a configured limit")
+        c = RawClient(p.port)
+        c.handshake()
+        check(c.call("echo", ["v" * 900])["result"] == ["v" * 900], "within it")
+        c.close()
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in [
         plain_roundtrip, close_handshake, tls_required, tls_optional, several_interfaces,
@@ -835,4 +1124,6 @@ if __name__ == "__main__":
         oversized_frame, invalid_utf8, protocol_errors, binary_message, ping_pong,
         invalid_json, unknown_method_and_auth, batches, auth_deadline, queue_overflow,
         rate_limit, shutdown, port_used_twice, port_in_use, tls_needs_cert, reload_interfaces,
+        fanout_overflow, rate_invalid, batch_memory, batch_limits, slow_upgrade_cpu,
+        max_sessions_handshaking, unauthenticated_message_limit, reload_max_message,
     ]})

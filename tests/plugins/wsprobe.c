@@ -9,6 +9,11 @@
  *   auth*        marks the session authenticated -> {session}
  *   close        {code, reason}: wsrpc_session_close
  *   echo*        params -> params (null when absent)
+ *   fanout       {params, text}: probe.broadcast to every session, walking
+ *                the plugin's own session list without taking references
+ *                (as client-api and admin-api do; a send may close the
+ *                session it sends to) with wsrpc_notify, or with
+ *                wsrpc_send_text when text is true -> {count}
  *   flood        {count, size}: that many probe.flood notifications of
  *                `size` bytes of payload -> {sent, error}
  *   notify_all   {params}: probe.broadcast to every session -> {count}
@@ -37,12 +42,19 @@ struct slow_call {
 	int64_t ms;
 };
 
+/* The plugin's own list of open sessions (session data). */
+struct probe_sess {
+	struct probe_sess *prev, *next;
+	struct wsrpc_session *s;
+};
+
 struct probe {
 	struct ucs_plugin *self;
 	const struct ucs_host *host;
 	struct wsrpc_config cfg;
 	struct wsrpc_server *srv;
 	struct slow_call *slow;
+	struct probe_sess *sessions;
 };
 
 static const struct ucs_cfg_key probe_keys[] = {
@@ -136,6 +148,53 @@ static void m_notify_all(struct wsrpc_session *s, json_t *params, json_t *id, vo
 	wsrpc_reply(s, id, json_pack("{si}", "count", b.count));
 }
 
+/* Walks the plugin's list as a plugin fanning out events does: no
+ * reference on the session sent to, so a send that closes it (queue
+ * overflow: on_close frees the entry) must leave the session itself valid
+ * until the send returns; the next entry is read before the send. */
+static void m_fanout(struct wsrpc_session *s, json_t *params, json_t *id, void *arg)
+{
+	static const char *const allowed[] = {"params", "text", NULL};
+	struct probe *p = arg;
+	struct probe_sess *e, *next;
+	json_t *bp = params ? json_object_get(params, "params") : NULL;
+	char *text = NULL;
+	int as_text = 0, count = 0;
+
+	if (wsrpc_params_only(s, id, params, allowed) ||
+	    wsrpc_param_bool(s, id, params, "text", 0, &as_text) == -EINVAL)
+		return;
+	if (!bp)
+		bp = json_null();
+	if (as_text) {
+		json_t *n = json_pack("{sssssO}", "jsonrpc", "2.0", "method", "probe.broadcast",
+				      "params", bp);
+
+		text = n ? json_dumps(n, JSON_COMPACT) : NULL;
+		json_decref(n);
+		if (!text) {
+			wsrpc_error(s, id, WSRPC_INTERNAL, "out of memory", NULL);
+			return;
+		}
+	}
+	/* the caller's reply comes after the walk: keep it */
+	wsrpc_session_ref(s);
+	for (e = p->sessions; e; e = next) {
+		int err;
+
+		next = e->next;
+		if (text)
+			err = wsrpc_send_text(e->s, text, strlen(text));
+		else
+			err = wsrpc_notify(e->s, "probe.broadcast", json_incref(bp));
+		if (!err)
+			count++;
+	}
+	free(text);
+	wsrpc_reply(s, id, json_pack("{si}", "count", count));
+	wsrpc_session_unref(s);
+}
+
 static void slow_free(struct slow_call *c)
 {
 	struct slow_call **pp;
@@ -218,6 +277,7 @@ static const struct wsrpc_method methods[] = {
 	{"auth", WSRPC_M_PUBLIC, m_auth},
 	{"close", 0, m_close},
 	{"echo", WSRPC_M_PUBLIC, m_echo},
+	{"fanout", 0, m_fanout},
 	{"flood", 0, m_flood},
 	{"notify_all", 0, m_notify_all},
 	{"slow", 0, m_slow},
@@ -228,7 +288,16 @@ static const struct wsrpc_method methods[] = {
 static void on_open(struct wsrpc_session *s, void *arg)
 {
 	struct probe *p = arg;
+	struct probe_sess *e = calloc(1, sizeof(*e));
 
+	if (e) {
+		e->s = s;
+		e->next = p->sessions;
+		if (p->sessions)
+			p->sessions->prev = e;
+		p->sessions = e;
+		wsrpc_session_set_data(s, e);
+	}
 	LOG(p, "wsprobe session %llu open from %s", (unsigned long long)wsrpc_session_id(s),
 	    wsrpc_session_peer_name(s));
 }
@@ -242,7 +311,18 @@ static void on_request(struct wsrpc_session *s, const char *method, json_t *para
 static void on_close(struct wsrpc_session *s, int code, const char *reason, void *arg)
 {
 	struct probe *p = arg;
+	struct probe_sess *e = wsrpc_session_data(s);
 
+	if (e) {
+		if (e->prev)
+			e->prev->next = e->next;
+		else
+			p->sessions = e->next;
+		if (e->next)
+			e->next->prev = e->prev;
+		wsrpc_session_set_data(s, NULL);
+		free(e);
+	}
 	LOG(p, "wsprobe session %llu closed: %d %s", (unsigned long long)wsrpc_session_id(s), code,
 	    reason);
 }

@@ -263,6 +263,48 @@ static void test_sizes(void)
 	free(b.p);
 }
 
+/* A 300-byte first fragment, then max_message set to `limit`, then a
+ * continuation of cont_len bytes (final or not): what the reader says. */
+static int after_lowering(size_t limit, int fin, size_t cont_len, struct log *l)
+{
+	static uint8_t big[300];
+	struct buf b = {0};
+	struct ws_reader r;
+	int ret;
+
+	ws_reader_init(&r, WS_SERVER, 1000, 1000);
+	put_frame(&b, 0, WS_OP_TEXT, big, 300, 1);
+	ret = ws_reader_feed(&r, b.p, b.len, on_msg, l);
+	CHECK_INT(ret, ==, 0);
+	CHECK_INT(r.msg_len, ==, 300);
+	r.max_message = limit;
+	b.len = 0;
+	put_frame(&b, fin, WS_OP_CONT, big, cont_len, 1);
+	ret = ws_reader_feed(&r, b.p, b.len, on_msg, l);
+	ws_reader_free(&r);
+	free(b.p);
+	return ret;
+}
+
+/* max_message lowered below what a fragmented message in progress holds
+ * (a reload; the smaller limit before authentication): the next fragment,
+ * even an empty final one, closes with 1009 - max_message - msg_len must
+ * not wrap around and let the message grow without bound. */
+static void test_limit_lowered_mid_message(void)
+{
+	struct log l = {0};
+
+	CHECK_INT(after_lowering(200, 0, 300, &l), ==, 1009);
+	CHECK_INT(after_lowering(299, 1, 0, &l), ==, 1009);
+	CHECK_INT(l.n, ==, 0);
+	/* lowered to exactly what it holds: nothing more may come, but it ends */
+	CHECK_INT(after_lowering(300, 0, 1, &l), ==, 1009);
+	CHECK_INT(after_lowering(300, 1, 0, &l), ==, 0);
+	CHECK_INT(l.n, ==, 1);
+	CHECK_INT(l.ev[0].len, ==, 300);
+	log_free(&l);
+}
+
 /* A stream with every kind of event: fragmented text with pings and pongs
  * in between, a 16-bit length, a binary message, an empty fragment, a
  * close. */
@@ -560,6 +602,7 @@ int main(void)
 	test_simple();
 	test_violations();
 	test_sizes();
+	test_limit_lowered_mid_message();
 	test_fragmentation_and_splits();
 	test_long_lengths();
 	test_masking();
