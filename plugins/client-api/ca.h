@@ -36,6 +36,14 @@
  * callbacks of auth and the bus never come after a cancel), so no callback
  * ever finds its session gone and the session needs no extra references.
  *
+ * Sending may close a session: a reply that takes the outbound queue past
+ * max_queue closes it at once, and on_close (ca_sess_free) frees the
+ * session and cancels every op it still has. So an op is answered only
+ * through ca_op_reply() / ca_op_error(), which take the op off its session
+ * and release it before the send, and nothing touches the op or its
+ * session after a send (a synchronous handler sends last, or keeps what it
+ * needs in locals and a wsrpc_session_ref()).
+ *
  * Threads: everything runs on the loop thread.
  */
 #ifndef CA_H
@@ -83,7 +91,7 @@ struct ca_conf {
 	struct wsrpc_config ws;
 	uint32_t resume_ttl_s;
 	uint32_t request_timeout_ms;
-	uint32_t max_sessions_per_user; /* 0: no limit */
+	uint32_t max_sessions_per_user; /* 1..64 (presence keeps 64 per user) */
 	uint32_t contacts_limit;
 	uint32_t contacts_cache;
 	uint32_t max_watch_per_session;
@@ -99,6 +107,7 @@ struct ca_counters {
 };
 
 struct ca_contacts; /* ca_contacts.c */
+struct ca_token;    /* ca_tokens.c */
 
 struct ca {
 	struct ucs_plugin *self;
@@ -111,6 +120,9 @@ struct ca {
 	struct ca_conf conf;
 	struct ca_map users;	 /* user id -> struct ca_user (online users) */
 	struct ca_map tokens;	 /* token -> struct ca_token */
+	struct ca_map tokusers;	 /* user id -> struct ca_tokuser (her tokens) */
+	struct ca_token *unheld; /* tokens nobody holds, oldest release first */
+	struct ca_token *unheld_tail;
 	struct ca_map linewatch; /* line id -> struct ca_linewatch */
 	struct ca_contacts *contacts;
 	struct ucs_sub *udb_sub;
@@ -131,6 +143,10 @@ struct ca_user {
 	size_t n_sess, cap_sess;
 	struct ca_map watching; /* target id -> (uintptr_t) sessions watching it */
 	struct ucs_sub *view_sub;
+	uint64_t pw_tag;      /* ca_pw_tag() when her first session began */
+	unsigned pw_changing; /* own password changes running (set_password) */
+	bool pic_busy;	      /* a picture update of hers is in progress */
+	uint64_t pic_next_ms; /* no picture update before this (rate limit) */
 };
 
 /* An asynchronous step of one request. cancel() stops what runs and frees
@@ -140,6 +156,8 @@ struct ca_op {
 	struct ca_sess *sess;
 	json_t *id;
 	void (*cancel)(struct ca_op *op);
+	/* frees the op (nothing runs any more); ca_op_reply/ca_op_error */
+	void (*release)(struct ca_op *op);
 	/* waiting for the bus (ca_after_bus) */
 	struct ca_op *wnext;
 	uint64_t wseq;
@@ -181,6 +199,18 @@ struct ca_user *ca_user_find(struct ca *ca, const char *id);
 void ca_user_revoke(struct ca *ca, const char *id, const char *why);
 void ca_op_add(struct ca_sess *s, struct ca_op *op, json_t *id);
 void ca_op_remove(struct ca_op *op);
+/* Answers the op's request and ends the op: it is taken off its session and
+ * released (op->release) before the send, for the send may close the
+ * session. Neither the op nor its session may be used afterwards. data is
+ * stolen. Return what the send returned. */
+int ca_op_reply(struct ca_op *op, json_t *result);
+int ca_op_error(struct ca_op *op, enum wsrpc_reason r, const char *message, json_t *data);
+/* A digest of the user's stored password hash (0: none): a change of it is
+ * a password change (hers or an administrator's). */
+uint64_t ca_pw_tag(struct ca *ca, const char *user);
+/* Closes every session of the user but `keep` (may be NULL) with 4003 and
+ * revokes her tokens but keep's: her password changed. */
+void ca_user_revoke_others(struct ca *ca, const char *id, struct ca_sess *keep, const char *why);
 void ca_publish_login(struct ca_sess *s, int logged_in);
 /* Calls fn(op) once every message published before now has reached all
  * its subscribers (a private message queued behind them): a change written
@@ -194,13 +224,23 @@ void ca_after_delivered(const struct ucs_msg *msg, void *arg);
 /* A new token for the session's user, held by the session. */
 int ca_token_issue(struct ca_sess *s);
 /* The user id of a valid token; the token moves to s (a session holding it
- * is returned in *holder, for the caller to close). -ENOENT. */
+ * is returned in *holder, for the caller to close). -ENOENT (also for a
+ * token whose user's password changed since it was issued). */
 int ca_token_take(struct ca *ca, const char *token, struct ca_sess *s, char *user,
 		  struct ca_sess **holder);
 /* The session let go of its token: it may be resumed within the TTL. */
 void ca_token_release(struct ca_sess *s);
 void ca_token_revoke(struct ca *ca, const char *token);
+/* The session's token now belongs to the user's current password. */
+void ca_token_retag(struct ca_sess *s);
 void ca_tokens_revoke_user(struct ca *ca, const char *user);
+/* Revokes the user's tokens except `keep` (may be NULL). */
+void ca_tokens_revoke_user_but(struct ca *ca, const char *user, const char *keep);
+/* After a bulk reload: drops tokens whose user is gone, inactive or has
+ * another password now. */
+void ca_tokens_check(struct ca *ca, const struct ucs_ud_snapshot *snap);
+/* Unheld tokens one user may have; the oldest goes first. */
+#define CA_UNHELD_PER_USER 16
 void ca_tokens_sweep(struct ca *ca);
 void ca_tokens_free(struct ca *ca);
 
@@ -237,7 +277,6 @@ const char *ca_direction_name(int dir);
 const char *ca_class_name(int cls);
 const char *ca_fwd_mode_name(int mode);
 int ca_fwd_mode_from_name(const char *name);
-extern const char *const ca_self_field_names[UCS_SF_COUNT];
 /* Base64 (standard or URL alphabet, padding optional, blanks skipped) of
  * len characters into out (room for len * 3 / 4 + 2 bytes): the length, or
  * -EINVAL for a character outside the alphabets. */
@@ -315,7 +354,17 @@ struct ca_line_access {
 	enum ca_access kind;
 	int32_t cls;	/* enum ucs_line_class when own */
 	uint32_t extra; /* UCS_UD_LINE_* when extra */
+	/* What a Line object shows (own lines: everything; an extra line: the
+	 * rights on one of its owners for the class the line has for her):
+	 * CA_SEE_* bits. */
+	unsigned see;
 };
+#define CA_SEE_NUMBER 1u /* number (UCS_R_SEE_NUMBERS) */
+#define CA_SEE_FWD    2u /* forwarding on/off (UCS_RL_SEE_FORWARDING) */
+#define CA_SEE_FWD_TO 4u /* where it forwards (UCS_RL_SEE_FWD_NUMBER) */
+#define CA_SEE_ALL    7u
+/* The most owners one line can have (presence's limit, pres_binding.c). */
+#define CA_MAX_OWNERS 64
 void ca_line_access(struct ca *ca, const struct ucs_ud_user *u, const char *line,
 		    const struct ucs_line_info *info, struct ca_line_access *out);
 #define MAX_USER_LINES 256

@@ -42,53 +42,66 @@ static json_t *jserver(struct ca *ca)
 			 "presence_domain", env->presence_domain(), "protocol", 1);
 }
 
-/* The session becomes the user's: the answer to a login or a resume. */
-static void finish(struct ca_sess *s, json_t *id, const char *user_id, bool resume)
+/* The session becomes the user's: the answer to a login or a resume. The
+ * answer is the last thing done (sending may close the session). Returns
+ * whether the session is the user's now. */
+static bool finish(struct ca_sess *s, json_t *id, const char *user_id, bool resume)
 {
 	struct ca *ca = s->ca;
+	struct wsrpc_session *ws = wsrpc_session_ref(s->ws);
 	const struct ucs_ud_snapshot *snap = ca->udb->acquire();
 	const struct ucs_ud_user *u = snap ? ca->udb->user(snap, user_id) : NULL;
+	json_t *result;
+	bool ok = false;
 	int err;
 
 	if (!u || !(u->flags & UCS_UD_ACTIVE)) {
 		/* gone or switched off between the check and now */
-		wsrpc_error(s->ws, id, u ? WSRPC_INACTIVE : WSRPC_AUTH_FAILED,
-			    u ? "the account is inactive" : "wrong login or password", NULL);
 		if (resume) {
 			ca_token_revoke(ca, s->token);
 			s->token[0] = '\0';
 		}
+		wsrpc_error(ws, id, u ? WSRPC_INACTIVE : WSRPC_AUTH_FAILED,
+			    u ? "the account is inactive" : "wrong login or password", NULL);
 		goto out;
 	}
 	err = ca_sess_attach(s, u);
 	if (err == -EUSERS) {
-		wsrpc_error(s->ws, id, WSRPC_RATE_LIMITED, "too many sessions of this user",
-			    json_pack("{s:i}", "max_sessions_per_user",
-				      (int)ca->conf.max_sessions_per_user));
 		if (resume)
 			ca_token_release(s);
+		wsrpc_error(ws, id, WSRPC_RATE_LIMITED, "too many sessions of this user",
+			    json_pack("{s:i}", "max_sessions_per_user",
+				      (int)ca->conf.max_sessions_per_user));
 		goto out;
 	}
 	if (!err && !resume)
 		err = ca_token_issue(s);
 	if (err) {
-		wsrpc_error(s->ws, id, WSRPC_INTERNAL, strerror(-err), NULL);
-		wsrpc_session_close(s->ws, WSRPC_CLOSE_INTERNAL, "internal error");
+		wsrpc_error(ws, id, WSRPC_INTERNAL, strerror(-err), NULL);
+		wsrpc_session_close(ws, WSRPC_CLOSE_INTERNAL, "internal error");
 		goto out;
 	}
 	CA_LOG(ca, UCS_LOG_INFO, "%s %s from %s (session %llu)", u->login,
-	       resume ? "resumed a session" : "logged in", wsrpc_session_peer_name(s->ws),
+	       resume ? "resumed a session" : "logged in", wsrpc_session_peer_name(ws),
 	       (unsigned long long)s->id);
 	if (resume)
 		ca->n.resumes_ok++;
 	else
 		ca->n.logins_ok++;
-	wsrpc_reply(s->ws, id,
-		    json_pack("{s:s,s:o,s:o}", "session", s->token, "user", juser(u), "server",
-			      jserver(ca)));
+	ok = true;
+	result = json_pack("{s:s,s:o,s:o}", "session", s->token, "user", juser(u), "server",
+			   jserver(ca));
+	wsrpc_reply(ws, id, result);
 out:
 	if (snap)
 		ca->udb->release(snap);
+	wsrpc_session_unref(ws);
+	return ok;
+}
+
+static void login_release(struct ca_op *op)
+{
+	free(op);
 }
 
 static void login_done(const struct ucs_auth_result *res, void *arg)
@@ -96,36 +109,38 @@ static void login_done(const struct ucs_auth_result *res, void *arg)
 	struct login_op *lo = arg;
 	struct ca_sess *s = lo->op.sess;
 	struct ca *ca = s->ca;
-	json_t *id = json_incref(lo->op.id);
 
-	ca_op_remove(&lo->op);
-	free(lo);
 	s->busy_login = false;
+	if (res->status)
+		ca->n.logins_failed++;
 	switch (res->status) {
-	case 0:
+	case 0: {
+		json_t *id = json_incref(lo->op.id);
+
+		ca_op_remove(&lo->op);
+		free(lo);
 		finish(s, id, res->user.text, false);
+		json_decref(id);
 		break;
+	}
 	case -EAGAIN:
-		wsrpc_error(s->ws, id, WSRPC_LOCKED_OUT, "locked out: try again later",
+		ca_op_error(&lo->op, WSRPC_LOCKED_OUT, "locked out: try again later",
 			    json_pack("{s:I}", "retry_after_ms", (json_int_t)res->retry_after_ms));
 		break;
 	case -EPERM:
-		wsrpc_error(s->ws, id, WSRPC_INACTIVE, "the account is inactive", NULL);
+		ca_op_error(&lo->op, WSRPC_INACTIVE, "the account is inactive", NULL);
 		break;
 	case -EHOSTUNREACH:
-		wsrpc_error(s->ws, id, WSRPC_UNAVAILABLE,
+		ca_op_error(&lo->op, WSRPC_UNAVAILABLE,
 			    "the directory that checks passwords cannot be reached", NULL);
 		break;
 	case -EACCES:
-		wsrpc_error(s->ws, id, WSRPC_AUTH_FAILED, "wrong login or password", NULL);
+		ca_op_error(&lo->op, WSRPC_AUTH_FAILED, "wrong login or password", NULL);
 		break;
 	default:
-		wsrpc_error(s->ws, id, WSRPC_UNAVAILABLE, "the login could not be checked", NULL);
+		ca_op_error(&lo->op, WSRPC_UNAVAILABLE, "the login could not be checked", NULL);
 		break;
 	}
-	if (res->status)
-		ca->n.logins_failed++;
-	json_decref(id);
 }
 
 static void login_cancel(struct ca_op *op)
@@ -164,7 +179,8 @@ CA_METHOD(ca_m_auth_login)
 	if (logged_in_already(s, id))
 		return;
 	if (!*login) {
-		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "login: must not be empty", NULL);
+		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "login: must not be empty",
+			    json_pack("{s:s}", "member", "login"));
 		return;
 	}
 	lo = calloc(1, sizeof(*lo));
@@ -187,13 +203,14 @@ CA_METHOD(ca_m_auth_login)
 				    json_pack("{s:i}", "retry_after_ms", 1000));
 		else if (err == -EINVAL)
 			wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "login or password malformed",
-				    NULL);
+				    json_pack("{s:s}", "member", "login"));
 		else
 			wsrpc_error(ws, id, WSRPC_UNAVAILABLE, "the login could not be checked",
 				    NULL);
 		return;
 	}
 	lo->op.cancel = login_cancel;
+	lo->op.release = login_release;
 	ca_op_add(s, &lo->op, id);
 	s->busy_login = true;
 }
@@ -221,8 +238,7 @@ CA_METHOD(ca_m_auth_resume)
 		       (unsigned long long)holder->id, holder->login, (unsigned long long)s->id);
 		wsrpc_session_close(holder->ws, WSRPC_CLOSE_REVOKED, "session replaced");
 	}
-	finish(s, id, user, true);
-	if (!s->user)
+	if (!finish(s, id, user, true))
 		ca->n.resumes_failed++;
 }
 

@@ -49,9 +49,37 @@ static const char *op_name(int op)
 	return op > 0 && (size_t)op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
 }
 
-static void ctl_free(struct ctl_op *c)
+/* The capability an operation needs (its name is data.capability). */
+static uint64_t op_cap(const struct ucs_call_control *q)
 {
-	free(c);
+	static const uint64_t caps[] = {0,
+					UCS_CAP_MAKE_CALL,
+					UCS_CAP_ANSWER,
+					UCS_CAP_CLEAR_CONNECTION,
+					UCS_CAP_CLEAR_CALL,
+					UCS_CAP_HOLD,
+					UCS_CAP_RETRIEVE,
+					UCS_CAP_CONSULT,
+					UCS_CAP_TRANSFER,
+					UCS_CAP_CONFERENCE,
+					UCS_CAP_ALTERNATE,
+					UCS_CAP_RECONNECT,
+					UCS_CAP_DEFLECT,
+					UCS_CAP_PICKUP,
+					UCS_CAP_DTMF};
+	static const uint64_t fwd[UCS_FWD_MODES] = {UCS_CAP_FWD_IMMEDIATE, UCS_CAP_FWD_BUSY,
+						    UCS_CAP_FWD_NOANSWER};
+
+	if (q->op == UCS_OP_FORWARD_SET || q->op == UCS_OP_FORWARD_CLEAR)
+		return q->mode >= 0 && q->mode < UCS_FWD_MODES ? fwd[q->mode] : 0;
+	if (q->op == UCS_OP_DND_SET)
+		return UCS_CAP_DND;
+	return q->op > 0 && (size_t)q->op < sizeof(caps) / sizeof(caps[0]) ? caps[q->op] : 0;
+}
+
+static void ctl_release(struct ca_op *op)
+{
+	free(op);
 }
 
 static void ctl_cancel(struct ca_op *op)
@@ -59,13 +87,7 @@ static void ctl_cancel(struct ca_op *op)
 	struct ctl_op *c = (struct ctl_op *)op;
 
 	op->sess->ca->host->bus->request_cancel(c->pending);
-	ctl_free(c);
-}
-
-static void ctl_finish(struct ctl_op *c)
-{
-	ca_op_remove(&c->op);
-	ctl_free(c);
+	free(c);
 }
 
 static int ctl_send(struct ctl_op *c);
@@ -76,10 +98,11 @@ static void ctl_reply(int status, const struct ucs_msg *reply, void *arg)
 	struct ca_sess *s = c->op.sess;
 	struct ca *ca = s->ca;
 	const struct ucs_call_control_result *r = NULL;
-	const struct ucs_call_control *q = &c->req[c->cur];
+	struct ucs_call_control q = c->req[c->cur];
 	size_t len = 0;
-	char reason[sizeof(r->reason) + 1] = "";
-	json_t *id = c->op.id;
+	char reason[sizeof(r->reason) + 1] = "", msg[sizeof(reason) + 64];
+	char line[UCS_ID_MAX], call[UCS_ID_MAX];
+	json_t *data;
 
 	c->pending = NULL;
 	if (reply) {
@@ -93,17 +116,18 @@ static void ctl_reply(int status, const struct ucs_msg *reply, void *arg)
 	}
 	if (status == 0 && c->cur + 1 < c->n) {
 		c->cur++;
-		if (ctl_send(c) == 0)
-			return;
-		ctl_finish(c);
+		ctl_send(c); /* answered and ended on failure */
 		return;
 	}
 	if (status)
 		ca->n.control_refused++;
 	if (status && status != -ETIMEDOUT)
 		CA_LOG(ca, UCS_LOG_INFO, "%s: %s on line %s refused (%s%s%s)", s->login,
-		       op_name(q->op), q->line.text, strerror(-status), reason[0] ? ": " : "",
+		       op_name(q.op), q.line.text, strerror(-status), reason[0] ? ": " : "",
 		       reason);
+	snprintf(line, sizeof(line), "%s", q.line.text);
+	snprintf(call, sizeof(call), "%s", q.call.text);
+	/* every answer ends the op first: s and c are not touched after it */
 	switch (status) {
 	case 0: {
 		json_t *res = json_object();
@@ -111,47 +135,53 @@ static void ctl_reply(int status, const struct ucs_msg *reply, void *arg)
 		if (r && r->call.text[0])
 			json_object_set_new(res, "call",
 					    ca_jstr(r->call.text, sizeof(r->call.text)));
-		wsrpc_reply(s->ws, id, res);
+		ca_op_reply(&c->op, res);
 		break;
 	}
 	case -EPERM:
-		wsrpc_error(s->ws, id, WSRPC_FORBIDDEN, reason[0] ? reason : "not allowed", NULL);
+		ca_op_error(&c->op, WSRPC_FORBIDDEN, reason[0] ? reason : "not allowed",
+			    json_pack("{s:s}", "line", line));
 		break;
 	case -ENOENT:
-		wsrpc_error(s->ws, id, WSRPC_NOT_FOUND, reason[0] ? reason : "no such line or call",
-			    NULL);
+		data = call[0] ? json_pack("{s:s,s:s}", "line", line, "call", call)
+			       : json_pack("{s:s}", "line", line);
+		ca_op_error(&c->op, WSRPC_NOT_FOUND, reason[0] ? reason : "no such line or call",
+			    data);
 		break;
-	case -ENOTSUP:
-		wsrpc_error(s->ws, id, WSRPC_NOT_SUPPORTED,
-			    reason[0] ? reason : "the line does not offer this",
-			    json_pack("{s:s}", "capability", op_name(q->op)));
+	case -ENOTSUP: {
+		uint64_t cap = op_cap(&q);
+
+		snprintf(msg, sizeof(msg), "%s",
+			 reason[0] ? reason : "the line does not offer this");
+		ca_op_error(&c->op, WSRPC_NOT_SUPPORTED, msg,
+			    json_pack("{s:s,s:s}", "capability", cap ? ca_cap_name(cap) : "?",
+				      "line", line));
 		break;
+	}
 	case -EREMOTEIO:
-		wsrpc_error(s->ws, id, WSRPC_DRIVER_REFUSED,
+		ca_op_error(&c->op, WSRPC_DRIVER_REFUSED,
 			    reason[0] ? reason : "the telephone system refused",
 			    json_pack("{s:s}", "driver_reason", reason));
 		break;
 	case -ETIMEDOUT:
-		wsrpc_error(s->ws, id, WSRPC_TIMEOUT, "the telephone system did not answer in time",
+		ca_op_error(&c->op, WSRPC_TIMEOUT, "the telephone system did not answer in time",
 			    NULL);
 		break;
 	case -ENETDOWN:
-		wsrpc_error(s->ws, id, WSRPC_UNAVAILABLE,
+		ca_op_error(&c->op, WSRPC_UNAVAILABLE,
 			    reason[0] ? reason : "the line is not available", NULL);
 		break;
 	case -ESHUTDOWN:
-		wsrpc_error(s->ws, id, WSRPC_NOT_AVAILABLE, "the line manager stopped", NULL);
+		ca_op_error(&c->op, WSRPC_NOT_AVAILABLE, "the line manager stopped", NULL);
 		break;
 	default:
-		wsrpc_error(s->ws, id, WSRPC_INTERNAL, reason[0] ? reason : strerror(-status),
-			    NULL);
+		ca_op_error(&c->op, WSRPC_INTERNAL, reason[0] ? reason : strerror(-status), NULL);
 		break;
 	}
-	ctl_finish(c);
 }
 
-/* Sends req[cur]; on failure answers and returns the error (the op stays
- * for the caller to finish). */
+/* Sends req[cur]; on failure answers, which ends the op (the caller must
+ * not touch it or its session then), and returns the error. */
 static int ctl_send(struct ctl_op *c)
 {
 	struct ca_sess *s = c->op.sess;
@@ -172,14 +202,14 @@ static int ctl_send(struct ctl_op *c)
 				   c);
 	}
 	if (err == -ENOENT)
-		wsrpc_error(s->ws, c->op.id, WSRPC_NOT_AVAILABLE, "no line manager is running",
-			    NULL);
+		ca_op_error(&c->op, WSRPC_NOT_AVAILABLE, "no line manager is running", NULL);
 	else if (err)
-		wsrpc_error(s->ws, c->op.id, WSRPC_INTERNAL, strerror(-err), NULL);
+		ca_op_error(&c->op, WSRPC_INTERNAL, strerror(-err), NULL);
 	return err;
 }
 
-/* Starts the requests (n of them, run in order); answers in any case. */
+/* Starts the requests (n of them, run in order); answers in any case. The
+ * last thing a handler does. */
 static void control(struct ca_sess *s, json_t *id, const struct ucs_call_control *req, int n)
 {
 	struct ctl_op *c = calloc(1, sizeof(*c));
@@ -195,9 +225,9 @@ static void control(struct ca_sess *s, json_t *id, const struct ucs_call_control
 	}
 	c->n = n;
 	c->op.cancel = ctl_cancel;
+	c->op.release = ctl_release;
 	ca_op_add(s, &c->op, id);
-	if (ctl_send(c))
-		ctl_finish(c);
+	ctl_send(c);
 }
 
 /* ---- what a request needs ------------------------------------------------------ */
@@ -339,11 +369,11 @@ static bool find_line(struct ctx *x, const char *line, bool any, struct ucs_line
  * on one of its owners, for the class the line has for that owner. */
 static bool right_on_line(struct ctx *x, const char *line, unsigned rl)
 {
-	struct ucs_id owners[16], ids[MAX_USER_LINES];
+	struct ucs_id owners[CA_MAX_OWNERS], ids[MAX_USER_LINES];
 	int32_t classes[MAX_USER_LINES];
-	int n = x->ca->pres->owners(line, owners, 16);
+	int n = x->ca->pres->owners(line, owners, CA_MAX_OWNERS);
 
-	for (int i = 0; i < n && i < 16; i++) {
+	for (int i = 0; i < n && i < CA_MAX_OWNERS; i++) {
 		uint64_t r = x->ca->rights->rights(x->u->id, owners[i].text);
 		int m = x->ca->pres->lines(owners[i].text, ids, classes, MAX_USER_LINES);
 
@@ -364,7 +394,8 @@ static bool may_manage(struct ctx *x, const struct ucs_line_info *li,
 		return true;
 	if (acc->kind == CA_EXTRA && (acc->extra & UCS_UD_LINE_PICKUP))
 		return true;
-	if (acc->kind == CA_NONE && right_on_line(x, li->id.text, rl))
+	/* an extra line without "pickup" is still a line of its owners */
+	if (right_on_line(x, li->id.text, rl))
 		return true;
 	snprintf(msg, sizeof(msg), "you may not %s on line %.64s", what, li->id.text);
 	wsrpc_error(x->s->ws, x->id, WSRPC_FORBIDDEN, msg, json_pack("{s:s}", "line", li->id.text));
@@ -379,7 +410,7 @@ static bool number_nonempty(struct ctx *x, const char *name, const char *value)
 	if (value && *value)
 		return true;
 	snprintf(msg, sizeof(msg), "%s: must not be empty", name);
-	wsrpc_error(x->s->ws, x->id, WSRPC_INVALID_PARAMS, msg, NULL);
+	wsrpc_error(x->s->ws, x->id, WSRPC_INVALID_PARAMS, msg, json_pack("{s:s}", "member", name));
 	return false;
 }
 
@@ -554,7 +585,7 @@ static bool transfer_target(struct ctx *x, json_t *params, struct ucs_call_contr
 		wsrpc_error(x->s->ws, x->id, WSRPC_INVALID_PARAMS,
 			    "give either to (a number: blind transfer) or with (a call: consulted "
 			    "transfer)",
-			    NULL);
+			    json_pack("{s:s}", "member", "to"));
 		return false;
 	}
 	return to ? read_number(x, params, "to", q) : with_call(x, params, q);
@@ -583,12 +614,13 @@ static bool dtmf_digits(struct ctx *x, json_t *params, struct ucs_call_control *
 	for (const char *p = d; *p; p++)
 		if (!isdigit((unsigned char)*p) && !strchr("*#ABCDabcd,", *p)) {
 			wsrpc_error(x->s->ws, x->id, WSRPC_INVALID_PARAMS,
-				    "digits: only 0-9 * # A-D and , (a pause)", NULL);
+				    "digits: only 0-9 * # A-D and , (a pause)",
+				    json_pack("{s:s}", "member", "digits"));
 			return false;
 		}
 	if (!*d) {
 		wsrpc_error(x->s->ws, x->id, WSRPC_INVALID_PARAMS, "digits: must not be empty",
-			    NULL);
+			    json_pack("{s:s}", "member", "digits"));
 		return false;
 	}
 	snprintf(q->digits, sizeof(q->digits), "%s", d);
@@ -602,13 +634,30 @@ CA_METHOD(ca_m_call_dtmf)
 	on_call(ws, params, id, arg, only, UCS_OP_DTMF, UCS_CAP_DTMF, dtmf_digits);
 }
 
-/* The line of another user's alerting call that the user may pick up. */
+/* The alerting call on one line of t's, into q; whether there is one. */
+static bool alerting_on(struct ctx *x, const struct ucs_id *line, const char *target,
+			struct ucs_call_control *q)
+{
+	struct ucs_call_info calls[8];
+	int nc = x->la->calls(line->text, calls, 8);
+
+	for (int c = 0; c < nc && c < 8; c++)
+		if (calls[c].state == UCS_CS_ALERTING) {
+			q->target_line = *line;
+			snprintf(q->target_user.text, sizeof(q->target_user.text), "%s", target);
+			return true;
+		}
+	return false;
+}
+
+/* The line of another user's alerting call that the user may pick up: a
+ * line of t's with the pickup right for its class, or one of the picker's
+ * extra lines with "pickup" that is bound to t. */
 static bool pickup_by_user(struct ctx *x, const char *name, struct ucs_call_control *q)
 {
 	const struct ucs_ud_user *t = ca_user_lookup(x->ca, x->snap, name);
-	struct ucs_id ids[MAX_USER_LINES], owners[16];
+	struct ucs_id ids[MAX_USER_LINES], owners[CA_MAX_OWNERS];
 	int32_t classes[MAX_USER_LINES];
-	struct ucs_call_info calls[8];
 	bool allowed = false;
 	char msg[160];
 	uint64_t r;
@@ -616,28 +665,29 @@ static bool pickup_by_user(struct ctx *x, const char *name, struct ucs_call_cont
 
 	if (!t) {
 		snprintf(msg, sizeof(msg), "user: no user %.64s", name);
-		wsrpc_error(x->s->ws, x->id, WSRPC_NOT_FOUND, msg, NULL);
+		wsrpc_error(x->s->ws, x->id, WSRPC_NOT_FOUND, msg,
+			    json_pack("{s:s}", "user", name));
 		return false;
 	}
 	r = x->ca->rights->rights(x->u->id, t->id);
 	n = x->ca->pres->lines(t->id, ids, classes, MAX_USER_LINES);
 	for (int i = 0; i < n && i < MAX_USER_LINES; i++) {
-		int no = x->ca->pres->owners(ids[i].text, owners, 16), nc;
+		int no = x->ca->pres->owners(ids[i].text, owners, CA_MAX_OWNERS);
+		struct ca_line_access acc;
 		bool own = false;
 
-		for (int j = 0; j < no && j < 16; j++)
+		for (int j = 0; j < no && j < CA_MAX_OWNERS; j++)
 			own |= strcmp(owners[j].text, t->id) == 0;
-		if (!own || !(r & UCS_R_LINE(classes[i], UCS_RL_PICKUP)))
+		if (!own)
 			continue;
+		if (!(r & UCS_R_LINE(classes[i], UCS_RL_PICKUP))) {
+			ca_line_access(x->ca, x->u, ids[i].text, NULL, &acc);
+			if (acc.kind != CA_EXTRA || !(acc.extra & UCS_UD_LINE_PICKUP))
+				continue;
+		}
 		allowed = true;
-		nc = x->la->calls(ids[i].text, calls, 8);
-		for (int c = 0; c < nc && c < 8; c++)
-			if (calls[c].state == UCS_CS_ALERTING) {
-				q->target_line = ids[i];
-				snprintf(q->target_user.text, sizeof(q->target_user.text), "%s",
-					 t->id);
-				return true;
-			}
+		if (alerting_on(x, &ids[i], t->id, q))
+			return true;
 	}
 	if (!allowed) {
 		snprintf(msg, sizeof(msg), "you may not pick up calls of %.64s", name);
@@ -669,7 +719,8 @@ CA_METHOD(ca_m_call_pickup)
 	    !str_param(&x, params, "at", 0, UCS_ID_MAX - 1, &at))
 		goto out;
 	if (!line == !user) {
-		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "give either line or user", NULL);
+		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "give either line or user",
+			    json_pack("{s:s}", "member", "line"));
 		goto out;
 	}
 	/* the picking line: hers; the rights on the target come before what
@@ -708,7 +759,8 @@ static int mode_param(struct ctx *x, json_t *params, int required)
 	m = ca_fwd_mode_from_name(mode);
 	if (m < 0) {
 		wsrpc_error(x->s->ws, x->id, WSRPC_INVALID_PARAMS,
-			    "mode: immediate, busy or noanswer", NULL);
+			    "mode: immediate, busy or noanswer",
+			    json_pack("{s:s}", "member", "mode"));
 		return -2;
 	}
 	return m;

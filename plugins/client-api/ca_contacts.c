@@ -206,6 +206,11 @@ static void search_free(struct search_op *so)
 	free(so);
 }
 
+static void search_release(struct ca_op *op)
+{
+	search_free((struct search_op *)op);
+}
+
 static void search_cancel(struct ca_op *op)
 {
 	struct search_op *so = (struct search_op *)op;
@@ -242,12 +247,12 @@ static void directory_done(int status, const struct ucs_msg *reply, void *arg)
 	}
 	if (so->number && added)
 		cache_put(ca, so->canonical, so->contacts);
-	answer(s, so->op.id,
-	       added ? "directory" : (json_array_size(so->contacts) ? "users" : "none"),
-	       so->contacts);
 	json_decref(doc);
-	ca_op_remove(&so->op);
-	search_free(so);
+	/* the answer ends the op (and may close the session): last */
+	ca_op_reply(&so->op, json_pack("{s:s,s:O}", "source",
+				       added ? "directory"
+					     : (json_array_size(so->contacts) ? "users" : "none"),
+				       "contacts", so->contacts));
 }
 
 /* Asks the directories when one is there: true when the answer will come
@@ -289,6 +294,7 @@ static bool ask_directories(struct ca_sess *s, json_t *id, const char *text, con
 		return false;
 	}
 	so->op.cancel = search_cancel;
+	so->op.release = search_release;
 	ca_op_add(s, &so->op, id);
 	return true;
 }
@@ -338,7 +344,7 @@ CA_METHOD(ca_m_contacts_search)
 								: ca->conf.contacts_limit;
 	if (!text == !number || (text && !*text) || (number && !*number)) {
 		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "give either text or number (not empty)",
-			    NULL);
+			    json_pack("{s:s}", "member", text ? "text" : "number"));
 		return;
 	}
 	ca->n.searches++;
@@ -352,13 +358,17 @@ CA_METHOD(ca_m_contacts_search)
 	}
 	canonical_of(ca, number, canonical, sizeof(canonical));
 	if (!canonical[0]) {
-		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "number: no digits in it", NULL);
+		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "number: no digits in it",
+			    json_pack("{s:s}", "member", "number"));
 		goto out;
 	}
 	hit = cache_get(ca, canonical);
 	if (hit) {
+		/* the cached list may be longer than this request's limit */
 		ca->n.search_cache_hits++;
-		answer(s, id, "cache", hit);
+		for (size_t i = 0; i < json_array_size(hit) && i < (size_t)limit; i++)
+			json_array_append(contacts, json_array_get(hit, i));
+		answer(s, id, "cache", contacts);
 		goto out;
 	}
 	search_users(ca, NULL, canonical, (size_t)limit, contacts);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ucs_jsontext.h>
 #include <ucs_names.h>
 
 #include "ca.h"
@@ -22,68 +23,19 @@
 
 /* ---- strings ------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (at most max bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t max)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n > max)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 json_t *ca_jstr(const char *text, size_t cap)
 {
-	const unsigned char *u = (const unsigned char *)text;
-	size_t len = strnlen(text, cap), out = 0, i;
+	size_t len = strnlen(text, cap), out;
 	char *buf;
 	json_t *j;
 
-	for (i = 0; i < len;) {
-		size_t n = utf8_len(u + i, len - i);
-
-		if (!n)
-			break;
-		i += n;
-	}
-	if (i == len)
+	if (ucs_utf8_valid(text, len))
 		return json_stringn(text, len);
 	/* rare: rebuild with replacement characters (3 bytes for each bad one) */
 	buf = malloc(len * 3 + 1);
 	if (!buf)
 		return NULL;
-	for (i = 0; i < len;) {
-		size_t n = utf8_len(u + i, len - i);
-
-		if (n) {
-			memcpy(buf + out, u + i, n);
-			out += n;
-			i += n;
-		} else {
-			memcpy(buf + out, "\xef\xbf\xbd", 3);
-			out += 3;
-			i++;
-		}
-	}
+	out = ucs_utf8_repair(text, len, buf);
 	j = json_stringn(buf, out);
 	free(buf);
 	return j;
@@ -217,43 +169,6 @@ json_t *ca_jservice_names(uint64_t services)
 	return table_names(ucs_service_names, services);
 }
 
-const char *const ca_self_field_names[UCS_SF_COUNT] = {
-	[UCS_SF_FIRST_NAME] = "first_name",
-	[UCS_SF_LAST_NAME] = "last_name",
-	[UCS_SF_DISPLAY_NAME] = "display_name",
-	[UCS_SF_EMAIL] = "email",
-	[UCS_SF_PASSWORD] = "password",
-	[UCS_SF_COMPANY] = "company",
-	[UCS_SF_TITLE] = "title",
-	[UCS_SF_OFFICE] = "office",
-	[UCS_SF_STREET] = "street",
-	[UCS_SF_POSTAL_CITY] = "postal_city",
-	[UCS_SF_STATE] = "state",
-	[UCS_SF_COUNTRY] = "country",
-	[UCS_SF_WEBSITE] = "website",
-	[UCS_SF_PHONE_BUSINESS] = "phone_business",
-	[UCS_SF_PHONE_BUSINESS2] = "phone_business2",
-	[UCS_SF_PHONE_PRIVATE] = "phone_private",
-	[UCS_SF_PHONE_MOBILE] = "phone_mobile",
-	[UCS_SF_PHONE_MAILBOX] = "phone_voicemail",
-	[UCS_SF_PHONE_RECORDING] = "phone_recording",
-	[UCS_SF_FIRST_PHONE] = "first_phone",
-	[UCS_SF_SECOND_PHONE] = "second_phone",
-	[UCS_SF_SERVICES] = "services",
-	[UCS_SF_OWN_PHONES] = "own_phones",
-	[UCS_SF_COMPUTER_PHONES] = "computer_phones",
-	[UCS_SF_CONTACT_IMAGE] = "contact_image",
-};
-
-static const char *const state_names[] = {"unknown", "available", "away", "busy", "dnd", "offline"};
-static const char *const reason_names[] = {"none",     "manual",  "on_phone",	   "ringing",
-					   "av_call",  "meeting", "out_of_office", "forwarded",
-					   "line_dnd", "idle"};
-static const char *const line_state_names[] = {"gone",	  "idle",      "ringing",
-					       "dialing", "connected", "held"};
-static const char *const direction_names[] = {"none", "incoming", "outgoing"};
-static const char *const calendar_names[] = {"free", "meeting", "out_of_office"};
-static const char *const class_names[] = {"first", "second", "additional"};
 static const char *const cap_names[] = {
 	"make_call",	 "answer",   "clear_connection", "clear_call",	 "hold",
 	"retrieve",	 "consult",  "transfer",	 "conference",	 "alternate",
@@ -273,13 +188,13 @@ static const char *const fwd_mode_names[] = {"immediate", "busy", "noanswer"};
 
 const char *ca_state_name(int state)
 {
-	return NAME(state_names, state);
+	return NAME(ucs_state_names, state);
 }
 
 int ca_state_from_name(const char *name)
 {
-	for (size_t i = 0; name && i < COUNT(state_names); i++)
-		if (strcmp(state_names[i], name) == 0)
+	for (size_t i = 0; name && i < COUNT(ucs_state_names); i++)
+		if (strcmp(ucs_state_names[i], name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -314,12 +229,12 @@ const char *ca_conn_state_name(int state)
 
 const char *ca_direction_name(int dir)
 {
-	return NAME(direction_names, dir);
+	return NAME(ucs_direction_names, dir);
 }
 
 const char *ca_class_name(int cls)
 {
-	return NAME(class_names, cls);
+	return NAME(ucs_class_names, cls);
 }
 
 const char *ca_fwd_mode_name(int mode)
@@ -422,7 +337,7 @@ static json_t *jline_view(struct ca *ca, const struct ucs_presence_line_view *l)
 
 	set(o, "line", JA(l->line.text));
 	set(o, "class", json_string(ca_class_name(l->line_class)));
-	set(o, "state", json_string(NAME(line_state_names, l->state)));
+	set(o, "state", json_string(NAME(ucs_line_state_names, l->state)));
 	set(o, "direction", json_string(ca_direction_name(l->direction)));
 	set(o, "forwarding", l->forwarding < 0 ? json_null() : json_boolean(l->forwarding));
 	set(o, "dnd", json_boolean(l->dnd));
@@ -441,14 +356,14 @@ json_t *ca_jpresence(struct ca *ca, const struct ucs_presence *p)
 
 	set(o, "user", JA(p->user.text));
 	set(o, "state", json_string(ca_state_name(p->state)));
-	set(o, "reason", json_string(NAME(reason_names, p->reason)));
+	set(o, "reason", json_string(NAME(ucs_reason_names, p->reason)));
 	set(o, "manual", json_string(p->manual ? ca_state_name(p->manual) : "none"));
 	set(o, "since", json_integer(p->since));
 	set(o, "note", JA(p->note));
 	set(o, "calendar",
-	    json_pack("{s:s,s:b,s:I,s:o,s:o}", "kind", NAME(calendar_names, p->calendar), "private",
-		      p->calendar_private != 0, "end", (json_int_t)p->calendar_end, "subject",
-		      JA(p->subject), "place", JA(p->place)));
+	    json_pack("{s:s,s:b,s:I,s:o,s:o}", "kind", NAME(ucs_calendar_names, p->calendar),
+		      "private", p->calendar_private != 0, "end", (json_int_t)p->calendar_end,
+		      "subject", JA(p->subject), "place", JA(p->place)));
 	set(o, "av", json_pack("{s:b,s:o}", "busy", p->av_busy != 0, "with", JA(p->av_with.text)));
 	for (uint32_t i = 0; i < p->n_lines && i < UCS_PRESENCE_LINES; i++)
 		json_array_append_new(lines, jline_view(ca, &p->lines[i]));

@@ -38,38 +38,82 @@ struct ca_linewatch {
 
 /* ---- access --------------------------------------------------------------------- */
 
+/* What the user sees of an extra line: her rights on its owners, for the
+ * class the line has for each (the best owner counts). */
+static unsigned extra_see(struct ca *ca, const struct ucs_ud_user *u, const char *line,
+			  const struct ucs_id *owners, int n_owners)
+{
+	struct ucs_id ids[MAX_USER_LINES];
+	int32_t classes[MAX_USER_LINES];
+	unsigned see = 0;
+
+	for (int i = 0; i < n_owners && i < CA_MAX_OWNERS && see != CA_SEE_ALL; i++) {
+		uint64_t r = ca->rights->rights(u->id, owners[i].text);
+		int m = ca->pres->lines(owners[i].text, ids, classes, MAX_USER_LINES);
+
+		if (r & UCS_R_SEE_NUMBERS)
+			see |= CA_SEE_NUMBER;
+		for (int j = 0; j < m && j < MAX_USER_LINES; j++) {
+			if (strcmp(ids[j].text, line))
+				continue;
+			if (r & UCS_R_LINE(classes[j], UCS_RL_SEE_FORWARDING))
+				see |= CA_SEE_FWD;
+			if (r & UCS_R_LINE(classes[j], UCS_RL_SEE_FWD_NUMBER))
+				see |= CA_SEE_FWD | CA_SEE_FWD_TO;
+			break;
+		}
+	}
+	return see;
+}
+
 void ca_line_access(struct ca *ca, const struct ucs_ud_user *u, const char *line,
 		    const struct ucs_line_info *info, struct ca_line_access *out)
 {
-	struct ucs_id owners[16], ids[MAX_USER_LINES];
+	struct ucs_id owners[CA_MAX_OWNERS], ids[MAX_USER_LINES];
 	int32_t classes[MAX_USER_LINES];
-	int n;
+	struct ucs_line_info li;
+	const char *internal = "";
+	int n, k = -1, no;
 
 	memset(out, 0, sizeof(*out));
 	if (!u || !line || !*line)
 		return;
-	n = ca->pres->owners(line, owners, 16);
-	for (int i = 0; i < n && i < 16; i++) {
-		if (strcmp(owners[i].text, u->id))
-			continue;
-		out->kind = CA_OWN;
-		out->cls = UCS_LINE_ADDITIONAL;
-		n = ca->pres->lines(u->id, ids, classes, MAX_USER_LINES);
-		for (int j = 0; j < n && j < MAX_USER_LINES; j++)
-			if (strcmp(ids[j].text, line) == 0) {
-				out->cls = classes[j];
-				break;
-			}
+	/* presence resolves her lines, own and extra, by id or by internal
+	 * number (which names a line only while exactly one live line carries
+	 * it): a line it does not list is not hers */
+	n = ca->pres->lines(u->id, ids, classes, MAX_USER_LINES);
+	for (int i = 0; i < n && i < MAX_USER_LINES && k < 0; i++)
+		if (strcmp(ids[i].text, line) == 0)
+			k = i;
+	if (k < 0)
 		return;
+	no = ca->pres->owners(line, owners, CA_MAX_OWNERS);
+	for (int i = 0; i < no && i < CA_MAX_OWNERS; i++)
+		if (strcmp(owners[i].text, u->id) == 0) {
+			out->kind = CA_OWN;
+			out->cls = classes[k];
+			out->see = CA_SEE_ALL;
+			return;
+		}
+	if (info) {
+		internal = info->internal.text;
+	} else {
+		const struct ucs_lines_api *la =
+			ca->host->service->find(UCS_LINES_SERVICE, UCS_LINES_VERSION, NULL);
+
+		li = (struct ucs_line_info){.size = sizeof(li)};
+		if (la && la->line(line, &li) == 0)
+			internal = li.internal.text;
 	}
+	/* one of her extra lines: the entry naming it gives the flags */
 	for (size_t i = 0; i < u->n_extra_lines; i++) {
 		const char *e = u->extra_lines[i].line;
 
-		if (e && (strcmp(e, line) == 0 || (info && info->internal.text[0] &&
-						   strcmp(e, info->internal.text) == 0))) {
+		if (e && (strcmp(e, line) == 0 || (*internal && strcmp(e, internal) == 0))) {
 			out->kind = CA_EXTRA;
 			out->cls = UCS_LINE_ADDITIONAL;
 			out->extra = u->extra_lines[i].rights;
+			out->see = extra_see(ca, u, line, owners, no < 0 ? 0 : no);
 			return;
 		}
 	}
@@ -79,11 +123,12 @@ void ca_line_access(struct ca *ca, const struct ucs_ud_user *u, const char *line
 
 #define JA(s) ca_jstr((s), sizeof(s))
 
-json_t *ca_jline(struct ca *ca, const struct ucs_line_info *li, const struct ca_line_access *acc)
+/* A Line as a session sees it: see (CA_SEE_*) hides the number and the
+ * forwarding of a line of others; acc adds access/class/extra. */
+static json_t *jline(const struct ucs_line_info *li, const struct ca_line_access *acc, unsigned see)
 {
 	json_t *o = json_object(), *fwd = json_object();
 
-	(void)ca;
 	json_object_set_new(o, "id", JA(li->id.text));
 	json_object_set_new(o, "internal", JA(li->internal.text));
 	json_object_set_new(o, "name", JA(li->name));
@@ -92,15 +137,21 @@ json_t *ca_jline(struct ca *ca, const struct ucs_line_info *li, const struct ca_
 	json_object_set_new(o, "status", json_string(ca_line_status_name(li->status)));
 	json_object_set_new(o, "reason", JA(li->reason));
 	json_object_set_new(o, "caps", ca_jcaps(li->caps));
-	json_object_set_new(o, "number", ca_jlnumber(&li->number));
+	json_object_set_new(o, "number",
+			    see & CA_SEE_NUMBER ? ca_jlnumber(&li->number) : json_null());
 	json_object_set_new(o, "dnd", json_boolean(li->dnd));
 	json_object_set_new(o, "private", json_boolean(li->private_line));
 	json_object_set_new(o, "trunk", json_boolean(li->trunk));
-	for (int m = 0; m < UCS_FWD_MODES; m++)
+	for (int m = 0; m < UCS_FWD_MODES; m++) {
+		bool on = li->fwd_on[m] != 0;
+
 		json_object_set_new(
 			fwd, ca_fwd_mode_name(m),
-			json_pack("{s:b,s:o}", "on", li->fwd_on[m] != 0, "to",
-				  li->fwd_on[m] ? ca_jlnumber(&li->fwd_to[m]) : json_null()));
+			json_pack("{s:o,s:o}", "on",
+				  see & CA_SEE_FWD ? json_boolean(on) : json_null(), "to",
+				  on && (see & CA_SEE_FWD_TO) ? ca_jlnumber(&li->fwd_to[m])
+							      : json_null()));
+	}
 	json_object_set_new(o, "forwarding", fwd);
 	if (acc) {
 		json_object_set_new(o, "access",
@@ -116,6 +167,12 @@ json_t *ca_jline(struct ca *ca, const struct ucs_line_info *li, const struct ca_
 						      (acc->extra & UCS_UD_LINE_PICKUP) != 0));
 	}
 	return o;
+}
+
+json_t *ca_jline(struct ca *ca, const struct ucs_line_info *li, const struct ca_line_access *acc)
+{
+	(void)ca;
+	return jline(li, acc, acc ? acc->see : CA_SEE_ALL);
 }
 
 /* Whether the remote party of a call may be shown through this access. */
@@ -210,12 +267,13 @@ static void on_line_status(const struct ucs_msg *msg, void *arg)
 {
 	struct ca_linewatch *lw = arg;
 	struct ca *ca = lw->ca;
-	size_t len = 0, tlen = 0, n;
+	size_t len = 0, tlen[CA_SEE_ALL + 1] = {0}, n;
 	const struct ucs_line_info *li = ca->host->bus->msg_payload(msg, &len);
 	const struct ucs_ud_snapshot *snap;
 	struct wsrpc_session **v;
-	json_t *params = NULL;
-	char *text = NULL;
+	/* one text per variant: what a session's user may see of the line */
+	json_t *params[CA_SEE_ALL + 1] = {NULL};
+	char *text[CA_SEE_ALL + 1] = {NULL};
 
 	if (!li || len < sizeof(*li))
 		return;
@@ -230,14 +288,16 @@ static void on_line_status(const struct ucs_msg *msg, void *arg)
 		ca_line_access(ca, ca->udb->user(snap, s->user->id), li->id.text, li, &acc);
 		if (acc.kind == CA_NONE)
 			continue;
-		if (!params)
-			params = json_pack("{s:o}", "line", ca_jline(ca, li, NULL));
-		send_to(s, &text, &tlen, "line.event", params);
+		if (!params[acc.see])
+			params[acc.see] = json_pack("{s:o}", "line", jline(li, NULL, acc.see));
+		send_to(s, &text[acc.see], &tlen[acc.see], "line.event", params[acc.see]);
 		ca->n.line_events++;
 	}
 	put_sessions(v, n);
-	json_decref(params);
-	free(text);
+	for (unsigned k = 0; k <= CA_SEE_ALL; k++) {
+		json_decref(params[k]);
+		free(text[k]);
+	}
 	if (snap)
 		ca->udb->release(snap);
 }
@@ -451,7 +511,7 @@ static int requested_lines(struct ca_sess *s, json_t *id, json_t *params,
 		return ca_user_lines(ca, u, la, ids, infos, acc, MAX_USER_LINES);
 	if (!json_is_array(want) || json_array_size(want) > MAX_USER_LINES) {
 		wsrpc_error(s->ws, id, WSRPC_INVALID_PARAMS, "lines: expected a list of line ids",
-			    NULL);
+			    json_pack("{s:s}", "member", "lines"));
 		return -1;
 	}
 	json_array_foreach(want, i, e)
@@ -460,7 +520,8 @@ static int requested_lines(struct ca_sess *s, json_t *id, json_t *params,
 
 		if (!line || !*line || strlen(line) >= UCS_ID_MAX) {
 			wsrpc_error(s->ws, id, WSRPC_INVALID_PARAMS,
-				    "lines: expected a list of line ids", NULL);
+				    "lines: expected a list of line ids",
+				    json_pack("{s:s}", "member", "lines"));
 			return -1;
 		}
 		infos[i] = (struct ucs_line_info){.size = sizeof(infos[i])};
@@ -559,7 +620,7 @@ CA_METHOD(ca_m_lines_unsubscribe)
 	}
 	if (!json_is_array(want)) {
 		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "lines: expected a list of line ids",
-			    NULL);
+			    json_pack("{s:s}", "member", "lines"));
 		return;
 	}
 	json_array_foreach(want, i, e)

@@ -12,8 +12,9 @@
  * through set_picture. A new password needs the old one, verified through
  * the auth service like a login (so a guessed old password counts against
  * the brute-force protection), and is hashed by auth (set_password). The
- * order is: verify the old password, write the document and pictures, set
- * the password, answer with the new me.get.
+ * order is: check every member and decode and measure the pictures, verify
+ * the old password, write the document and pictures, set the password (and
+ * end her other sessions and tokens), answer with the new me.get.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,7 +77,7 @@ static json_t *jme(struct ca *ca, const struct ucs_ud_user *u)
 	json_object_set_new(o, "services", ca_jservice_names(ca->rights->services(u->id)));
 	json_object_set_new(
 		o, "self_fields",
-		ca_jnames(ca_self_field_names, UCS_SF_COUNT, ca->rights->self_fields(u->id)));
+		ca_jnames(ucs_self_field_names, UCS_SF_COUNT, ca->rights->self_fields(u->id)));
 	json_object_set_new(o, "restrictions",
 			    ca_jnames(restriction_names, 4, ca->rights->restrictions()));
 	for (size_t i = 0; i < u->n_groups; i++)
@@ -301,7 +302,8 @@ static bool check_params(struct ca_sess *s, json_t *id, json_t *params, uint32_t
 	char path[128], msg[200];
 
 	if (!json_is_object(params)) {
-		wsrpc_error(s->ws, id, WSRPC_INVALID_PARAMS, "params: expected an object", NULL);
+		wsrpc_error(s->ws, id, WSRPC_INVALID_PARAMS, "params: expected an object",
+			    json_pack("{s:s}", "member", "params"));
 		return false;
 	}
 	json_object_foreach(params, key, v)
@@ -322,7 +324,8 @@ static bool check_params(struct ca_sess *s, json_t *id, json_t *params, uint32_t
 		}
 		if (!json_is_object(v)) {
 			snprintf(msg, sizeof(msg), "%s: expected an object", key);
-			wsrpc_error(s->ws, id, WSRPC_INVALID_PARAMS, msg, NULL);
+			wsrpc_error(s->ws, id, WSRPC_INVALID_PARAMS, msg,
+				    json_pack("{s:s}", "member", key));
 			return false;
 		}
 		json_object_foreach(v, sub, e)
@@ -341,45 +344,309 @@ static bool check_params(struct ca_sess *s, json_t *id, json_t *params, uint32_t
 	return true;
 }
 
-static void store_error(struct ca_sess *s, json_t *id, int err, const char *text)
+/* ---- me.update: pictures ------------------------------------------------------------ */
+
+/* Limits that bound what the synchronous set_picture() costs on the loop
+ * (decoding and scaling a 2048x2048 image takes some 100 ms there): the
+ * image data, its pixel count (read from the header before anything is
+ * decoded), one picture update of a user at a time and one every
+ * PIC_INTERVAL_MS. */
+#define PIC_MAX_BYTES	(2u << 20)
+#define PIC_MAX_PIXELS	(2048u * 2048u)
+#define PIC_INTERVAL_MS 5000u
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Width and height from a PNG, GIF or JPEG header: 0, or -EINVAL for data
+ * that is none of them. */
+static int image_size(const unsigned char *d, size_t n, uint32_t *w, uint32_t *h)
+{
+	static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+	if (n >= 24 && memcmp(d, png, 8) == 0 && memcmp(d + 12, "IHDR", 4) == 0) {
+		*w = be32(d + 16);
+		*h = be32(d + 20);
+		return 0;
+	}
+	if (n >= 10 && (memcmp(d, "GIF87a", 6) == 0 || memcmp(d, "GIF89a", 6) == 0)) {
+		*w = (uint32_t)d[6] | (uint32_t)d[7] << 8;
+		*h = (uint32_t)d[8] | (uint32_t)d[9] << 8;
+		return 0;
+	}
+	if (n >= 4 && d[0] == 0xff && d[1] == 0xd8) {
+		size_t i = 2;
+
+		/* segments up to the first start-of-frame (C0-CF but C4, C8, CC) */
+		while (i + 4 <= n) {
+			unsigned m;
+			size_t len;
+
+			if (d[i] != 0xff)
+				return -EINVAL;
+			m = d[i + 1];
+			if (m == 0xff) {
+				i++;
+				continue;
+			}
+			if (m == 0xd8 || m == 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+				i += 2;
+				continue;
+			}
+			len = (size_t)d[i + 2] << 8 | d[i + 3];
+			if (len < 2)
+				return -EINVAL;
+			if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) {
+				if (i + 9 > n)
+					return -EINVAL;
+				*h = (uint32_t)d[i + 5] << 8 | d[i + 6];
+				*w = (uint32_t)d[i + 7] << 8 | d[i + 8];
+				return 0;
+			}
+			i += 2 + len;
+		}
+	}
+	return -EINVAL;
+}
+
+struct picture {
+	bool set;	     /* the request has it */
+	unsigned char *data; /* NULL with len 0: remove it */
+	size_t len;
+};
+
+/* Decodes and checks one picture member; false when answered. */
+static bool read_picture(struct ca_sess *s, json_t *id, const char *name, json_t *v,
+			 struct picture *out)
+{
+	const char *b64 = json_string_value(v);
+	size_t len = json_string_length(v);
+	char msg[200];
+	uint32_t w = 0, h = 0;
+	ssize_t got;
+
+	memset(out, 0, sizeof(*out));
+	if (!v)
+		return true;
+	out->set = true;
+	if (!len)
+		return true;
+	if (len / 4 * 3 > PIC_MAX_BYTES + 3) {
+		snprintf(msg, sizeof(msg), "%s: more than %u bytes of image data", name,
+			 PIC_MAX_BYTES);
+		goto bad;
+	}
+	out->data = malloc(len * 3 / 4 + 3);
+	if (!out->data) {
+		wsrpc_error(s->ws, id, WSRPC_INTERNAL, "out of memory", NULL);
+		return false;
+	}
+	got = ca_b64_decode(b64, len, out->data);
+	if (got < 0) {
+		snprintf(msg, sizeof(msg), "%s: not base64", name);
+		goto bad;
+	}
+	out->len = (size_t)got;
+	if (out->len > PIC_MAX_BYTES) {
+		snprintf(msg, sizeof(msg), "%s: more than %u bytes of image data", name,
+			 PIC_MAX_BYTES);
+		goto bad;
+	}
+	if (image_size(out->data, out->len, &w, &h) || !w || !h) {
+		snprintf(msg, sizeof(msg), "%s: not a PNG, JPEG or GIF image", name);
+		goto bad;
+	}
+	if ((uint64_t)w * h > PIC_MAX_PIXELS) {
+		snprintf(msg, sizeof(msg), "%s: %ux%u pixels is more than %u pixels", name, w, h,
+			 PIC_MAX_PIXELS);
+		goto bad;
+	}
+	return true;
+bad:
+	free(out->data);
+	out->data = NULL;
+	wsrpc_error(s->ws, id, WSRPC_INVALID_PARAMS, msg, json_pack("{s:s}", "member", name));
+	return false;
+}
+
+/* ---- me.update: phones of others -------------------------------------------------- */
+
+/* Whether `name` (a line id or internal number her phones name) is a line
+ * bound to another user and not one of her extra lines. */
+static bool line_of_other(struct ca *ca, const struct ucs_ud_user *u, const char *name)
+{
+	const struct ucs_lines_api *la =
+		ca->host->service->find(UCS_LINES_SERVICE, UCS_LINES_VERSION, NULL);
+	struct ucs_line_info li = {.size = sizeof(li)};
+	struct ucs_id owners[CA_MAX_OWNERS];
+	const char *line = name;
+	int n;
+
+	if (!name || !*name)
+		return false;
+	if (la && (la->line(name, &li) == 0 || la->line_by_number(name, &li) == 0))
+		line = li.id.text;
+	for (size_t i = 0; i < u->n_extra_lines; i++) {
+		const char *e = u->extra_lines[i].line;
+
+		if (e && (strcmp(e, name) == 0 || strcmp(e, line) == 0))
+			return false;
+	}
+	/* bound to others and not (also) to her: a shared line she has
+	 * already may be named again */
+	n = ca->pres->owners(line, owners, CA_MAX_OWNERS);
+	for (int i = 0; i < n && i < CA_MAX_OWNERS; i++)
+		if (strcmp(owners[i].text, u->id) == 0)
+			return false;
+	return n > 0;
+}
+
+/* phones.first / second / other must not take another user's line. */
+static bool check_phones(struct ca_sess *s, json_t *id, json_t *params)
+{
+	static const char *const paths[] = {"phones.first", "phones.second", "phones.other"};
+	const struct ucs_ud_snapshot *snap;
+	const struct ucs_ud_user *u = ca_me(s, &snap);
+	bool ok = true;
+	char msg[200];
+
+	for (size_t k = 0; u && ok && k < 3; k++) {
+		json_t *v = at(params, paths[k]), *e;
+		size_t i;
+
+		if (json_is_string(v) && line_of_other(s->ca, u, json_string_value(v))) {
+			snprintf(msg, sizeof(msg), "%s: %.64s is another user's line", paths[k],
+				 json_string_value(v));
+			ok = false;
+		}
+		json_array_foreach(json_is_array(v) ? v : NULL, i, e)
+		{
+			if (ok && line_of_other(s->ca, u, json_string_value(e))) {
+				snprintf(msg, sizeof(msg), "%s: %.64s is another user's line",
+					 paths[k], json_string_value(e));
+				ok = false;
+			}
+		}
+		if (!ok)
+			wsrpc_error(s->ws, id, WSRPC_FORBIDDEN, msg,
+				    json_pack("{s:s}", "field", paths[k]));
+	}
+	if (snap)
+		s->ca->udb->release(snap);
+	return ok;
+}
+
+/* ---- me.update: the steps ----------------------------------------------------------- */
+
+struct update_op {
+	struct ca_op op;
+	struct ca *ca;
+	struct ucs_auth_op *verify;
+	json_t *params;
+	struct picture pic[2]; /* contact_image, profile_picture */
+	char user[UCS_ID_MAX];
+	bool pic_held; /* holds her user's pic_busy */
+	bool setting;  /* set_password runs: it cannot be cancelled */
+	bool orphaned; /* ... and the session went meanwhile */
+};
+
+static void update_free(struct update_op *u)
+{
+	struct ca_user *cu = u->pic_held ? ca_user_find(u->ca, u->user) : NULL;
+
+	if (cu)
+		cu->pic_busy = false;
+	if (u->setting && (cu = ca_user_find(u->ca, u->user)) && cu->pw_changing)
+		cu->pw_changing--;
+	json_decref(u->params);
+	for (int i = 0; i < 2; i++)
+		free(u->pic[i].data);
+	free(u);
+}
+
+static void update_release(struct ca_op *op)
+{
+	update_free((struct update_op *)op);
+}
+
+static void update_cancel(struct ca_op *op)
+{
+	struct update_op *u = (struct update_op *)op;
+
+	if (u->verify)
+		u->ca->auth->cancel(u->verify);
+	u->verify = NULL;
+	if (u->setting) {
+		u->orphaned = true; /* password_set() frees it */
+		return;
+	}
+	update_free(u);
+}
+
+/* The document path a store error names, as the params member. */
+static const char *member_of(const char *text, json_t *params)
+{
+	const char *key;
+	json_t *v;
+
+	for (size_t i = 0; i < N_FIELDS; i++) {
+		size_t n = fields[i].doc ? strlen(fields[i].doc) : 0;
+
+		if (n && strncmp(text, fields[i].doc, n) == 0 &&
+		    (text[n] == ':' || text[n] == ' ' || text[n] == '.' || !text[n]))
+			return fields[i].param;
+	}
+	json_object_foreach(params, key, v)
+	{
+		if (strcmp(key, "old_password"))
+			return key;
+	}
+	return "params";
+}
+
+/* Answers a user store error and ends the op. */
+static void store_error(struct update_op *u, int err, const char *text)
 {
 	switch (err) {
 	case -EROFS:
-		wsrpc_error(s->ws, id, WSRPC_READ_ONLY,
-			    *text ? text : "the directory owns this field", NULL);
+		ca_op_error(&u->op, WSRPC_READ_ONLY, *text ? text : "the directory owns this field",
+			    NULL);
 		break;
 	case -EINVAL:
-		wsrpc_error(s->ws, id, WSRPC_INVALID_PARAMS, *text ? text : "invalid value", NULL);
+		ca_op_error(&u->op, WSRPC_INVALID_PARAMS, *text ? text : "invalid value",
+			    json_pack("{s:s}", "member", member_of(text, u->params)));
 		break;
 	case -ENOENT:
-		wsrpc_error(s->ws, id, WSRPC_NOT_FOUND, "your account is gone", NULL);
+		ca_op_error(&u->op, WSRPC_NOT_FOUND, "your account is gone", NULL);
 		break;
 	default:
-		wsrpc_error(s->ws, id, WSRPC_INTERNAL, "the user store could not write it", NULL);
+		ca_op_error(&u->op, WSRPC_INTERNAL, "the user store could not write it", NULL);
 		break;
 	}
 }
 
-/* Writes the document fields and pictures; 0 or answered already. */
-static int apply(struct ca_sess *s, json_t *id, json_t *params)
+/* Writes the document fields and pictures: 0, or answered (the op ended). */
+static int apply(struct update_op *u)
 {
-	struct ca *ca = s->ca;
-	const char *uid = s->user->id;
-	json_t *doc = NULL;
+	struct ca *ca = u->ca;
+	const char *uid = u->user;
+	json_t *doc = NULL, *params = u->params;
 	char *buf = NULL, *text = NULL, err[512] = "";
 	bool changed = false;
 	int n, rc;
 
 	n = ca->udb->get_json(UCS_UD_USER, uid, NULL, 0);
 	if (n < 0) {
-		store_error(s, id, n, "");
+		store_error(u, n, "");
 		return n;
 	}
 	buf = malloc((size_t)n + 1);
 	if (!buf || ca->udb->get_json(UCS_UD_USER, uid, buf, (size_t)n + 1) != n ||
 	    !(doc = json_loads(buf, 0, NULL))) {
-		rc = -ENOMEM;
-		store_error(s, id, -EIO, "");
+		rc = -EIO;
+		store_error(u, rc, "");
 		goto out;
 	}
 	for (size_t i = 0; i < N_FIELDS; i++) {
@@ -415,37 +682,29 @@ static int apply(struct ca_sess *s, json_t *id, json_t *params)
 		rc = text ? ca->udb->put_json(UCS_UD_USER, text, strlen(text), err, sizeof(err))
 			  : -ENOMEM;
 		if (rc) {
-			store_error(s, id, rc, err);
+			store_error(u, rc, err);
 			goto out;
 		}
 	}
+	/* the pictures were decoded and their size checked before anything was
+	 * written; what remains is the store's decoding (synchronous) */
 	for (int which = 0; which < 2; which++) {
-		json_t *v = json_object_get(params, which ? "profile_picture" : "contact_image");
-		const char *b64 = json_string_value(v);
-		size_t len = json_string_length(v);
-		unsigned char *data;
-		ssize_t got;
+		const char *name = which ? "profile_picture" : "contact_image";
+		struct ca_user *cu;
 
-		if (!v)
+		if (!u->pic[which].set)
 			continue;
-		data = malloc(len * 3 / 4 + 3);
-		got = data ? ca_b64_decode(b64, len, data) : -ENOMEM;
-		if (got < 0) {
-			free(data);
-			rc = -EINVAL;
-			snprintf(err, sizeof(err), "%s: not base64",
-				 which ? "profile_picture" : "contact_image");
-			store_error(s, id, rc, err);
-			goto out;
-		}
-		rc = ca->udb->set_picture(uid, which, data, (size_t)got);
-		free(data);
+		rc = ca->udb->set_picture(uid, which, u->pic[which].data, u->pic[which].len);
+		if ((cu = ca_user_find(ca, uid)))
+			cu->pic_next_ms = ca->host->timer->now_ms() + PIC_INTERVAL_MS;
 		if (rc) {
-			snprintf(err, sizeof(err), "%s: %s",
-				 which ? "profile_picture" : "contact_image",
-				 rc == -EINVAL ? "not a PNG, JPEG or GIF image (at most 8 MiB)"
-					       : strerror(-rc));
-			store_error(s, id, rc, err);
+			snprintf(err, sizeof(err), "%s: %s", name,
+				 rc == -EINVAL ? "not a PNG, JPEG or GIF image" : strerror(-rc));
+			if (rc == -EINVAL)
+				ca_op_error(&u->op, WSRPC_INVALID_PARAMS, err,
+					    json_pack("{s:s}", "member", name));
+			else
+				store_error(u, rc, err);
 			goto out;
 		}
 	}
@@ -457,117 +716,101 @@ out:
 	return rc;
 }
 
-/* ---- me.update: the asynchronous steps ------------------------------------------ */
-
-struct update_op {
-	struct ca_op op;
-	struct ucs_auth_op *verify;
-	json_t *params;
-	bool setting;  /* set_password runs: it cannot be cancelled */
-	bool orphaned; /* ... and the session went meanwhile */
-};
-
-static void update_free(struct update_op *u)
-{
-	json_decref(u->params);
-	free(u);
-}
-
-static void update_cancel(struct ca_op *op)
-{
-	struct update_op *u = (struct update_op *)op;
-
-	if (u->verify)
-		op->sess->ca->auth->cancel(u->verify);
-	if (u->setting) {
-		u->orphaned = true; /* password_set() frees it */
-		return;
-	}
-	update_free(u);
-}
-
-static void finish_op(struct update_op *u, bool ok);
-
 /* The answer waits until the change reached the rights engine (services,
  * self_fields). */
 static void answer_now(struct ca_op *op)
 {
 	struct update_op *u = (struct update_op *)op;
-	struct ca_sess *s = op->sess;
-	json_t *id = json_incref(op->id);
+	const struct ucs_ud_snapshot *snap;
+	const struct ucs_ud_user *me = ca_me(op->sess, &snap);
+	json_t *result = me ? jme(u->ca, me) : NULL;
+	struct ca *ca = u->ca;
 
-	ca_op_remove(op);
-	reply_me(s, id);
-	json_decref(id);
-	update_free(u);
+	if (snap)
+		ca->udb->release(snap);
+	if (result)
+		ca_op_reply(op, result);
+	else
+		ca_op_error(op, WSRPC_NOT_FOUND, "your account is gone", NULL);
 }
 
-static void finish_op(struct update_op *u, bool ok)
+/* Everything was written: the answer (which ends the op). */
+static void update_done(struct update_op *u)
 {
-	if (ok && ca_after_bus(&u->op, answer_now) == 0)
-		return;
-	if (ok)
+	if (ca_after_bus(&u->op, answer_now))
 		answer_now(&u->op);
-	else {
-		ca_op_remove(&u->op);
-		update_free(u);
-	}
 }
 
 static void password_set(int status, void *arg)
 {
 	struct update_op *u = arg;
 	struct ca_sess *s = u->op.sess;
+	struct ca_user *cu;
 
-	u->setting = false;
 	if (u->orphaned) {
+		/* the session went: her other sessions and tokens still go */
+		u->setting = false;
+		if ((cu = ca_user_find(u->ca, u->user)) && cu->pw_changing)
+			cu->pw_changing--;
+		if (!status)
+			ca_user_revoke_others(u->ca, u->user, NULL, "password changed");
 		update_free(u);
 		return;
 	}
+	u->setting = false;
+	cu = s->user;
+	if (cu && cu->pw_changing)
+		cu->pw_changing--;
 	if (status) {
 		if (status == -EROFS)
-			wsrpc_error(s->ws, u->op.id, WSRPC_READ_ONLY,
+			ca_op_error(&u->op, WSRPC_READ_ONLY,
 				    "the password of this account cannot be changed here", NULL);
 		else if (status == -EINVAL)
-			wsrpc_error(s->ws, u->op.id, WSRPC_INVALID_PARAMS,
-				    "password: must not be empty", NULL);
+			ca_op_error(&u->op, WSRPC_INVALID_PARAMS, "password: must not be empty",
+				    json_pack("{s:s}", "member", "password"));
 		else
-			wsrpc_error(s->ws, u->op.id, WSRPC_INTERNAL,
-				    "the password could not be stored", NULL);
-		finish_op(u, false);
+			ca_op_error(&u->op, WSRPC_INTERNAL, "the password could not be stored",
+				    NULL);
 		return;
 	}
-	CA_LOG(s->ca, UCS_LOG_INFO, "%s changed her password (session %llu)", s->login,
+	CA_LOG(u->ca, UCS_LOG_INFO, "%s changed her password (session %llu)", s->login,
 	       (unsigned long long)s->id);
-	finish_op(u, true);
+	/* this session and its token go on; every other one of hers ends */
+	if (cu) {
+		cu->pw_tag = ca_pw_tag(u->ca, cu->id);
+		ca_token_retag(s);
+	}
+	ca_user_revoke_others(u->ca, u->user, s, "password changed");
+	update_done(u);
 }
 
 /* After the old password was verified (or none was needed). */
 static void update_apply(struct update_op *u)
 {
 	struct ca_sess *s = u->op.sess;
-	struct ca *ca = s->ca;
+	struct ca *ca = u->ca;
 	json_t *pw = json_object_get(u->params, "password");
 	int err;
 
-	if (apply(s, u->op.id, u->params)) {
-		finish_op(u, false);
+	if (apply(u))
 		return;
-	}
 	if (!pw) {
-		finish_op(u, true);
+		update_done(u);
 		return;
 	}
 	u->setting = true;
-	err = ca->auth->set_password(ca->self, UCS_AUTH_USER, s->user->id, json_string_value(pw),
+	if (s->user)
+		s->user->pw_changing++;
+	err = ca->auth->set_password(ca->self, UCS_AUTH_USER, u->user, json_string_value(pw),
 				     json_string_length(pw), password_set, u);
 	if (err) {
+		if (s->user && s->user->pw_changing)
+			s->user->pw_changing--;
 		u->setting = false;
-		wsrpc_error(s->ws, u->op.id, err == -EINVAL ? WSRPC_INVALID_PARAMS : WSRPC_INTERNAL,
+		ca_op_error(&u->op, err == -EINVAL ? WSRPC_INVALID_PARAMS : WSRPC_INTERNAL,
 			    err == -EINVAL ? "password: must not be empty"
 					   : "the password could not be stored",
-			    NULL);
-		finish_op(u, false);
+			    err == -EINVAL ? json_pack("{s:s}", "member", "password") : NULL);
 	}
 }
 
@@ -582,35 +825,66 @@ static void verified(const struct ucs_auth_result *res, void *arg)
 		return;
 	}
 	if (res->status == -EAGAIN)
-		wsrpc_error(s->ws, u->op.id, WSRPC_LOCKED_OUT, "locked out: try again later",
+		ca_op_error(&u->op, WSRPC_LOCKED_OUT, "locked out: try again later",
 			    json_pack("{s:I}", "retry_after_ms", (json_int_t)res->retry_after_ms));
 	else if (res->status == -EHOSTUNREACH)
-		wsrpc_error(s->ws, u->op.id, WSRPC_UNAVAILABLE,
+		ca_op_error(&u->op, WSRPC_UNAVAILABLE,
 			    "the directory that checks passwords cannot be reached", NULL);
 	else
-		wsrpc_error(s->ws, u->op.id, WSRPC_AUTH_FAILED, "old_password is wrong",
+		ca_op_error(&u->op, WSRPC_AUTH_FAILED, "old_password is wrong",
 			    json_pack("{s:s}", "field", "old_password"));
-	finish_op(u, false);
 }
 
 CA_METHOD(ca_m_me_update)
 {
 	struct ca_sess *s = ca_sess_of(ws);
 	struct ca *ca = arg;
+	struct ca_user *cu = s->user;
 	struct ucs_auth_request req = {.size = sizeof(req)};
+	struct picture pic[2] = {{0}};
 	struct update_op *u;
+	uint64_t now;
 	json_t *old;
 	int err;
 
-	if (!check_params(s, id, params, ca->rights->self_fields(s->user->id)))
+	if (!check_params(s, id, params, ca->rights->self_fields(s->user->id)) ||
+	    !check_phones(s, id, params) ||
+	    !read_picture(s, id, "contact_image", json_object_get(params, "contact_image"),
+			  &pic[0]))
 		return;
+	if (!read_picture(s, id, "profile_picture", json_object_get(params, "profile_picture"),
+			  &pic[1])) {
+		free(pic[0].data);
+		return;
+	}
+	now = ca->host->timer->now_ms();
+	if ((pic[0].set || pic[1].set) && (cu->pic_busy || now < cu->pic_next_ms)) {
+		uint64_t wait = cu->pic_busy ? 1000 : cu->pic_next_ms - now;
+
+		free(pic[0].data);
+		free(pic[1].data);
+		wsrpc_error(ws, id, WSRPC_RATE_LIMITED,
+			    "one picture update at a time: try again later",
+			    json_pack("{s:I}", "retry_after_ms", (json_int_t)wait));
+		return;
+	}
 	u = calloc(1, sizeof(*u));
 	if (!u) {
+		free(pic[0].data);
+		free(pic[1].data);
 		wsrpc_error(ws, id, WSRPC_INTERNAL, "out of memory", NULL);
 		return;
 	}
+	u->ca = ca;
 	u->params = json_incref(params);
+	memcpy(u->pic, pic, sizeof(pic));
+	snprintf(u->user, sizeof(u->user), "%s", cu->id);
+	if (pic[0].set || pic[1].set) {
+		cu->pic_busy = true;
+		u->pic_held = true;
+	}
 	u->op.cancel = update_cancel;
+	u->op.release = update_release;
 	ca_op_add(s, &u->op, id);
 	old = json_object_get(params, "old_password");
 	if (!json_object_get(params, "password")) {
@@ -624,9 +898,8 @@ CA_METHOD(ca_m_me_update)
 	req.peer = wsrpc_session_peer(ws);
 	req.via = "client-api";
 	err = ca->auth->login(ca->self, &req, verified, u, &u->verify);
-	if (err) {
-		wsrpc_error(ws, id, err == -EAGAIN ? WSRPC_LOCKED_OUT : WSRPC_UNAVAILABLE,
-			    "the old password could not be checked", NULL);
-		finish_op(u, false);
-	}
+	if (err)
+		ca_op_error(&u->op, err == -EAGAIN ? WSRPC_LOCKED_OUT : WSRPC_UNAVAILABLE,
+			    "the old password could not be checked",
+			    err == -EAGAIN ? json_pack("{s:i}", "retry_after_ms", 1000) : NULL);
 }

@@ -273,14 +273,16 @@ CA_METHOD(ca_m_presence_set)
 	if (!json_object_get(params, "user"))
 		user = NULL;
 	if (!state && !note) {
-		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "give state, note or both", NULL);
+		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "give state, note or both",
+			    json_pack("{s:s}", "member", "state"));
 		return;
 	}
 	if (state) {
 		st = strcmp(state, "none") == 0 ? 0 : ca_state_from_name(state);
 		if (st <= 0 && strcmp(state, "none")) {
 			wsrpc_error(ws, id, WSRPC_INVALID_PARAMS,
-				    "state: available, away, busy, dnd, offline or none", NULL);
+				    "state: available, away, busy, dnd, offline or none",
+				    json_pack("{s:s}", "member", "state"));
 			return;
 		}
 	}
@@ -309,10 +311,12 @@ CA_METHOD(ca_m_presence_set)
 		wsrpc_error(ws, id, WSRPC_NOT_AVAILABLE, "presence is switched off", NULL);
 		break;
 	case -EINVAL:
-		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "invalid state or note", NULL);
+		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "invalid state or note",
+			    json_pack("{s:s}", "member", note ? "note" : "state"));
 		break;
 	case -ENOENT:
-		wsrpc_error(ws, id, WSRPC_NOT_FOUND, "no such user", NULL);
+		wsrpc_error(ws, id, WSRPC_NOT_FOUND, "no such user",
+			    json_pack("{s:s}", "user", user ? user : s->user->id));
 		break;
 	default:
 		wsrpc_error(ws, id, WSRPC_UNAVAILABLE, strerror(-err), NULL);
@@ -339,7 +343,7 @@ static json_t *users_param(struct wsrpc_session *ws, json_t *id, json_t *params)
 	return users;
 bad:
 	wsrpc_error(ws, id, WSRPC_INVALID_PARAMS, "users: expected a list of logins or user ids",
-		    NULL);
+		    json_pack("{s:s}", "member", "users"));
 	return NULL;
 }
 

@@ -65,6 +65,55 @@ void ca_op_remove(struct ca_op *op)
 	op->id = NULL;
 }
 
+/* Takes the op off its session and releases it; what the answer needs
+ * stays in *ws (a reference) and *id. */
+static void op_end(struct ca_op *op, struct wsrpc_session **ws, json_t **id)
+{
+	*ws = wsrpc_session_ref(op->sess->ws);
+	*id = json_incref(op->id);
+	ca_op_remove(op);
+	op->release(op);
+}
+
+int ca_op_reply(struct ca_op *op, json_t *result)
+{
+	struct wsrpc_session *ws;
+	json_t *id;
+	int err;
+
+	op_end(op, &ws, &id);
+	err = wsrpc_reply(ws, id, result);
+	json_decref(id);
+	wsrpc_session_unref(ws);
+	return err;
+}
+
+int ca_op_error(struct ca_op *op, enum wsrpc_reason r, const char *message, json_t *data)
+{
+	struct wsrpc_session *ws;
+	json_t *id;
+	int err;
+
+	op_end(op, &ws, &id);
+	err = wsrpc_error(ws, id, r, message, data);
+	json_decref(id);
+	wsrpc_session_unref(ws);
+	return err;
+}
+
+uint64_t ca_pw_tag(struct ca *ca, const char *user)
+{
+	char phc[512];
+	uint64_t tag = 0;
+
+	if (ca->udb->password_hash && ca->udb->password_hash(user, phc, sizeof(phc)) == 0) {
+		/* never kept: only a digest of it, to notice that it changed */
+		tag = ca_hash(phc, strlen(phc)) | 1;
+		explicit_bzero(phc, sizeof(phc));
+	}
+	return tag;
+}
+
 void ca_publish_login(struct ca_sess *s, int logged_in)
 {
 	struct ca *ca = s->ca;
@@ -145,6 +194,7 @@ int ca_sess_attach(struct ca_sess *s, const struct ucs_ud_user *u)
 			return -ENOMEM;
 		cu->ca = ca;
 		snprintf(cu->id, sizeof(cu->id), "%s", u->id);
+		cu->pw_tag = ca_pw_tag(ca, u->id);
 		err = ca_map_put(&ca->users, cu->id, cu);
 		if (err) {
 			free(cu);
@@ -249,6 +299,36 @@ void ca_user_revoke(struct ca *ca, const char *id, const char *why)
 		wsrpc_session_close(ws, WSRPC_CLOSE_REVOKED, why);
 		/* on_close has run and freed s (the data is gone); should the
 		 * transport ever defer it, take the session off her by hand */
+		if (wsrpc_session_data(ws) == s)
+			detach(s);
+		wsrpc_session_unref(ws);
+	}
+}
+
+void ca_user_revoke_others(struct ca *ca, const char *id, struct ca_sess *keep, const char *why)
+{
+	struct ca_user *cu;
+	size_t i;
+
+	ca_tokens_revoke_user_but(ca, id, keep && keep->token[0] ? keep->token : NULL);
+	/* closing one frees it (and cu with the last): look again each time */
+	for (;;) {
+		struct ca_sess *s = NULL;
+		struct wsrpc_session *ws;
+
+		cu = ca_user_find(ca, id);
+		for (i = 0; cu && i < cu->n_sess; i++)
+			if (cu->sess[i] != keep) {
+				s = cu->sess[i];
+				break;
+			}
+		if (!s)
+			break;
+		CA_LOG(ca, UCS_LOG_INFO, "session %llu of %s closed: %s", (unsigned long long)s->id,
+		       s->login, why);
+		ca->n.revoked++;
+		ws = wsrpc_session_ref(s->ws);
+		wsrpc_session_close(ws, WSRPC_CLOSE_REVOKED, why);
 		if (wsrpc_session_data(ws) == s)
 			detach(s);
 		wsrpc_session_unref(ws);

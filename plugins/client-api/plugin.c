@@ -4,9 +4,12 @@
  * changes mean for logged-in users.
  *
  * A user deleted or switched off in the store loses every session at once
- * (close code 4003) and every resume token. A change of any user empties
- * the contact search cache and refreshes the contact card her watchers
- * have (ca_presence_user_changed).
+ * (close code 4003) and every resume token; so does a user whose password
+ * hash changed (an administrator set a new password: her own change through
+ * me.update keeps the session that made it). A deleted user id that is
+ * created again is another account: nothing of the old one carries over. A change of any user
+ * empties the contact search cache and refreshes the contact card her watchers have
+ * (ca_presence_user_changed).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,8 +28,8 @@ static const struct ucs_cfg_key ca_keys[] = {
 			"(0: no resume)"),
 	UCS_CFG_INT_KEY("request_timeout_ms", "10000", 100, 120000,
 			"how long a call or line request waits for the line manager's answer"),
-	UCS_CFG_INT_KEY("max_sessions_per_user", "16", 0, 100000,
-			"sessions one user may have at once (0: no limit)"),
+	UCS_CFG_INT_KEY("max_sessions_per_user", "16", 1, 64,
+			"sessions one user may have at once (presence counts at most 64)"),
 	UCS_CFG_INT_KEY("contacts_limit", "50", 1, 1000,
 			"most contacts one contacts.search returns"),
 	UCS_CFG_INT_KEY("contacts_cache", "256", 0, 1000000,
@@ -150,17 +153,26 @@ static const struct wsrpc_handlers handlers = {
 
 /* ---- the user store --------------------------------------------------------------- */
 
-/* Revokes a user who is gone or switched off. */
+/* Revokes a user who is gone, switched off or has another password. */
 static void check_user(struct ca *ca, const struct ucs_ud_snapshot *snap, const char *id)
 {
 	const struct ucs_ud_user *u = snap ? ca->udb->user(snap, id) : NULL;
+	struct ca_user *cu;
 
 	if (!snap)
 		return;
-	if (!u)
+	if (!u) {
 		ca_user_revoke(ca, id, "account deleted");
-	else if (!(u->flags & UCS_UD_ACTIVE))
+		return;
+	}
+	if (!(u->flags & UCS_UD_ACTIVE)) {
 		ca_user_revoke(ca, id, "account deactivated");
+		return;
+	}
+	cu = ca_user_find(ca, id);
+	/* her own change (me.update) settles the tag itself when it is done */
+	if (cu && !cu->pw_changing && ca_pw_tag(ca, id) != cu->pw_tag)
+		ca_user_revoke(ca, id, "password changed");
 }
 
 struct ids {
@@ -197,8 +209,8 @@ static void check_all(struct ca *ca, const struct ucs_ud_snapshot *snap)
 	for (size_t i = 0; i < ids.n; i++)
 		check_user(ca, snap, ids.v[i]);
 	free(ids.v);
-	/* tokens of users without a session: dropped when they are resumed
-	 * (finish() checks the user) or expire */
+	/* and the tokens of users without a session */
+	ca_tokens_check(ca, snap);
 }
 
 static void on_userdb(const struct ucs_msg *msg, void *arg)
@@ -219,7 +231,13 @@ static void on_userdb(const struct ucs_msg *msg, void *arg)
 		check_all(ca, snap);
 	} else {
 		snprintf(id, sizeof(id), "%.*s", (int)sizeof(ch->id.text) - 1, ch->id.text);
-		check_user(ca, snap, id);
+		if (ch->op == UCS_UD_DELETED) {
+			/* whatever the snapshot says by now: the id may already
+			 * name a new account, which the old sessions are not */
+			ca_user_revoke(ca, id, "account deleted");
+		} else {
+			check_user(ca, snap, id);
+		}
 		if (!snap || !ca->udb->user(snap, id))
 			ca_tokens_revoke_user(ca, id);
 		ca_presence_user_changed(ca, id);

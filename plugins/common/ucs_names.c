@@ -15,7 +15,9 @@
 		{prefix ".see_forwarding", UCS_R_LINE(cls, UCS_RL_SEE_FORWARDING)}, \
 		{prefix ".see_fwd_number", UCS_R_LINE(cls, UCS_RL_SEE_FWD_NUMBER)}, \
 		{prefix ".set_forwarding", UCS_R_LINE(cls, UCS_RL_SET_FORWARDING)}, \
-		{prefix ".pickup", UCS_R_LINE(cls, UCS_RL_PICKUP)}
+	{                                                                           \
+		prefix ".pickup", UCS_R_LINE(cls, UCS_RL_PICKUP)                    \
+	}
 
 const struct ucs_name_bit ucs_right_names[] = {
 	{"see_contact_image", UCS_R_SEE_CONTACT_IMAGE},
@@ -107,4 +109,55 @@ int ucs_bits_to_json(const struct ucs_name_bit *table, uint64_t bits, char *buf,
 	n = snprintf(len < cap ? buf + len : NULL, len < cap ? cap - len : 0, "]");
 	len += (size_t)n;
 	return (int)len;
+}
+
+/* ---- names by enum value ------------------------------------------------------ */
+
+const char *const ucs_state_names[UCS_NAMES_STATES] = {"unknown", "available", "away",
+						       "busy",	  "dnd",       "offline"};
+const char *const ucs_reason_names[UCS_NAMES_REASONS] = {
+	"none",	   "manual",	    "on_phone",	 "ringing",  "av_call",
+	"meeting", "out_of_office", "forwarded", "line_dnd", "idle"};
+const char *const ucs_line_state_names[UCS_NAMES_LINE_STATES] = {"gone",    "idle",	 "ringing",
+								 "dialing", "connected", "held"};
+const char *const ucs_direction_names[UCS_NAMES_DIRECTIONS] = {"none", "incoming", "outgoing"};
+const char *const ucs_calendar_names[UCS_NAMES_CALENDARS] = {"free", "meeting", "out_of_office"};
+const char *const ucs_class_names[UCS_NAMES_CLASSES] = {"first", "second", "additional"};
+const char *const ucs_contact_field_names[UCS_CF_COUNT] = {
+	"image",	   "display_name", "title",	  "company",
+	"department",	   "office",	   "address",	  "phone_business",
+	"phone_business2", "phone_mobile", "phone_pager", "phone_private",
+	"phone_other",	   "fax",	   "email",	  "sip_address",
+	"website"};
+const char *const ucs_self_field_names[UCS_SF_COUNT] = {
+	[UCS_SF_FIRST_NAME] = "first_name",
+	[UCS_SF_LAST_NAME] = "last_name",
+	[UCS_SF_DISPLAY_NAME] = "display_name",
+	[UCS_SF_EMAIL] = "email",
+	[UCS_SF_PASSWORD] = "password",
+	[UCS_SF_COMPANY] = "company",
+	[UCS_SF_TITLE] = "title",
+	[UCS_SF_OFFICE] = "office",
+	[UCS_SF_STREET] = "street",
+	[UCS_SF_POSTAL_CITY] = "postal_city",
+	[UCS_SF_STATE] = "state",
+	[UCS_SF_COUNTRY] = "country",
+	[UCS_SF_WEBSITE] = "website",
+	[UCS_SF_PHONE_BUSINESS] = "phone_business",
+	[UCS_SF_PHONE_BUSINESS2] = "phone_business2",
+	[UCS_SF_PHONE_PRIVATE] = "phone_private",
+	[UCS_SF_PHONE_MOBILE] = "phone_mobile",
+	[UCS_SF_PHONE_MAILBOX] = "phone_voicemail",
+	[UCS_SF_PHONE_RECORDING] = "phone_recording",
+	[UCS_SF_FIRST_PHONE] = "first_phone",
+	[UCS_SF_SECOND_PHONE] = "second_phone",
+	[UCS_SF_SERVICES] = "services",
+	[UCS_SF_OWN_PHONES] = "own_phones",
+	[UCS_SF_COMPUTER_PHONES] = "computer_phones",
+	[UCS_SF_CONTACT_IMAGE] = "contact_image",
+};
+
+const char *ucs_enum_name(const char *const *table, size_t n, int value)
+{
+	return value >= 0 && (size_t)value < n ? table[value] : NULL;
 }

@@ -13,63 +13,49 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <ucs_jsontext.h>
 #include <ucs_names.h>
 
 #include "pres.h"
-
-static const char *const state_names[] = {"unknown", "available", "away", "busy", "dnd", "offline"};
-static const char *const reason_names[] = {"none",     "manual",  "on_phone",	   "ringing",
-					   "av_call",  "meeting", "out_of_office", "forwarded",
-					   "line_dnd", "idle"};
-static const char *const line_state_names[] = {"gone",	  "idle",      "ringing",
-					       "dialing", "connected", "held"};
-static const char *const direction_names[] = {"none", "incoming", "outgoing"};
-static const char *const calendar_names[] = {"free", "meeting", "out_of_office"};
-static const char *const class_names[] = {"first", "second", "additional"};
-static const char *const field_names[UCS_CF_COUNT] = {
-	"image",	   "display_name", "title",	  "company",
-	"department",	   "office",	   "address",	  "phone_business",
-	"phone_business2", "phone_mobile", "phone_pager", "phone_private",
-	"phone_other",	   "fax",	   "email",	  "sip_address",
-	"website"};
 
 #define NAME(table, i) \
 	((i) >= 0 && (size_t)(i) < sizeof(table) / sizeof(table[0]) ? table[i] : NULL)
 
 const char *pres_state_name(int state)
 {
-	return NAME(state_names, state);
+	return NAME(ucs_state_names, state);
 }
 
 const char *pres_reason_name(int reason)
 {
-	return NAME(reason_names, reason);
+	return NAME(ucs_reason_names, reason);
 }
 
 const char *pres_line_state_name(int state)
 {
-	return NAME(line_state_names, state);
+	return NAME(ucs_line_state_names, state);
 }
 
 const char *pres_direction_name(int dir)
 {
-	return NAME(direction_names, dir);
+	return NAME(ucs_direction_names, dir);
 }
 
 const char *pres_calendar_name(int kind)
 {
-	return NAME(calendar_names, kind);
+	return NAME(ucs_calendar_names, kind);
 }
 
 const char *pres_class_name(int cls)
 {
-	return NAME(class_names, cls);
+	return NAME(ucs_class_names, cls);
 }
 
 int pres_state_from_name(const char *name)
 {
-	for (int i = 0; name && i < (int)(sizeof(state_names) / sizeof(state_names[0])); i++)
-		if (strcmp(state_names[i], name) == 0)
+	for (int i = 0; name && i < (int)(sizeof(ucs_state_names) / sizeof(ucs_state_names[0]));
+	     i++)
+		if (strcmp(ucs_state_names[i], name) == 0)
 			return i;
 	return -1;
 }
@@ -104,62 +90,15 @@ static void UCS_PRINTF(2, 3) jb_printf(struct jb *j, const char *fmt, ...)
 		jb_raw(j, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most max bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t max)
+static void jb_emit(void *arg, const char *p, size_t n)
 {
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n > max)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
+	jb_raw(arg, p, n);
 }
 
 /* A JSON string of the text in s (at most cap bytes, up to its NUL). */
 static void jb_str(struct jb *j, const char *s, size_t cap)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t n = strnlen(s, cap);
-
-	jb_raw(j, "\"", 1);
-	for (size_t i = 0; i < n;) {
-		size_t k;
-
-		if (u[i] == '"' || u[i] == '\\') {
-			char esc[2] = {'\\', (char)u[i]};
-
-			jb_raw(j, esc, 2);
-			i++;
-		} else if (u[i] < 0x20) {
-			jb_printf(j, "\\u%04x", u[i]);
-			i++;
-		} else if ((k = utf8_len(u + i, n - i)) > 0) {
-			jb_raw(j, s + i, k);
-			i += k;
-		} else {
-			jb_raw(j, "\\ufffd", 6);
-			i++;
-		}
-	}
-	jb_raw(j, "\"", 1);
+	ucs_json_quote(s, strnlen(s, cap), jb_emit, j);
 }
 
 #define JB_FIELD(j, name, arr)                                   \
@@ -260,7 +199,7 @@ int pres_json_view(const void *payload, size_t len, char *buf, size_t cap)
 	jb_raw(&j, ",\"contact_fields\":[", 19);
 	for (int i = 0; i < UCS_CF_COUNT; i++)
 		if (v->contact_fields & (1u << i)) {
-			jb_printf(&j, "%s\"%s\"", first ? "" : ",", field_names[i]);
+			jb_printf(&j, "%s\"%s\"", first ? "" : ",", ucs_contact_field_names[i]);
 			first = 0;
 		}
 	jb_raw(&j, "],\"presence\":", 13);

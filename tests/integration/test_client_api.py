@@ -997,10 +997,220 @@ def status():
     run(Server(users=[user("alice", 121)]), body)
 
 
+# ---- review fixes (issue #5, round 2) ------------------------------------------------
+
+def _overflow(s, request):
+    """A logged-in raw client that does not read, with a small max_queue:
+    presence snapshots fill the queue while `request` (an asynchronous one)
+    is pending, so its answer is the send that overflows the queue and
+    closes the session (on_close frees the session's requests)."""
+    from wsclient import RawClient
+    c = RawClient(s.port, rcvbuf=4096)
+    c.handshake()
+    r = c.call("auth.login", {"login": "alice", "password": "pw-alice"})
+    check("result" in r, f"login {r}")
+    for k in range(40):
+        c.send_json({"jsonrpc": "2.0", "id": 100 + k, "method": "presence.subscribe",
+                     "params": {"users": [f"u{i:03d}" for i in range(300)]}})
+        time.sleep(0.05)
+        method, params = request
+        c.send_json({"jsonrpc": "2.0", "id": 200 + k, "method": method, "params": params})
+        time.sleep(0.35)
+        if s.u.proc.poll() is not None or "overflow" in s.u.log():
+            break
+    time.sleep(1.0)
+    log = s.u.log()
+    check(s.u.proc.poll() is None, "ucsd survived: " + log[log.find("Sanitizer") - 200:][:3000])
+    check("Sanitizer" not in log, log[log.find("Sanitizer") - 200:][:3000])
+    check("overflow" in log or "4008" in log or "queue" in log, "the queue overflowed")
+    b = s.client("bob")
+    check(b.call("me.get")["id"] == "bob", "still serving")
+    c.close()
+
+
+def _crowd():
+    return [user(f"u{i:03d}", None, display_name="X" * 200, first_name="F" * 100,
+                 last_name="L" * 100) for i in range(300)]
+
+
+def overflow_async_reply():
+    """An asynchronous answer (me.update's old password check, a call
+    request timing out) that overflows the queue touches nothing after the
+    send (ASan would report the use after free)."""
+    def body(s):
+        _overflow(s, ("call.make", {"number": "122"}))
+        # (wrong old passwords lock the login soon: locked_out is the same path)
+        _overflow(s, ("me.update", {"password": "new", "old_password": "wrong"}))
+    run(Server(users=[user("alice", 121, services=["configure_self"]), user("bob", 122)] +
+               _crowd(), lines=[line(121, mute=True), line(122)],
+               client={"limits": {"max_queue": 4096}, "request_timeout_ms": 300,
+                       "max_sessions_per_user": 64},
+               log_level="debug"), body)
+
+
+def extra_line_shared_internal():
+    """An extra line named by an internal number that two live lines carry
+    names neither (presence's rule): no access to either."""
+    lines = [line(121), {"id": "pbx-a/222", "internal": "222", "number": num(222), "name": "A"},
+             {"id": "pbx-b/222", "internal": "222", "number": "+493012345222", "name": "B"}]
+    users = [user("alice", 121, extra_lines=[{"line": "222", "show_incoming": True,
+                                             "show_outgoing": True, "pickup": True}]),
+             user("dave", 222)]
+
+    def body(s):
+        time.sleep(0.3)
+        a = s.client("alice")
+        ids = [(x["id"], x["access"]) for x in a.call("lines.list")["lines"]]
+        check(ids == [("pbx/121", "own")], f"lines.list: {ids}")
+        err(a, "lines.subscribe", {"lines": ["pbx-b/222"]}, "forbidden")
+        err(a, "call.make", {"line": "pbx-b/222", "number": "121"}, "forbidden")
+        err(a, "line.forward.set", {"line": "pbx-b/222", "mode": "immediate", "to": "0900"},
+            "forbidden")
+        check(not [r for r in fl_requests(s) if r[1] == "pbx-b/222"], "nothing reached fakelines")
+    run(Server(users=users, lines=lines), body)
+
+
+def recreated_user():
+    """A user id deleted and created again is another account: the old
+    sessions end (4003) and the old tokens do not resume."""
+    def body(s):
+        a = s.client("alice")
+        b = s.client("alice")
+        tokb = b.me["session"]
+        s.drop(b)
+        p = s.p()
+        newdoc = {"id": "alice", "login": "alice", "display_name": "Another Alice"}
+        p.sock.sendall(("ud.remove user alice\nud.put user " + json.dumps(newdoc) +
+                        "\n").encode())
+        check(a.wait_closed() == (4003, "account deleted"), f"{a.closed}")
+        err(s.client(), "auth.resume", {"session": tokb}, "auth_failed")
+    run(Server(users=[user("alice", 121)]), body)
+
+
+def password_change_ends_others():
+    """A password change ends the user's other sessions (4003) and tokens;
+    her own session and its token go on. An administrator's change (the
+    store's hash changes) ends them all."""
+    def body(s):
+        thief = s.client("alice")
+        tok = thief.me["session"]
+        idle = s.client("alice")
+        idle_tok = idle.me["session"]
+        s.drop(idle)
+        owner = s.client("alice")
+        owner.call("me.update", {"password": "brand-new", "old_password": "pw-alice"})
+        check(thief.wait_closed() == (4003, "password changed"), f"{thief.closed}")
+        err(s.client(), "auth.resume", {"session": tok}, "auth_failed")
+        err(s.client(), "auth.resume", {"session": idle_tok}, "auth_failed")
+        check(owner.call("me.get")["id"] == "alice", "her own session goes on")
+        own_tok = owner.me["session"]
+        s.drop(owner)
+        again = s.client()
+        check(again.call("auth.resume", {"session": own_tok})["user"]["id"] == "alice",
+              "her own token resumes")
+        # an administrator sets another password
+        s.p().ok("ud.passwd alice " + phc("admin-set"))
+        check(again.wait_closed() == (4003, "password changed"), f"{again.closed}")
+        err(s.client(), "auth.resume", {"session": own_tok}, "auth_failed")
+        check(s.client("alice", "admin-set").me["user"]["id"] == "alice", "new password")
+    run(Server(users=[user("alice", 121, services=["configure_self"])]), body)
+
+
+def token_cap():
+    """Unheld resume tokens per user are capped (16): the oldest goes."""
+    def body(s):
+        toks = []
+        for _ in range(20):
+            c = s.client("alice")
+            toks.append(c.me["session"])
+            s.drop(c)
+        time.sleep(0.3)
+        st = [p for p in json.loads(s.p().ok("srv.plugins"))
+              if p["name"] == "client-api"][0]["status"]
+        check(st["resume_tokens"] == 16, f"{st}")
+        err(s.client(), "auth.resume", {"session": toks[0]}, "auth_failed")
+        check(s.client().call("auth.resume", {"session": toks[-1]})["user"]["id"] == "alice",
+              "the newest resumes")
+    run(Server(users=[user("alice", 121)]), body)
+
+
+def extra_line_filtered():
+    """A Line object of an extra line shows the number and forwarding only
+    with the rights on its owner (blocked: null)."""
+    def body(s):
+        time.sleep(0.3)
+        a = s.client("alice")
+        d = s.client("dave")
+        ln = [x for x in a.call("lines.subscribe", {"lines": ["pbx/126"]})["lines"]][0]
+        check(ln["number"] is None and ln["forwarding"]["immediate"]["on"] is None, f"{ln}")
+        d.call("lines.subscribe", {"lines": ["pbx/126"]})
+        d.call("line.forward.set", {"line": "pbx/126", "mode": "immediate", "to": "0171 5555"})
+        # the owner sees it, alice gets the event without number and target
+        mine = wait_event(d, "line.event", lambda p: p["line"]["forwarding"]["immediate"]["on"])
+        check(mine["line"]["forwarding"]["immediate"]["to"] is not None, f"{mine}")
+        e = wait_event(a, "line.event")
+        f = e["line"]["forwarding"]["immediate"]
+        check(f["on"] is None and f["to"] is None and e["line"]["number"] is None, f"{e}")
+        own = a.call("lines.list")["lines"]
+        check([x for x in own if x["id"] == "pbx/121"][0]["number"] is not None, f"{own}")
+    run(Server(users=[user("alice", 121, extra_lines=[{"line": "pbx/126"}]), user("dave", 126)],
+               lines=[line(121), line(126)], settings={"rights": {"level": "blocked"}}), body)
+
+
+def _png(w, h):
+    import struct
+    import zlib
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    raw = zlib.compress(b"".join(b"\0" + b"\0" * w for _ in range(h)), 9)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+
+def picture_limits():
+    """Pictures are checked before anything is written: too many pixels is
+    invalid_params (nothing changed); one picture update per user at a time
+    and every few seconds."""
+    import base64
+
+    def body(s):
+        a = s.client("alice")
+        big = base64.b64encode(_png(3000, 3000)).decode()
+        e = err(a, "me.update", {"first_name": "Changed", "contact_image": big}, "invalid_params")
+        check(e["data"]["member"] == "contact_image", f"{e}")
+        check(a.call("me.get")["first_name"] != "Changed", "all or nothing")
+        small = base64.b64encode(_png(8, 8)).decode()
+        check(a.call("me.update", {"contact_image": small})["images"]["contact_image"], "ok")
+        e = err(a, "me.update", {"profile_picture": small}, "rate_limited")
+        check(e["data"]["retry_after_ms"] > 0, f"{e}")
+    run(Server(users=[user("alice", 121, services=["configure_self"])]), body)
+
+
+def phones_of_others():
+    """me.update may not name another user's line as her phone (an extra
+    line of hers is fine)."""
+    def body(s):
+        time.sleep(0.3)
+        a = s.client("alice")
+        e = err(a, "me.update", {"phones": {"first": "pbx/122"}}, "forbidden")
+        check(e["data"]["field"] == "phones.first", f"{e}")
+        e = err(a, "me.update", {"phones": {"other": ["122"]}}, "forbidden")
+        check(e["data"]["field"] == "phones.other", f"{e}")
+        a.call("me.update", {"phones": {"second": "pbx/126"}})
+    run(Server(users=[user("alice", 121, services=["configure_self"],
+                           extra_lines=[{"line": "pbx/126"}]),
+                      user("bob", 122), user("dave", 126)],
+               lines=[line(121), line(122), line(126)]), body)
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (login, login_failures, lockout, inactive, resume, logout,
                                   before_login, me_get_update, me_update_forbidden,
                                   presence_subscribe, presence_set_other, rights_matrix,
                                   lines_and_calls, driver_refused, control_forbidden,
                                   no_line_manager, contacts_search, later_plugins,
-                                  deleted_user, session_limit, reload, shutdown, status)})
+                                  deleted_user, session_limit, reload, shutdown, status,
+                                  overflow_async_reply, extra_line_shared_internal,
+                                  recreated_user, password_change_ends_others, token_cap,
+                                  extra_line_filtered, picture_limits, phones_of_others)})

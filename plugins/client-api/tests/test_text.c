@@ -9,6 +9,7 @@
 
 #include "ca.h"
 #include "check.h"
+#include <ucs_names.h>
 
 static void check_jstr(const char *in, size_t cap, const char *want)
 {
@@ -131,7 +132,7 @@ static void test_names(void)
 	CHECK_STR(ca_conn_state_name(UCS_CS_ALERTING), "alerting");
 	CHECK_STR(ca_line_status_name(99), "unknown");
 	for (int i = 0; i < UCS_SF_COUNT; i++)
-		CHECK(ca_self_field_names[i] != NULL);
+		CHECK(ucs_self_field_names[i] != NULL);
 }
 
 int main(void)

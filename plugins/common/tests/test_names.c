@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "ucs_jsontext.h"
 #include "ucs_names.h"
 
 #include <ucs/rights.h>
@@ -75,10 +76,46 @@ static void test_json(void)
 	CHECK_INT(ucs_bits_to_json(ucs_right_names, bits, NULL, 0), ==, n);
 }
 
+static void test_enums(void)
+{
+	for (int i = 0; i < UCS_CF_COUNT; i++)
+		CHECK(ucs_contact_field_names[i] != NULL);
+	for (int i = 0; i < UCS_SF_COUNT; i++)
+		CHECK(ucs_self_field_names[i] != NULL);
+	CHECK_STR(ucs_enum_name(ucs_state_names, UCS_NAMES_STATES, 2), "away");
+	CHECK(ucs_enum_name(ucs_state_names, UCS_NAMES_STATES, UCS_NAMES_STATES) == NULL);
+	CHECK(ucs_enum_name(ucs_class_names, UCS_NAMES_CLASSES, -1) == NULL);
+	CHECK_STR(ucs_contact_field_names[UCS_CF_WEBSITE], "website");
+}
+
+static void quote_emit(void *arg, const char *p, size_t n)
+{
+	strncat(arg, p, n);
+}
+
+static void test_text(void)
+{
+	char out[64] = "";
+	/* overlong '/', a surrogate, a lone continuation byte, a cut sequence */
+	static const char bad[] = "a\xc0\xaf\xed\xa0\x80\x80\xe2\x82";
+
+	CHECK(ucs_utf8_valid("h\xc3\xa9llo \xf0\x9f\x98\x80", 11));
+	CHECK(!ucs_utf8_valid(bad, sizeof(bad) - 1));
+	CHECK_INT(ucs_utf8_len((const unsigned char *)"\xe2\x82\xac", 3), ==, 3);
+	CHECK_INT(ucs_utf8_len((const unsigned char *)"\xe2\x82\xac", 2), ==, 0);
+	CHECK_INT(ucs_utf8_repair("a\xff", 2, out), ==, 4);
+	CHECK(memcmp(out, "a\xef\xbf\xbd", 4) == 0);
+	out[0] = '\0';
+	ucs_json_quote("q\"\\\n\xff", 5, quote_emit, out);
+	CHECK_STR(out, "\"q\\\"\\\\\\u000a\\ufffd\"");
+}
+
 int main(void)
 {
 	test_tables();
 	test_levels();
 	test_json();
+	test_enums();
+	test_text();
 	return check_report();
 }
