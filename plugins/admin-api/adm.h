@@ -102,6 +102,7 @@ struct adm {
 	int stopped;
 	/* counters for `.status` */
 	uint64_t logins_ok, logins_failed, writes, write_errors, events_sent;
+	uint64_t audit_seq; /* adm_audit() calls: did a write audit itself? */
 };
 
 /* One WebSocket session. */
@@ -137,6 +138,9 @@ int adm_conf_check_candidate(const json_t *config, char *err, size_t cap);
 
 /* ---- adm_boot.c ---- */
 int adm_boot_start(struct adm *a);
+/* admin.passwd changed `login`'s password: the first start's file, if it
+ * holds that account's password, is removed. */
+void adm_boot_password_changed(struct adm *a, const char *login);
 /* fini: frees what no callback will free any more. */
 void adm_boot_fini(void);
 
@@ -147,6 +151,9 @@ struct adm_session *adm_session_of(struct wsrpc_session *s);
 void adm_m_login(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
 void adm_m_passwd(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
 void adm_m_logout(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
+/* Closes every session of `login` (but `except`) with 4003 and `why`. */
+void adm_sessions_revoke(struct adm *a, const char *login, struct wsrpc_session *except,
+			 const char *why);
 
 /* An asynchronous operation: holds the session (a reference) and the
  * request id until it answers. */
@@ -185,6 +192,11 @@ int adm_error(struct wsrpc_session *s, json_t *id, enum wsrpc_reason r, json_t *
  * path from a message "PATH: why" (NULL when it has none). */
 json_t *adm_path_data(const char *path, size_t len);
 json_t *adm_msg_path(const char *msg);
+/* A service's "write your JSON into buf" call (the length it needs, or a
+ * negative errno) made into JSON: buf grows until the text fits. A new
+ * reference, or NULL with *err. */
+typedef int(adm_fill_h)(const void *ctx, char *buf, size_t cap);
+json_t *adm_load_text(adm_fill_h *fill, const void *ctx, size_t cap, int *err);
 /* The reason for a negative errno of a service. */
 enum wsrpc_reason adm_reason_of(int err);
 /* The login of a session's administrator ("-" before the login). */

@@ -19,14 +19,21 @@
  * userdb-common), the hashes, the configuration when it is to be applied,
  * and - unless `replace` - that no user, group, computer or profile of the
  * archive exists already (the default profile and the settings are
- * replaced either way). Then it writes in slices of about 5 ms per loop
- * turn (each put is an fsync), so the loop stays responsive: with
- * `replace` first the objects the archive does not have go, then profiles,
- * users, groups, computers, the settings, the password hashes and, with
- * `config`, the configuration. A write the store refuses halfway (a full
- * disk) stops the import and says how far it got. Into a directory-backed
- * store (userdb-ldap) nothing is imported: the directory is the source of
- * its users.
+ * replaced either way). The target is always a file store (a directory
+ * store imports nothing: the directory is the source of its users), so a
+ * `dn` of an archive made on a directory-backed server is dropped: the
+ * objects become the file store's own.
+ *
+ * An import applies completely or changes nothing. Before the first write
+ * every object it touches is copied (its document and password hash, or
+ * "did not exist"); then it writes in slices of about 5 ms per loop turn
+ * (each put is an fsync), so the loop stays responsive: profiles, users,
+ * groups, computers, the settings, the password hashes, with `replace`
+ * then the removals of what the archive does not have, and with `config`
+ * the configuration. A step the store refuses (a full disk, a rule only
+ * the store knows) turns the import around: the same slices put the
+ * copies back and remove what was new, and the answer says what failed
+ * and whether the store is as it was.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -134,6 +141,14 @@ struct adm_import {
 	char address[64];
 	json_t *steps; /* [{"op": "remove"|"put"|"hash", "kind", "id", "doc", "hash"}] */
 	size_t next;
+	/* what every object the import touches was: {"KIND:ID": {"kind", "id",
+	 * "doc" (absent: it did not exist), "hash" (users: "" for none)}} */
+	json_t *undo;
+	int rolling_back;   /* the steps are the way back */
+	size_t undo_failed; /* steps of the way back the store refused */
+	int fail_rc;	    /* why the import turned around */
+	char fail_what[160];
+	char fail_msg[ERR_MAX];
 	struct ucs_timer *timer;
 	char *config;	      /* the operator file to apply at the end, or NULL */
 	json_int_t counts[6]; /* by kind (1-5); [0]: removed */
@@ -162,11 +177,12 @@ static int add_step(json_t *steps, const char *op, int kind, const char *id, jso
 }
 
 /* One document of the archive, made fit to put: 0, or -EINVAL with err. */
+static const char *const readonly[] = {"has_password", "contact_image", "profile_picture",
+				       "groups",       "password_hash", NULL};
+
 static int import_doc(struct adm *a, int kind, size_t i, json_t *doc, json_t **out,
 		      const char **hash, char *err, size_t cap)
 {
-	static const char *const readonly[] = {"has_password", "contact_image", "profile_picture",
-					       "groups",       "password_hash", NULL};
 	const char *id = json_string_value(json_object_get(doc, "id"));
 	json_t *d;
 
@@ -193,6 +209,8 @@ static int import_doc(struct adm *a, int kind, size_t i, json_t *doc, json_t **o
 		return -ENOMEM;
 	for (size_t k = 0; kind == UCS_UD_USER && readonly[k]; k++)
 		json_object_del(d, readonly[k]);
+	/* the target is a file store: only directory objects have a DN */
+	json_object_del(d, "dn");
 #ifdef ADM_HAVE_UDB_DOC
 	{
 		struct udb_ctx ctx = {a->host->env->presence_domain(), UDB_ID_IS_NAME};
@@ -230,17 +248,53 @@ static int exists(const struct ucs_userdb_api *udb, const struct ucs_ud_snapshot
 	}
 }
 
+/* The object as it is now, for the way back (once per object). */
+static int remember(const struct ucs_userdb_api *udb, const struct ucs_ud_snapshot *snap,
+		    json_t *undo, int kind, const char *id)
+{
+	char key[160], phc[512];
+	json_t *u, *doc = NULL;
+	int err = 0;
+
+	snprintf(key, sizeof(key), "%d:%s", kind, id);
+	if (json_object_get(undo, key))
+		return 0;
+	u = json_pack("{s:i,s:s}", "kind", kind, "id", id);
+	if (!u)
+		return -ENOMEM;
+	if (kind == UCS_UD_SETTINGS || exists(udb, snap, kind, id)) {
+		doc = adm_get_doc(udb, kind, id, &err);
+		if (!doc && err != -ENOENT) {
+			json_decref(u);
+			return err;
+		}
+	}
+	if (doc) {
+		for (size_t k = 0; kind == UCS_UD_USER && readonly[k]; k++)
+			json_object_del(doc, readonly[k]);
+		json_object_set_new(u, "doc", doc);
+		if (kind == UCS_UD_USER) {
+			if (udb->password_hash(id, phc, sizeof(phc)) != 0)
+				phc[0] = 0;
+			json_object_set_new(u, "hash", json_string(phc));
+			explicit_bzero(phc, sizeof(phc));
+		}
+	}
+	return json_object_set_new(undo, key, u) == 0 ? 0 : -ENOMEM;
+}
+
 /* Everything checked; the steps in *steps. -EINVAL (err), -EEXIST (err,
  * *existing), -ENOMEM. */
 static int import_plan(struct adm *a, const struct ucs_userdb_api *udb,
 		       const struct ucs_ud_snapshot *snap, const json_t *archive, int replace,
-		       json_t *steps, json_t *existing, char *err, size_t cap)
+		       json_t *steps, json_t *undo, json_t *existing, char *err, size_t cap)
 {
-	json_t *puts = json_array(), *hashes = json_array(), *seen = json_object(), *v;
+	json_t *puts = json_array(), *hashes = json_array(), *removes = json_array();
+	json_t *seen = json_object(), *v;
 	const json_t *settings;
 	int rc = 0;
 
-	if (!puts || !hashes || !seen) {
+	if (!puts || !hashes || !removes || !seen) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -300,6 +354,11 @@ static int import_plan(struct adm *a, const struct ucs_userdb_api *udb,
 			if (add_step(puts, "put", kinds[k], id, d, NULL) ||
 			    (hash && add_step(hashes, "hash", UCS_UD_USER, id, NULL, hash)))
 				rc = rc ? rc : -ENOMEM;
+			if (!rc) {
+				int e = remember(udb, snap, undo, kinds[k], id);
+
+				rc = e ? e : rc;
+			}
 			json_decref(d);
 			if (rc && rc != -EEXIST)
 				break;
@@ -335,9 +394,13 @@ static int import_plan(struct adm *a, const struct ucs_userdb_api *udb,
 			rc = -ENOMEM;
 			goto out;
 		}
+		rc = remember(udb, snap, undo, UCS_UD_SETTINGS, "");
+		if (rc)
+			goto out;
 	}
-	/* with replace: what the archive does not have goes first */
-	for (int k = 0; replace && k < N_KINDS; k++) {
+	/* with replace: what the archive does not have goes last (what
+	 * depends on others first: computers, groups, users, profiles) */
+	for (int k = N_KINDS - 1; replace && k >= 0; k--) {
 		json_t *ids = json_object_get(seen, kind_keys[k]);
 		size_t n = kinds[k] == UCS_UD_USER	 ? snap->n_users
 			   : kinds[k] == UCS_UD_GROUP	 ? snap->n_groups
@@ -353,17 +416,22 @@ static int import_plan(struct adm *a, const struct ucs_userdb_api *udb,
 			if (json_object_get(ids, id) ||
 			    (kinds[k] == UCS_UD_PROFILE && strcmp(id, "default") == 0))
 				continue;
-			if (add_step(steps, "remove", kinds[k], id, NULL, NULL)) {
+			if (add_step(removes, "remove", kinds[k], id, NULL, NULL)) {
 				rc = -ENOMEM;
 				goto out;
 			}
+			rc = remember(udb, snap, undo, kinds[k], id);
+			if (rc)
+				goto out;
 		}
 	}
-	if (json_array_extend(steps, puts) || json_array_extend(steps, hashes))
+	if (json_array_extend(steps, puts) || json_array_extend(steps, hashes) ||
+	    json_array_extend(steps, removes))
 		rc = -ENOMEM;
 out:
 	json_decref(puts);
 	json_decref(hashes);
+	json_decref(removes);
 	json_decref(seen);
 	return rc;
 }
@@ -382,6 +450,7 @@ static void import_free(struct adm_import *im)
 		wsrpc_session_unref(im->s);
 	json_decref(im->id);
 	json_decref(im->steps);
+	json_decref(im->undo);
 	if (im->config) {
 		explicit_bzero(im->config, strlen(im->config));
 		free(im->config);
@@ -404,12 +473,15 @@ static void import_end(struct adm_import *im, int rc, const char *what, const ch
 
 	if (rc) {
 		enum wsrpc_reason r = adm_reason_of(rc);
-		json_t *data =
-			json_pack("{s:o,s:s}", "written", import_counts(im, 0), "failed", what);
+		int back = im->undo_failed == 0;
+		json_t *data = json_pack("{s:s,s:b,s:I}", "failed", what, "rolled_back", back,
+					 "not_restored", (json_int_t)im->undo_failed);
 
 		a->write_errors++;
 		adm_audit(a, im->login, im->address, "import", what, wsrpc_reason_name(r));
-		adm_error(im->s, im->id, r, data, "the import stopped at %s: %s", what, msg);
+		adm_error(im->s, im->id, r, data, "the import stopped at %s: %s (%s)", what, msg,
+			  back ? "nothing was changed"
+			       : "the store could not be restored completely: see the log");
 	} else {
 		a->writes++;
 		adm_audit(a, im->login, im->address, "import", "", NULL);
@@ -417,6 +489,99 @@ static void import_end(struct adm_import *im, int rc, const char *what, const ch
 			    json_pack("{s:o}", "imported", import_counts(im, im->config != NULL)));
 	}
 	import_free(im);
+}
+
+/* The way back from a failed step: what was new goes, what was there is
+ * put back as it was (profiles first, so that users find theirs), then
+ * the old password hashes. Only the objects steps[0..upto] touched. */
+static int rollback_steps(struct adm_import *im, size_t upto)
+{
+	static const int order[] = {UCS_UD_PROFILE, UCS_UD_USER, UCS_UD_GROUP, UCS_UD_COMPUTER,
+				    UCS_UD_SETTINGS};
+	json_t *touched = json_object(), *back = json_array(), *st, *u;
+	const char *key;
+	size_t i;
+	int rc = 0;
+
+	if (!touched || !back) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	json_array_foreach(im->steps, i, st)
+	{
+		char k[160];
+
+		if (i > upto)
+			break;
+		snprintf(k, sizeof(k), "%d:%s",
+			 (int)json_integer_value(json_object_get(st, "kind")),
+			 json_string_value(json_object_get(st, "id")));
+		u = json_object_get(im->undo, k);
+		if (u)
+			json_object_set(touched, k, u);
+	}
+	for (int o = N_KINDS - 1; o >= 0 && !rc; o--) /* the new ones */
+		json_object_foreach(touched, key, u)
+		{
+			int kind = (int)json_integer_value(json_object_get(u, "kind"));
+
+			if (kind == order[o] && !json_object_get(u, "doc") &&
+			    add_step(back, "remove", kind,
+				     json_string_value(json_object_get(u, "id")), NULL, NULL))
+				rc = -ENOMEM;
+		}
+	for (int o = 0; o < 5 && !rc; o++) /* the old ones */
+		json_object_foreach(touched, key, u)
+		{
+			int kind = (int)json_integer_value(json_object_get(u, "kind"));
+			json_t *doc = json_object_get(u, "doc");
+
+			if (kind == order[o] && doc &&
+			    add_step(back, "put", kind, json_string_value(json_object_get(u, "id")),
+				     doc, NULL))
+				rc = -ENOMEM;
+		}
+	json_object_foreach(touched, key, u)
+	{
+		const char *hash = json_string_value(json_object_get(u, "hash"));
+
+		if (!rc && hash &&
+		    add_step(back, "hash", UCS_UD_USER, json_string_value(json_object_get(u, "id")),
+			     NULL, hash))
+			rc = -ENOMEM;
+	}
+	if (!rc) {
+		json_decref(im->steps);
+		im->steps = json_incref(back);
+		im->next = 0;
+		im->rolling_back = 1;
+	}
+out:
+	json_decref(touched);
+	json_decref(back);
+	return rc;
+}
+
+/* A step failed (or the configuration was refused): turn around, or end
+ * when already on the way back. Returns 1 when the import is over. */
+static int import_failed(struct adm_import *im, int rc, const char *what, const char *msg)
+{
+	if (im->rolling_back) {
+		im->undo_failed++;
+		im->a->host->log->log(im->a->self, UCS_LOG_ERROR, "import: cannot restore %s: %s",
+				      what, msg);
+		im->next++;
+		return 0;
+	}
+	im->fail_rc = rc;
+	snprintf(im->fail_what, sizeof(im->fail_what), "%s", what);
+	snprintf(im->fail_msg, sizeof(im->fail_msg), "%s", msg);
+	if (rollback_steps(im, im->next) != 0) {
+		im->undo_failed = 1;
+		import_end(im, rc, what, msg);
+		return 1;
+	}
+	return 0;
 }
 
 static uint64_t mono_ns(void)
@@ -433,8 +598,8 @@ static void import_step(struct ucs_timer *timer, void *arg)
 	struct adm *a = im->a;
 	const struct ucs_userdb_api *udb = adm_service(UCS_USERDB_SERVICE, UCS_USERDB_VERSION);
 	char err[ERR_MAX], what[160];
-
 	uint64_t t0 = mono_ns();
+	int count = !im->rolling_back;
 
 	(void)timer;
 	if (!udb) {
@@ -453,12 +618,12 @@ static void import_step(struct ucs_timer *timer, void *arg)
 			rc = udb->remove(kind, id);
 			if (rc == -ENOENT)
 				rc = 0; /* gone with another one already */
-			if (!rc)
+			if (!rc && count)
 				im->counts[0]++;
 		} else if (strcmp(op, "hash") == 0) {
 			rc = udb->set_password_hash(id,
 						    json_string_value(json_object_get(st, "hash")));
-			if (!rc)
+			if (!rc && count)
 				im->passwords++;
 		} else {
 			char *text = json_dumps(json_object_get(st, "doc"), JSON_COMPACT);
@@ -466,12 +631,15 @@ static void import_step(struct ucs_timer *timer, void *arg)
 			rc = text ? udb->put_json(kind, text, strlen(text), err, sizeof(err))
 				  : -ENOMEM;
 			free(text);
-			if (!rc)
+			if (!rc && count)
 				im->counts[kind]++;
 		}
 		if (rc) {
-			import_end(im, rc, what, err[0] ? err : strerror(-rc));
-			return;
+			if (import_failed(im, rc, what, err[0] ? err : strerror(-rc)))
+				return;
+			if (count)
+				break; /* turned around: the way back from the next turn */
+			continue;
 		}
 		im->next++;
 	}
@@ -481,13 +649,27 @@ static void import_step(struct ucs_timer *timer, void *arg)
 		a->host->timer->start(im->timer, 1, 0);
 		return;
 	}
+	if (im->rolling_back) {
+		import_end(im, im->fail_rc, im->fail_what, im->fail_msg);
+		return;
+	}
 	if (im->config) {
 		char *cerr = calloc(1, 16384);
 		int rc = cerr ? a->host->server->apply(im->config, strlen(im->config), cerr, 16384)
 			      : -ENOMEM;
 
 		if (rc) {
-			import_end(im, rc, "config", cerr && cerr[0] ? cerr : strerror(-rc));
+			/* the store goes back too: all or nothing */
+			im->next = json_array_size(im->steps) - 1;
+			if (json_array_size(im->steps) == 0 ||
+			    !import_failed(im, rc, "config",
+					   cerr && cerr[0] ? cerr : strerror(-rc))) {
+				if (json_array_size(im->steps) == 0)
+					import_end(im, rc, "config",
+						   cerr && cerr[0] ? cerr : strerror(-rc));
+				else
+					a->host->timer->start(im->timer, 1, 0);
+			}
 			free(cerr);
 			return;
 		}
@@ -533,11 +715,14 @@ void adm_m_import(struct wsrpc_session *s, json_t *params, json_t *id, void *arg
 	}
 	im = calloc(1, sizeof(*im));
 	existing = json_array();
-	if (im)
+	if (im) {
 		im->steps = json_array();
-	rc = im && im->steps && existing ? import_plan(a, udb, snap, archive, replace, im->steps,
-						       existing, err, sizeof(err))
-					 : -ENOMEM;
+		im->undo = json_object();
+	}
+	rc = im && im->steps && im->undo && existing
+		     ? import_plan(a, udb, snap, archive, replace, im->steps, im->undo, existing,
+				   err, sizeof(err))
+		     : -ENOMEM;
 	udb->release(snap);
 	if (!rc && config) {
 		const json_t *c = json_object_get(archive, "config");
@@ -573,6 +758,7 @@ void adm_m_import(struct wsrpc_session *s, json_t *params, json_t *id, void *arg
 		if (im) {
 			im->a = NULL;
 			json_decref(im->steps);
+			json_decref(im->undo);
 			free(im->config);
 			free(im);
 		}

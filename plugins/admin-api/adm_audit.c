@@ -70,6 +70,7 @@ void adm_audit(struct adm *a, const char *login, const char *address, const char
 	struct adm_audit_event ev;
 	struct ucs_msg *msg;
 
+	a->audit_seq++;
 	adm_quote(login && *login ? login : "-", qlogin, sizeof(qlogin));
 	adm_quote(object ? object : "", qobject, sizeof(qobject));
 	a->host->log->log(a->self, result ? UCS_LOG_WARNING : UCS_LOG_INFO,

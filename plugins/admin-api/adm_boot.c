@@ -18,6 +18,14 @@
  * accounts) creates the account with the password the file holds, so the
  * file is always the truth; a start that finds an account leaves the file
  * alone. File work runs on the thread pool (fsync).
+ *
+ * The file is trusted only when it is ucsd's own and private: one that
+ * others may read or write (group/other bits) or that another user owns is
+ * refused with an error - its password may be known, so no account is
+ * made from it. Once `admin` changes its password (admin.passwd) the file
+ * holds a dead password: it is removed, with a log line. Configured
+ * accounts (admin-api.accounts) next to a left-over file get a warning:
+ * the file's `admin` lives on in auth's file until ucs-passwd removes it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,7 +51,7 @@ struct boot {
 	char pw[PW_MAX + 1];
 	int existed; /* the file was there: its password is used */
 	int status;
-	char err[512];
+	char err[640];
 };
 
 static struct boot *the_boot;
@@ -78,11 +87,27 @@ static void b64url(const unsigned char *in, size_t n, char *out)
 static int read_password(struct boot *b)
 {
 	char buf[PW_MAX + 2];
+	struct stat st;
 	ssize_t n;
 	int fd = open(b->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		snprintf(b->err, sizeof(b->err), "cannot stat %.400s: %s", b->path,
+			 strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & 077) || st.st_uid != geteuid()) {
+		rc = -EPERM;
+		snprintf(b->err, sizeof(b->err),
+			 "%.300s is mode %04o, owner uid %u: not used, its password may be known "
+			 "(it must be mode 0600, owned by uid %u)",
+			 b->path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		goto out;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n < 0) {
 		rc = -errno;
@@ -101,6 +126,7 @@ static int read_password(struct boot *b)
 			snprintf(b->pw, sizeof(b->pw), "%s", buf);
 		}
 	}
+out:
 	explicit_bzero(buf, sizeof(buf));
 	close(fd);
 	return rc;
@@ -250,11 +276,48 @@ static void boot_done(int status, void *arg)
 		on_password_set(rc, b);
 }
 
+static int password_path(struct adm *a, char *path, size_t cap)
+{
+	return snprintf(path, cap, "%s/admin-password", a->host->env->state_dir()) >= (int)cap
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+void adm_boot_password_changed(struct adm *a, const char *login)
+{
+	char path[PATH_MAX];
+
+	/* one unlink(), no fsync: a file that comes back after a crash holds a
+	 * password that no longer works, nothing more */
+	if (strcasecmp(login, "admin") != 0 || password_path(a, path, sizeof(path)) != 0)
+		return;
+	if (unlink(path) == 0)
+		a->host->log->log(a->self, UCS_LOG_INFO,
+				  "removed %s: the password of 'admin' was changed", path);
+	else if (errno != ENOENT)
+		a->host->log->log(a->self, UCS_LOG_WARNING,
+				  "cannot remove %s (the password of 'admin' was changed, the "
+				  "file's is void): %s",
+				  path, strerror(errno));
+}
+
 int adm_boot_start(struct adm *a)
 {
 	struct boot *b;
 	int n, rc;
 
+	if (a->conf.n_accounts) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (password_path(a, path, sizeof(path)) == 0 && stat(path, &st) == 0)
+			a->host->log->log(a->self, UCS_LOG_WARNING,
+					  "admin-api.accounts is configured, but %s still holds "
+					  "the first start's password of 'admin', an account in "
+					  "auth's file that still works: remove it (ucs-passwd) "
+					  "and the file",
+					  path);
+	}
 	if (!a->conf.create_admin || a->conf.n_accounts)
 		return 0;
 	n = a->auth->admin_count();
@@ -264,8 +327,7 @@ int adm_boot_start(struct adm *a)
 	if (!b)
 		return -ENOMEM;
 	b->a = a;
-	if (snprintf(b->path, sizeof(b->path), "%s/admin-password", a->host->env->state_dir()) >=
-	    (int)sizeof(b->path)) {
+	if (password_path(a, b->path, sizeof(b->path)) != 0) {
 		boot_free(b);
 		return -ENAMETOOLONG;
 	}

@@ -63,6 +63,55 @@ static int login_valid(const char *login)
 	return n > 0 && n <= ADM_LOGIN_MAX;
 }
 
+/* The one rule for an entry of admin-api.accounts, used for the running
+ * configuration and for a candidate (config.validate / apply, import):
+ * 0, or -EINVAL with the message in err and the failing key in *key.
+ * prev(arg, k) gives the login of entry k < i (duplicates). */
+static int check_account(size_t i, const char *login, const char *hash,
+			 const char *(*prev)(const void *arg, size_t k), const void *arg,
+			 const char **key, char *err, size_t cap)
+{
+	*key = "login";
+	if (!login || !login_valid(login)) {
+		snprintf(err, cap,
+			 "admin-api.accounts[%zu]: the login must be 1-%d of a-z A-Z 0-9 . _ @ -",
+			 i, ADM_LOGIN_MAX);
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < i; k++) {
+		const char *other = prev(arg, k);
+
+		if (other && strcasecmp(other, login) == 0) {
+			snprintf(err, cap,
+				 "admin-api.accounts[%zu]: the login \"%s\" appears twice", i,
+				 login);
+			return -EINVAL;
+		}
+	}
+	*key = "password_hash";
+	if (!hash || !adm_phc_shape(hash) ||
+	    strlen(hash) >= sizeof(((struct adm_account *)0)->hash)) {
+		snprintf(
+			err, cap,
+			"admin-api.accounts[%zu] (%s): password_hash is not an argon2id PHC string "
+			"($argon2id$v=19$m=..,t=..,p=..$salt$hash; make one with `ucsctl "
+			"hash-password`)",
+			i, login);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *conf_prev(const void *arg, size_t k)
+{
+	return ((const struct adm_conf *)arg)->accounts[k].login;
+}
+
+static const char *json_prev(const void *arg, size_t k)
+{
+	return json_string_value(json_object_get(json_array_get(arg, k), "login"));
+}
+
 /* 1 when node's key holds the built-in default (the operator did not set it). */
 static int is_default(const struct ucs_cfg_api *cfg, const struct ucs_cfg *node, const char *key)
 {
@@ -125,42 +174,19 @@ int adm_conf_read(const struct ucs_host *host, const struct ucs_cfg *section, st
 		const char *login = o ? cfg->get_string(o, "login") : NULL;
 		const char *hash = o ? cfg->get_string(o, "password_hash") : NULL;
 
+		char why[768];
+		const char *key;
+
 		where[0] = 0;
 		if (o)
 			cfg->where(o, NULL, where, sizeof(where));
-		if (!login || !login_valid(login)) {
+		rc = check_account((size_t)i, login, hash, conf_prev, out, &key, why, sizeof(why));
+		if (rc) {
 			if (o)
-				cfg->where(o, "login", where, sizeof(where));
-			snprintf(err, cap,
-				 "%s: admin-api.accounts[%d]: the login must be 1-%d of a-z A-Z "
-				 "0-9 . _ @ -",
-				 where, i, ADM_LOGIN_MAX);
-			rc = -EINVAL;
+				cfg->where(o, key, where, sizeof(where));
+			snprintf(err, cap, "%s: %s", where, why);
 			break;
 		}
-		if (!hash || !adm_phc_shape(hash) ||
-		    strlen(hash) >= sizeof(out->accounts[i].hash)) {
-			cfg->where(o, "password_hash", where, sizeof(where));
-			snprintf(
-				err, cap,
-				"%s: admin-api.accounts[%d] (%s): password_hash is not an argon2id "
-				"PHC string ($argon2id$v=19$m=..,t=..,p=..$salt$hash; make one "
-				"with `ucsctl hash-password`)",
-				where, i, login);
-			rc = -EINVAL;
-			break;
-		}
-		for (int k = 0; k < i; k++)
-			if (strcasecmp(out->accounts[k].login, login) == 0) {
-				cfg->where(o, "login", where, sizeof(where));
-				snprintf(err, cap,
-					 "%s: admin-api.accounts[%d]: the login \"%s\" appears "
-					 "twice",
-					 where, i, login);
-				rc = -EINVAL;
-			}
-		if (rc)
-			break;
 		snprintf(out->accounts[i].login, sizeof(out->accounts[i].login), "%s", login);
 		snprintf(out->accounts[i].hash, sizeof(out->accounts[i].hash), "%s", hash);
 		out->n_accounts = (size_t)i + 1;
@@ -220,36 +246,12 @@ int adm_conf_check_candidate(const json_t *config, char *err, size_t cap)
 	{
 		const char *login = json_string_value(json_object_get(v, "login"));
 		const char *hash = json_string_value(json_object_get(v, "password_hash"));
-		size_t k;
-		json_t *w;
+		const char *key;
 
 		if (!json_is_object(v) || !login || !hash)
 			continue; /* the core names what is missing */
-		if (!login_valid(login)) {
-			snprintf(err, cap,
-				 "admin-api.accounts[%zu]: the login must be 1-%d of a-z A-Z 0-9 . "
-				 "_ @ -",
-				 i, ADM_LOGIN_MAX);
+		if (check_account(i, login, hash, json_prev, list, &key, err, cap))
 			return -EINVAL;
-		}
-		if (!adm_phc_shape(hash)) {
-			snprintf(err, cap,
-				 "admin-api.accounts[%zu] (%s): password_hash is not an argon2id "
-				 "PHC string",
-				 i, login);
-			return -EINVAL;
-		}
-		json_array_foreach(list, k, w)
-		{
-			const char *other = json_string_value(json_object_get(w, "login"));
-
-			if (k < i && other && strcasecmp(other, login) == 0) {
-				snprintf(err, cap,
-					 "admin-api.accounts[%zu]: the login \"%s\" appears twice",
-					 i, login);
-				return -EINVAL;
-			}
-		}
 	}
 	return 0;
 }

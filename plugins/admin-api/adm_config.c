@@ -71,37 +71,14 @@ json_t *adm_operator_file(struct adm *a, char *err, size_t cap)
 
 /* ---- config.get ---- */
 
+static int fill_config(const void *ctx, char *buf, size_t cap)
+{
+	return ((const struct ucs_server_api *)ctx)->config(buf, cap);
+}
+
 static json_t *effective(const struct ucs_server_api *srv, int *err)
 {
-	size_t cap = 65536;
-	char *buf = NULL;
-	json_t *v = NULL;
-
-	*err = 0;
-	for (int tries = 0; tries < 4 && !v; tries++) {
-		char *next = realloc(buf, cap);
-		int n;
-
-		if (!next) {
-			*err = -ENOMEM;
-			break;
-		}
-		buf = next;
-		n = srv->config(buf, cap);
-		if (n < 0) {
-			*err = n;
-			break;
-		}
-		if ((size_t)n < cap) {
-			v = json_loadb(buf, (size_t)n, 0, NULL);
-			if (!v)
-				*err = -EIO;
-			break;
-		}
-		cap = (size_t)n + 1;
-	}
-	free(buf);
-	return v;
+	return adm_load_text(fill_config, srv, 65536, err);
 }
 
 void adm_m_config_get(struct wsrpc_session *s, json_t *params, json_t *id, void *arg)
@@ -223,32 +200,33 @@ void adm_m_config_apply(struct wsrpc_session *s, json_t *params, json_t *id, voi
 {
 	struct adm *a = arg;
 	const struct ucs_server_api *srv;
-	char *text, *err = NULL;
+	char *text, *err = NULL, who[64], peer[64];
+	enum wsrpc_reason r = WSRPC_INTERNAL;
 	json_t *parsed;
-	int rc;
+	int rc = -ENOMEM;
 
 	if (!(srv = need_server(a, s, id)) || !(text = candidate(s, id, params, &parsed)))
 		return;
-	/* the reload below reconfigures this plugin too; the session may go */
+	/* the reload below reconfigures this plugin too: the session may go
+	 * (its account removed), so who asked is kept for the audit */
 	wsrpc_session_ref(s);
+	snprintf(who, sizeof(who), "%.63s", adm_who(s));
+	snprintf(peer, sizeof(peer), "%.63s", adm_peer(s));
 	if (check(a, srv, s, id, text, parsed, "config.apply") != 0)
-		goto out;
+		goto out; /* check() audited and answered */
 	err = calloc(1, ERRS_MAX);
-	if (!err) {
-		adm_error(s, id, WSRPC_INTERNAL, NULL, "out of memory");
-		goto out;
-	}
-	adm_audit(a, adm_who(s), adm_peer(s), "config.apply", srv->config_file(), NULL);
-	rc = srv->apply(text, strlen(text), err, ERRS_MAX);
+	if (err)
+		rc = srv->apply(text, strlen(text), err, ERRS_MAX);
 	if (rc) {
+		r = rc == -EINVAL ? WSRPC_INVALID_PARAMS : WSRPC_INTERNAL;
 		a->write_errors++;
-		adm_audit(a, adm_who(s), adm_peer(s), "config.apply", srv->config_file(),
-			  wsrpc_reason_name(rc == -EINVAL ? WSRPC_INVALID_PARAMS : WSRPC_INTERNAL));
-		wsrpc_error(s, id, rc == -EINVAL ? WSRPC_INVALID_PARAMS : WSRPC_INTERNAL,
-			    err[0] ? err : strerror(-rc), errors_of(err));
+		adm_audit(a, who, peer, "config.apply", srv->config_file(), wsrpc_reason_name(r));
+		adm_error(s, id, r, err ? errors_of(err) : NULL, "%s",
+			  err && err[0] ? err : strerror(-rc));
 		goto out;
 	}
 	a->writes++;
+	adm_audit(a, who, peer, "config.apply", srv->config_file(), NULL);
 	wsrpc_reply(s, id, json_pack("{s:b,s:s}", "applied", 1, "file", srv->config_file()));
 out:
 	free(err);

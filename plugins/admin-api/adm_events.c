@@ -234,12 +234,18 @@ void adm_m_events_query(struct wsrpc_session *s, json_t *params, json_t *id, voi
 
 /* ---- events.subscribe ---- */
 
+/* Sending may close a session (over its queue: wsrpc closes it at once and
+ * on_close frees its adm_session), and a close may change the session list.
+ * So the sessions that get the event are collected first, each held by a
+ * reference, and only then is the text sent; a session closed meanwhile
+ * is skipped (wsrpc_send_text answers -ENOTCONN). */
 static void on_event(const struct ucs_msg *msg, void *arg)
 {
 	struct adm *a = arg;
 	const struct ucs_server_event *ev;
+	struct wsrpc_session **to = NULL;
 	char *text = NULL;
-	size_t len = 0, tlen = 0;
+	size_t len = 0, tlen = 0, n = 0, cap = 0;
 	json_t *note;
 
 	ev = a->host->bus->msg_payload(msg, &len);
@@ -253,19 +259,31 @@ static void on_event(const struct ucs_msg *msg, void *arg)
 		snprintf(f.plugin, sizeof(f.plugin), "%s", x->ev_plugin);
 		if (!passes(&f, ev))
 			continue;
-		if (!text) {
-			note = json_pack("{s:s,s:s,s:o}", "jsonrpc", "2.0", "method",
-					 "events.event", "params", event_json_safe(ev));
-			text = note ? json_dumps(note, JSON_COMPACT) : NULL;
-			json_decref(note);
-			if (!text)
-				return;
-			tlen = strlen(text);
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			struct wsrpc_session **t = realloc(to, ncap * sizeof(*t));
+
+			if (!t)
+				break;
+			to = t;
+			cap = ncap;
 		}
-		/* a session over its queue is being closed by wsrpc: it stops here */
-		if (wsrpc_send_text(x->s, text, tlen) == 0)
-			a->events_sent++;
+		to[n++] = wsrpc_session_ref(x->s);
 	}
+	if (n) {
+		note = json_pack("{s:s,s:s,s:o}", "jsonrpc", "2.0", "method", "events.event",
+				 "params", event_json_safe(ev));
+		text = note ? json_dumps(note, JSON_COMPACT) : NULL;
+		json_decref(note);
+		tlen = text ? strlen(text) : 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* a session over its queue is closed by wsrpc: it gets no more */
+		if (text && wsrpc_send_text(to[i], text, tlen) == 0)
+			a->events_sent++;
+		wsrpc_session_unref(to[i]);
+	}
+	free(to);
 	free(text);
 }
 

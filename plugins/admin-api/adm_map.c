@@ -781,6 +781,58 @@ static int login_to_id(const json_t *v, const char *path, const struct adm_resol
 	return *out ? 0 : -ENOMEM;
 }
 
+/* The part groups and profiles share: the params checked against allowed,
+ * `name` required, and the document to edit - a copy of current (renamed
+ * by new_name) or a new one with the id given or made from the name. 0
+ * with *d (the caller's), or a negative errno with err. */
+static int named_doc(const json_t *params, const char *const *allowed, const json_t *current,
+		     const char *kind, const char **name, json_t **d, char *err, size_t cap)
+{
+	char id[ADM_ID_MAX + 1];
+	const char *s;
+	int rc;
+
+	*d = NULL;
+	if (!json_is_object(params))
+		return fail(err, cap, "params: expected an object");
+	rc = only(params, allowed, "", err, cap);
+	if (rc)
+		return rc;
+	rc = opt_string(params, "name", "", 0, name, err, cap);
+	if (rc < 0)
+		return rc;
+	if (!rc || !**name)
+		return fail(err, cap, "name: required");
+	if (current) {
+		if (json_object_get(params, "id"))
+			return fail(err, cap, "id: cannot be changed");
+		rc = opt_string(params, "new_name", "", 0, &s, err, cap);
+		if (rc < 0)
+			return rc;
+		*d = json_deep_copy(current);
+		if (!*d || (rc && set_str(*d, "name", s))) {
+			json_decref(*d);
+			*d = NULL;
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	if (json_object_get(params, "new_name"))
+		return fail(err, cap, "new_name: only for %s.update", kind);
+	rc = opt_string(params, "id", "", 0, &s, err, cap);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		if (!adm_id_valid(s))
+			return fail(err, cap, "id: 1-%d of a-z 0-9 . _ @ -", ADM_ID_MAX);
+		snprintf(id, sizeof(id), "%s", s);
+	} else if (adm_id_from_name(*name, id, sizeof(id)) != 0) {
+		return fail(err, cap, "name: gives no id: name the id in \"id\"");
+	}
+	*d = json_pack("{s:s,s:s}", "id", id, "name", *name);
+	return *d ? 0 : -ENOMEM;
+}
+
 int adm_group_doc(const json_t *params, const json_t *current, const struct adm_resolver *r,
 		  json_t **doc, char *err, size_t cap)
 {
@@ -788,51 +840,14 @@ int adm_group_doc(const json_t *params, const json_t *current, const struct adm_
 		"name",	 "id",	   "new_name",	   "members",	   "leader",   "deputy", "level",
 		"extra", "active", "leader_level", "leader_extra", "services", NULL};
 	json_t *d = NULL, *v;
-	const char *name = NULL, *s;
-	char id[ADM_ID_MAX + 1], path[48];
+	const char *name = NULL;
+	char path[48];
 	int rc, on;
 
 	*doc = NULL;
-	if (!json_is_object(params))
-		return fail(err, cap, "params: expected an object");
-	rc = only(params, allowed, "", err, cap);
+	rc = named_doc(params, allowed, current, "groups", &name, &d, err, cap);
 	if (rc)
 		return rc;
-	rc = opt_string(params, "name", "", 0, &name, err, cap);
-	if (rc < 0)
-		return rc;
-	if (!rc || !*name)
-		return fail(err, cap, "name: required");
-	if (current) {
-		if (json_object_get(params, "id"))
-			return fail(err, cap, "id: cannot be changed");
-		d = json_deep_copy(current);
-		if (!d)
-			return -ENOMEM;
-		rc = opt_string(params, "new_name", "", 0, &s, err, cap);
-		if (rc < 0)
-			goto out;
-		if (rc && set_str(d, "name", s)) {
-			rc = -ENOMEM;
-			goto out;
-		}
-	} else {
-		if (json_object_get(params, "new_name"))
-			return fail(err, cap, "new_name: only for groups.update");
-		rc = opt_string(params, "id", "", 0, &s, err, cap);
-		if (rc < 0)
-			return rc;
-		if (rc) {
-			if (!adm_id_valid(s))
-				return fail(err, cap, "id: 1-%d of a-z 0-9 . _ @ -", ADM_ID_MAX);
-			snprintf(id, sizeof(id), "%s", s);
-		} else if (adm_id_from_name(name, id, sizeof(id)) != 0) {
-			return fail(err, cap, "name: gives no id: name the id in \"id\"");
-		}
-		d = json_pack("{s:s,s:s}", "id", id, "name", name);
-		if (!d)
-			return -ENOMEM;
-	}
 	rc = opt_bool(params, "active", "", &on, err, cap);
 	if (rc < 0)
 		goto out;
@@ -1073,50 +1088,12 @@ int adm_profile_doc(const json_t *params, const json_t *current, json_t **doc, c
 					      "description", "settings", NULL};
 	const char *name = NULL, *s;
 	json_t *d = NULL, *v;
-	char id[ADM_ID_MAX + 1];
 	int rc;
 
 	*doc = NULL;
-	if (!json_is_object(params))
-		return fail(err, cap, "params: expected an object");
-	rc = only(params, allowed, "", err, cap);
+	rc = named_doc(params, allowed, current, "profiles", &name, &d, err, cap);
 	if (rc)
 		return rc;
-	rc = opt_string(params, "name", "", 0, &name, err, cap);
-	if (rc < 0)
-		return rc;
-	if (!rc || !*name)
-		return fail(err, cap, "name: required");
-	if (current) {
-		if (json_object_get(params, "id"))
-			return fail(err, cap, "id: cannot be changed");
-		d = json_deep_copy(current);
-		if (!d)
-			return -ENOMEM;
-		rc = opt_string(params, "new_name", "", 0, &s, err, cap);
-		if (rc < 0)
-			goto out;
-		if (rc && set_str(d, "name", s)) {
-			rc = -ENOMEM;
-			goto out;
-		}
-	} else {
-		if (json_object_get(params, "new_name"))
-			return fail(err, cap, "new_name: only for profiles.update");
-		rc = opt_string(params, "id", "", 0, &s, err, cap);
-		if (rc < 0)
-			return rc;
-		if (rc) {
-			if (!adm_id_valid(s))
-				return fail(err, cap, "id: 1-%d of a-z 0-9 . _ @ -", ADM_ID_MAX);
-			snprintf(id, sizeof(id), "%s", s);
-		} else if (adm_id_from_name(name, id, sizeof(id)) != 0) {
-			return fail(err, cap, "name: gives no id: name the id in \"id\"");
-		}
-		d = json_pack("{s:s,s:s}", "id", id, "name", name);
-		if (!d)
-			return -ENOMEM;
-	}
 	rc = opt_string(params, "description", "", 0, &s, err, cap);
 	if (rc < 0)
 		goto out;

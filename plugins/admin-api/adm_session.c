@@ -208,6 +208,39 @@ void adm_session_close(struct wsrpc_session *s, int code, const char *reason, vo
 	free(sess);
 }
 
+/* Closes (4003) every session logged in as `login` but `except`: the
+ * account was removed from the configuration, or its password changed.
+ * Closing frees a session's state and changes the list, so the sessions
+ * are collected (with a reference) before any is closed. */
+void adm_sessions_revoke(struct adm *a, const char *login, struct wsrpc_session *except,
+			 const char *why)
+{
+	struct wsrpc_session **v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (struct adm_session *x = a->sessions; x; x = x->next) {
+		if (x->s == except || !x->login[0] || strcasecmp(x->login, login) != 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 4;
+			struct wsrpc_session **t = realloc(v, ncap * sizeof(*t));
+
+			if (!t)
+				break; /* out of memory: those found so far */
+			v = t;
+			cap = ncap;
+		}
+		v[n++] = wsrpc_session_ref(x->s);
+	}
+	for (size_t i = 0; i < n; i++) {
+		a->host->log->log(a->self, UCS_LOG_INFO, "session of '%s' from %s closed: %s",
+				  login, wsrpc_session_peer_name(v[i]), why);
+		wsrpc_session_close(v[i], WSRPC_CLOSE_REVOKED, why);
+		wsrpc_session_unref(v[i]);
+	}
+	free(v);
+}
+
 /* ---- admin.login ---- */
 
 static void login_answer(struct adm_op *op, const struct ucs_auth_result *res)
@@ -305,6 +338,10 @@ void adm_m_login(struct wsrpc_session *s, json_t *params, json_t *id, void *arg)
 		adm_error(s, id, WSRPC_INVALID_PARAMS, NULL, "login: required");
 		return;
 	}
+	if (!*password) {
+		adm_error(s, id, WSRPC_INVALID_PARAMS, NULL, "password: required (not empty)");
+		return;
+	}
 	if (sess->login[0]) {
 		adm_error(s, id, WSRPC_CONFLICT, NULL, "already logged in as %s", sess->login);
 		return;
@@ -360,6 +397,9 @@ static void on_new_password(int status, void *arg)
 	if (status == 0) {
 		adm_audit(a, op->login, op->address, "admin.passwd", op->login, NULL);
 		wsrpc_reply(op->s, op->id, json_pack("{s:b}", "changed", 1));
+		/* whoever knew the old password is out */
+		adm_sessions_revoke(a, op->login, op->s, "the password was changed");
+		adm_boot_password_changed(a, op->login);
 	} else {
 		enum wsrpc_reason r = adm_reason_of(status);
 
@@ -428,6 +468,10 @@ void adm_m_passwd(struct wsrpc_session *s, json_t *params, json_t *id, void *arg
 			  "the account %s is configured in admin-api.accounts: change its "
 			  "password_hash there",
 			  sess->login);
+		return;
+	}
+	if (!*old) {
+		adm_error(s, id, WSRPC_INVALID_PARAMS, NULL, "old_password: required (not empty)");
 		return;
 	}
 	if ((int64_t)strlen(pw) < a->conf.min_password) {

@@ -89,37 +89,24 @@ void adm_resolver_init(struct adm_snap_resolver *sr, const struct ucs_userdb_api
 
 /* ---- documents ---- */
 
+struct doc_ref {
+	const struct ucs_userdb_api *udb;
+	int kind;
+	const char *id;
+};
+
+static int fill_doc(const void *ctx, char *buf, size_t cap)
+{
+	const struct doc_ref *r = ctx;
+
+	return r->udb->get_json(r->kind, r->id, buf, cap);
+}
+
 json_t *adm_get_doc(const struct ucs_userdb_api *udb, int kind, const char *id, int *err)
 {
-	size_t cap = 16384;
-	char *buf = NULL;
-	json_t *doc = NULL;
+	struct doc_ref r = {udb, kind, id};
 
-	*err = 0;
-	for (int tries = 0; tries < 3; tries++) {
-		char *next = realloc(buf, cap);
-		int n;
-
-		if (!next) {
-			*err = -ENOMEM;
-			break;
-		}
-		buf = next;
-		n = udb->get_json(kind, id, buf, cap);
-		if (n < 0) {
-			*err = n;
-			break;
-		}
-		if ((size_t)n < cap) {
-			doc = json_loadb(buf, (size_t)n, 0, NULL);
-			if (!doc)
-				*err = -EIO;
-			break;
-		}
-		cap = (size_t)n + 1;
-	}
-	free(buf);
-	return doc;
+	return adm_load_text(fill_doc, &r, 16384, err);
 }
 
 static int put_doc(const struct ucs_userdb_api *udb, int kind, const json_t *doc, char *err,
@@ -196,7 +183,7 @@ static void store_fail(struct adm *a, struct wsrpc_session *s, json_t *id, int k
 			snprintf(text, sizeof(text), "the user store failed: %s", strerror(-rc));
 	}
 	adm_audit(a, adm_who(s), adm_peer(s), action, object, wsrpc_reason_name(r));
-	wsrpc_error(s, id, r, text, data);
+	adm_error(s, id, r, data, "%s", text);
 }
 
 static void done_ok(struct adm *a, struct wsrpc_session *s, json_t *id, const char *action,
@@ -239,7 +226,7 @@ static int name_param(struct wsrpc_session *s, json_t *id, json_t *params, const
 static void map_fail(struct wsrpc_session *s, json_t *id, int rc, const char *err)
 {
 	if (rc == -EINVAL) {
-		wsrpc_error(s, id, WSRPC_INVALID_PARAMS, err, adm_msg_path(err));
+		adm_error(s, id, WSRPC_INVALID_PARAMS, adm_msg_path(err), "%s", err);
 	} else {
 		adm_error(s, id, WSRPC_INTERNAL, NULL, "out of memory");
 	}
@@ -300,6 +287,22 @@ out:
 
 static const char *const list_params[] = {"text", "offset", "limit", NULL};
 
+/* The paging params of every list (text only for users): 0, or answered. */
+static int page_params(struct wsrpc_session *s, json_t *id, json_t *params, int with_text,
+		       const char **text, int64_t *offset, int64_t *limit)
+{
+	*offset = 0;
+	*limit = 100;
+	return wsrpc_params_only(s, id, params, list_params + !with_text) ||
+			       (with_text && wsrpc_param_string(s, id, params, "text", 0, 256,
+								text) == -EINVAL) ||
+			       wsrpc_param_int(s, id, params, "offset", 0, 0, INT32_MAX, offset) ==
+				       -EINVAL ||
+			       wsrpc_param_int(s, id, params, "limit", 0, 1, 1000, limit) == -EINVAL
+		       ? -EINVAL
+		       : 0;
+}
+
 void adm_m_users_list(struct wsrpc_session *s, json_t *params, json_t *id, void *arg)
 {
 	const struct ucs_userdb_api *udb;
@@ -311,10 +314,7 @@ void adm_m_users_list(struct wsrpc_session *s, json_t *params, json_t *id, void 
 	json_t *list;
 
 	(void)arg;
-	if (wsrpc_params_only(s, id, params, list_params) ||
-	    wsrpc_param_string(s, id, params, "text", 0, 256, &text) == -EINVAL ||
-	    wsrpc_param_int(s, id, params, "offset", 0, 0, INT32_MAX, &offset) == -EINVAL ||
-	    wsrpc_param_int(s, id, params, "limit", 0, 1, 1000, &limit) == -EINVAL)
+	if (page_params(s, id, params, 1, &text, &offset, &limit))
 		return;
 	if (!(udb = need_udb(s, id)))
 		return;
@@ -682,11 +682,11 @@ static void objects_list(struct wsrpc_session *s, json_t *params, json_t *id, in
 	const struct ucs_userdb_api *udb;
 	const struct ucs_ud_snapshot *snap;
 	struct adm_snap_resolver sr;
+	int64_t offset, limit;
 	json_t *list;
 	size_t n;
 
-	if (wsrpc_params_only(s, id, params, (const char *const[]){NULL}) ||
-	    !(udb = need_udb(s, id)))
+	if (page_params(s, id, params, 0, NULL, &offset, &limit) || !(udb = need_udb(s, id)))
 		return;
 	snap = udb->acquire();
 	list = json_array();
@@ -695,7 +695,7 @@ static void objects_list(struct wsrpc_session *s, json_t *params, json_t *id, in
 	    : kind == UCS_UD_GROUP    ? snap->n_groups
 	    : kind == UCS_UD_COMPUTER ? snap->n_computers
 				      : snap->n_profiles;
-	for (size_t i = 0; list && i < n; i++) {
+	for (size_t i = (size_t)offset; list && i < n && i < (size_t)(offset + limit); i++) {
 		const char *oid = kind == UCS_UD_GROUP	    ? snap->groups[i]->id
 				  : kind == UCS_UD_COMPUTER ? snap->computers[i]->id
 							    : snap->profiles[i]->id;
@@ -715,7 +715,9 @@ static void objects_list(struct wsrpc_session *s, json_t *params, json_t *id, in
 		adm_error(s, id, WSRPC_INTERNAL, NULL, "out of memory");
 		return;
 	}
-	wsrpc_reply(s, id, json_pack("{s:o,s:I}", plural(kind), list, "total", (json_int_t)n));
+	wsrpc_reply(s, id,
+		    json_pack("{s:o,s:I,s:I}", plural(kind), list, "total", (json_int_t)n, "offset",
+			      (json_int_t)offset));
 }
 
 static void object_get(struct wsrpc_session *s, json_t *params, json_t *id, int kind)
@@ -824,13 +826,15 @@ static void object_write(struct adm *a, struct wsrpc_session *s, json_t *params,
 	snprintf(oid, sizeof(oid), "%s", json_string_value(json_object_get(doc, "id")));
 	json_decref(doc);
 	doc = adm_get_doc(udb, kind, oid, &rc);
+	/* the write is done: it is answered whatever the view can show (no
+	 * snapshot: the id only) */
 	snap = udb->acquire();
-	if (snap) {
+	if (snap)
 		adm_resolver_init(&sr, udb, snap);
-		done_ok(a, s, id, action, name,
-			doc ? object_view(&sr, kind, doc) : json_pack("{s:s}", "id", oid));
+	done_ok(a, s, id, action, name,
+		doc && snap ? object_view(&sr, kind, doc) : json_pack("{s:s}", "id", oid));
+	if (snap)
 		udb->release(snap);
-	}
 out:
 	json_decref(current);
 	json_decref(doc);

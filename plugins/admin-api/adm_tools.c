@@ -32,39 +32,20 @@ static const struct ucs_dialplan_api *dialplan(struct wsrpc_session *s, json_t *
 	return dp;
 }
 
+static int fill_locations(const void *ctx, char *buf, size_t cap)
+{
+	return ((const struct ucs_dialplan_api *)ctx)->locations_json(buf, cap);
+}
+
 static json_t *locations(const struct ucs_dialplan_api *dp, int *err)
 {
-	size_t cap = 65536;
-	char *buf = NULL;
-	json_t *v = NULL;
+	json_t *v = adm_load_text(fill_locations, dp, 65536, err);
 
-	*err = 0;
-	for (int tries = 0; tries < 4 && !v; tries++) {
-		char *next = realloc(buf, cap);
-		int n;
-
-		if (!next) {
-			*err = -ENOMEM;
-			break;
-		}
-		buf = next;
-		n = dp->locations_json(buf, cap);
-		if (n < 0) {
-			*err = n;
-			break;
-		}
-		if ((size_t)n < cap) {
-			v = json_loadb(buf, (size_t)n, 0, NULL);
-			if (!v || !json_is_array(v)) {
-				json_decref(v);
-				v = NULL;
-				*err = -EIO;
-			}
-			break;
-		}
-		cap = (size_t)n + 1;
+	if (v && !json_is_array(v)) {
+		json_decref(v);
+		v = NULL;
+		*err = -EIO;
 	}
-	free(buf);
 	return v;
 }
 
@@ -178,7 +159,7 @@ static void location_put(struct adm *a, struct wsrpc_session *s, json_t *params,
 		data = rc == -EINVAL ? adm_msg_path(err) : NULL;
 		a->write_errors++;
 		adm_audit(a, adm_who(s), adm_peer(s), action, name, wsrpc_reason_name(r));
-		wsrpc_error(s, id, r, err[0] ? err : strerror(-rc), data);
+		adm_error(s, id, r, data, "%s", err[0] ? err : strerror(-rc));
 		return;
 	}
 	a->writes++;

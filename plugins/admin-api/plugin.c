@@ -67,10 +67,71 @@ static const struct wsrpc_method methods[] = {
 };
 #define N_METHODS (sizeof(methods) / sizeof(methods[0]))
 
+/* The reason of the last error adm_error() sent (the audit of a refusal
+ * names it); everything runs on the loop thread. */
+static enum wsrpc_reason last_reason = WSRPC_REASON_COUNT;
+
+/* The methods that change something: each is audited, done or refused. */
+static int is_write(const char *method)
+{
+	static const char *const writes[] = {"settings.set", "config.apply", "server.restart",
+					     "import",	     "admin.passwd", NULL};
+	const char *dot = strrchr(method, '.');
+
+	for (size_t i = 0; writes[i]; i++)
+		if (strcmp(method, writes[i]) == 0)
+			return 1;
+	return dot && (strcmp(dot, ".create") == 0 || strcmp(dot, ".update") == 0 ||
+		       strcmp(dot, ".delete") == 0);
+}
+
+/* What a write acts on, as its params name it ("" when they do not). */
+static const char *write_object(const char *method, json_t *params)
+{
+	static const char *const keys[] = {"login", "name", "id", NULL};
+	const char *v = NULL;
+
+	if (strncmp(method, "locations.", 10) == 0 &&
+	    json_is_object(json_object_get(params, "location")))
+		params = json_object_get(params, "location");
+	for (size_t i = 0; !v && keys[i]; i++)
+		v = json_string_value(json_object_get(params, keys[i]));
+	return v ? v : "";
+}
+
+/*
+ * One exit path for every write: a handler audits what it did (done, or
+ * refused by a service); whatever it answered without an audit - a param
+ * the wsrpc helpers or the handler refused, a missing service, a request
+ * before login - is audited here as refused, with the reason it got. A
+ * write that went on asynchronously (an operation, the import) audits at
+ * its end.
+ */
 static void on_request(struct wsrpc_session *s, const char *method, json_t *params, json_t *id,
 		       void *arg)
 {
+	struct adm *a = arg;
+	uint64_t seq = a->audit_seq;
+	const struct adm_op *ops = a->ops;
+	const struct adm_import *im = a->import;
+	char who[64], peer[64], object[128];
+	int write = is_write(method);
+
+	if (write) {
+		snprintf(who, sizeof(who), "%.63s", adm_who(s));
+		snprintf(peer, sizeof(peer), "%.63s", adm_peer(s));
+		snprintf(object, sizeof(object), "%.127s",
+			 strcmp(method, "admin.passwd") == 0 ? who : write_object(method, params));
+	}
+	last_reason = WSRPC_REASON_COUNT;
 	wsrpc_dispatch(methods, N_METHODS, s, method, params, id, arg);
+	if (!write || a->audit_seq != seq || a->ops != ops || a->import != im)
+		return;
+	a->write_errors++;
+	adm_audit(a, who, peer, method, object,
+		  wsrpc_reason_name(last_reason != WSRPC_REASON_COUNT	 ? last_reason
+				    : !wsrpc_session_is_authenticated(s) ? WSRPC_NOT_AUTHENTICATED
+									 : WSRPC_INVALID_PARAMS));
 }
 
 static const struct wsrpc_handlers handlers = {
@@ -81,6 +142,15 @@ static const struct wsrpc_handlers handlers = {
 
 /* ---- replies ---- */
 
+/* 1 when msg starts with a param path and ": " ("numbers.fax: ...",
+ * "rights[1].level: ..."), not with a sentence. */
+static int msg_has_path(const char *msg)
+{
+	size_t n = strspn(msg, "abcdefghijklmnopqrstuvwxyz0123456789_.[]");
+
+	return n > 0 && msg[n] == ':' && msg[n + 1] == ' ';
+}
+
 int adm_error(struct wsrpc_session *s, json_t *id, enum wsrpc_reason r, json_t *data,
 	      const char *fmt, ...)
 {
@@ -90,6 +160,10 @@ int adm_error(struct wsrpc_session *s, json_t *id, enum wsrpc_reason r, json_t *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* invalid_params names the param: a message "PATH: why" gives it */
+	if (r == WSRPC_INVALID_PARAMS && !data && msg_has_path(msg))
+		data = adm_msg_path(msg);
+	last_reason = r;
 	wsrpc_error(s, id, r, msg, data);
 	return 0;
 }
@@ -111,6 +185,39 @@ json_t *adm_msg_path(const char *msg)
 	const char *colon = msg ? strstr(msg, ": ") : NULL;
 
 	return colon ? adm_path_data(msg, (size_t)(colon - msg)) : NULL;
+}
+
+json_t *adm_load_text(adm_fill_h *fill, const void *ctx, size_t cap, int *err)
+{
+	char *buf = NULL;
+	json_t *v = NULL;
+
+	*err = 0;
+	/* the text may grow between the calls: a few tries */
+	for (int tries = 0; tries < 4; tries++) {
+		char *next = realloc(buf, cap);
+		int n;
+
+		if (!next) {
+			*err = -ENOMEM;
+			break;
+		}
+		buf = next;
+		n = fill(ctx, buf, cap);
+		if (n < 0) {
+			*err = n;
+			break;
+		}
+		if ((size_t)n < cap) {
+			v = json_loadb(buf, (size_t)n, 0, NULL);
+			if (!v)
+				*err = -EIO;
+			break;
+		}
+		cap = (size_t)n + 1;
+	}
+	free(buf);
+	return v;
 }
 
 enum wsrpc_reason adm_reason_of(int err)
@@ -305,6 +412,13 @@ static int adm_reload(void *state, const struct ucs_cfg *section)
 	/* an interface that cannot be opened is logged by wsrpc; the others
 	 * and the accounts are in force, so the reload did happen */
 	wsrpc_server_configure(a->srv, &next.wsrpc);
+	/* a configured account that is gone takes its sessions with it (an
+	 * account deleted from auth's file with ucs-passwd cannot be seen
+	 * from here: docs/plugins/admin-api.md) */
+	for (size_t i = 0; i < a->conf.n_accounts; i++)
+		if (!adm_conf_is_configured(&next, a->conf.accounts[i].login))
+			adm_sessions_revoke(a, a->conf.accounts[i].login, NULL,
+					    "the account was removed from the configuration");
 	adm_conf_free(&a->conf);
 	a->conf = next;
 	log_interfaces(a);

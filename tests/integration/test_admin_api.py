@@ -24,7 +24,7 @@ import sys
 import time
 
 from harness import BUILD, SOURCE, Failure, Probe, Ucsd, check, main
-from wsclient import RpcClient, RpcError
+from wsclient import RawClient, RpcClient, RpcError
 
 FIXTURES = os.path.join(SOURCE, "plugins", "dialplan", "tests", "fixtures")
 DATA = os.path.join(SOURCE, "config", "default")
@@ -210,6 +210,173 @@ def configured_accounts():
         a.u.wait_for(r"error \[admin-api\] \S+ucsd\.json:\d+:\d+: admin-api\.accounts\[0\] "
                      r"\(root\): password_hash is not an argon2id PHC string")
         check(not a.u.has(r"administration on 127\.0\.0\.1"), "no admin interface opened")
+        # a critical plugin that cannot start stops ucsd with a failure status
+        check(a.u.wait_exit() != 0, "startup failed")
+    finally:
+        a.close()
+
+
+def revoked_sessions():
+    """An account removed from admin-api.accounts (config.apply) loses its
+    open sessions (4003); admin.passwd closes the account's other sessions
+    and removes the first start's password file."""
+    a = Admin(admin={"accounts": [
+        {"login": "root", "password_hash": hash_password("cfg-secret-1")},
+        {"login": "ops", "password_hash": hash_password("ops-secret-1")}]})
+    try:
+        a.start()
+        root = a.login("root", "cfg-secret-1")
+        ops = a.login("ops", "ops-secret-1")
+        cur = root.call("config.get")
+        op = json.load(open(cur["file"]))
+        op["admin-api"]["accounts"] = [x for x in op["admin-api"]["accounts"]
+                                       if x["login"] == "root"]
+        check(root.call("config.apply", {"config": op})["applied"], "applied")
+        code, why = ops.wait_closed(timeout=5)
+        check(code == 4003 and "removed" in why, (code, why))
+        a.u.index(r"info \[admin-api\] session of 'ops' from 127\.0\.0\.1 closed: the "
+                  r"account was removed from the configuration$")
+        check([x["login"] for x in root.call("status.get")["admin_sessions"]] == ["root"],
+              "root stays")
+        expect_error(a.client(), "admin.login", {"login": "ops", "password": "ops-secret-1"},
+                     "auth_failed")
+    finally:
+        a.close()
+    a, r = logged_in()
+    try:
+        pw = a.admin_password()
+        other = a.login(password=pw)
+        check(r.call("admin.passwd", {"password": "a-brand-new-pw", "old_password": pw}) ==
+              {"changed": True}, "changed")
+        code, why = other.wait_closed(timeout=5)
+        check(code == 4003 and "password was changed" in why, (code, why))
+        check(r.call("status.get")["admin_sessions"], "the changing session stays")
+        check(not os.path.exists(a.password_file()), "the dead password's file is gone")
+        a.u.index(r"info \[admin-api\] removed \S+admin-password: the password of 'admin' "
+                  r"was changed$")
+        a.login(password="a-brand-new-pw")
+    finally:
+        a.close()
+
+
+def password_file_mode():
+    """The first start's file is used only when private and ucsd's own;
+    configured accounts next to a left-over file get a warning."""
+    a = Admin()
+    try:
+        a.start()
+        a.wait_admin()
+        path = a.password_file()
+        pw = a.admin_password()
+        a.close_clients()
+        a.u.stop()
+        os.unlink(os.path.join(a.u.state, "auth", "admins.json"))
+        os.chmod(path, 0o644)
+        with a.u.cond:
+            a.u.lines = []
+        a.start()
+        a.u.wait_for(r"error \[admin-api\] no administrator account configured, and none "
+                     r"could be created: \S+admin-password is mode 0644, owner uid \d+: not "
+                     r"used, its password may be known")
+        expect_error(a.client(), "admin.login", {"login": "admin", "password": pw},
+                     "auth_failed", "no account from a readable file")
+    finally:
+        a.close()
+    a = Admin()
+    try:
+        a.start()
+        a.wait_admin()
+        a.close_clients()
+        a.u.stop()
+        a.config["admin-api"]["accounts"] = [{"login": "root",
+                                              "password_hash": hash_password("cfg-secret-1")}]
+        a.u.write_config(a.config)
+        with a.u.cond:
+            a.u.lines = []
+        a.start()
+        a.u.wait_for(r"warning \[admin-api\] admin-api\.accounts is configured, but "
+                     r"\S+admin-password still holds the first start's password")
+    finally:
+        a.close()
+
+
+def params_refused():
+    """Empty passwords, the path of invalid params, one validator for the
+    configured accounts (config.validate refuses what a start refuses)."""
+    a, r = logged_in()
+    try:
+        err = expect_error(a.client(), "admin.login", {"login": "admin", "password": ""},
+                           "invalid_params")
+        check(err["data"].get("path") == "password", err)
+        pw = a.admin_password()
+        err = expect_error(r, "admin.passwd", {"password": "a-brand-new-pw", "old_password": ""},
+                           "invalid_params")
+        check(err["data"].get("path") == "old_password", err)
+        err = expect_error(r, "admin.passwd", {"password": "short", "old_password": pw},
+                           "invalid_params")
+        check(err["data"].get("path") == "password", err)
+        err = expect_error(r, "events.query", {"level": "loud"}, "invalid_params")
+        check(err["data"].get("path") == "level", err)
+        err = expect_error(r, "events.query", {"since": "yesterday"}, "invalid_params")
+        check(err["data"].get("path") == "since", err)
+        cur = r.call("config.get")
+        op = json.load(open(cur["file"]))
+        h = hash_password("cfg-secret-1")
+        long_hash = h.rsplit("$", 1)[0] + "$" + "A" * 300  # the right shape, too long
+        op["admin-api"]["accounts"] = [{"login": "root", "password_hash": long_hash}]
+        err = expect_error(r, "config.validate", {"config": op}, "invalid_params")
+        check("password_hash is not an argon2id PHC string" in err["message"], err)
+        op["admin-api"]["accounts"] = [{"login": "root", "password_hash": h},
+                                       {"login": "ROOT", "password_hash": h}]
+        err = expect_error(r, "config.validate", {"config": op}, "invalid_params")
+        check("appears twice" in err["message"], err)
+        # every list pages like users.list
+        for g in ("ga", "gb", "gc"):
+            r.call("groups.create", {"name": g})
+        page = r.call("groups.list", {"offset": 1, "limit": 1})
+        check([x["name"] for x in page["groups"]] == ["gb"] and page["total"] == 3 and
+              page["offset"] == 1, page)
+        expect_error(r, "profiles.list", {"limit": 1001}, "invalid_params")
+        check(r.call("computers.list", {"limit": 5}) == {"computers": [], "total": 0,
+                                                         "offset": 0}, "computers")
+    finally:
+        a.close()
+
+
+def refused_writes_audited():
+    """Every write is audited, refused ones too (a warning with the reason),
+    and config.apply after its result."""
+    a, r = logged_in()
+    try:
+        cases = [("users.create", {"login": "zed", "numbers": {"fax": "1"}}, "invalid_params"),
+                 ("users.update", {"login": "nosuch", "groups": ["nogroup"]}, None),
+                 ("groups.create", {"name": "g1", "members": ["ghost"]}, "invalid_params"),
+                 ("settings.set", {"restrictions": {"presence": True}}, "invalid_params"),
+                 ("admin.passwd", {"password": "short", "old_password": "x"}, "invalid_params"),
+                 ("locations.create", {"location": {"nope": 1}}, None),
+                 ("users.create", {"login": "ok1", "rights": [{"user": "ghost",
+                                                               "level": "team"}]}, None),
+                 ("users.delete", {"login": 5}, "invalid_params"),
+                 ("config.apply", {"config": 5}, "invalid_params")]
+        for m, p, want in cases:
+            err = r.call_error(m, p)
+            got = reason(err)
+            check(want is None or got == want, f"{m}: {err}")
+            a.u.wait_for(r"warning \[admin-api\] audit: admin 'admin' from 127\.0\.0\.1: " +
+                         re.escape(m) + r"( \S+)?: failed \(" + re.escape(got) + r"\)$")
+        c = a.client()
+        expect_error(c, "users.delete", {"login": "x"}, "not_authenticated")
+        a.u.wait_for(r"warning \[admin-api\] audit: admin '-' from 127\.0\.0\.1: "
+                     r"users\.delete x: failed \(not_authenticated\)$")
+        n = len(a.u.lines)
+        op = json.load(open(r.call("config.get")["file"]))
+        r.call("config.apply", {"config": op})
+        lines = [l for l in a.u.lines[n:] if "audit:" in l and "config.apply" in l]
+        check(len(lines) == 1 and "failed" not in lines[0], lines)
+        i = a.u.wait_for(r"audit: admin 'admin' from 127\.0\.0\.1: config\.apply ", after=n)
+        j = a.u.wait_for(r"info \[core\] \S+ucsd\.json rewritten by the administration",
+                         after=n)
+        check(j < i, "audited after the apply's result: " + "\n".join(a.u.lines[n:]))
     finally:
         a.close()
 
@@ -258,7 +425,10 @@ def not_authenticated():
         expect_error(r, "admin.login", {"login": "admin", "password": 5}, "invalid_params")
         expect_error(r, "admin.login", {"login": "admin", "password": "x", "x": 1},
                      "invalid_params", "an unknown member")
-        check(not a.u.has("users.create"), "nothing done")
+        # refused, and audited as refused: nothing was done
+        check(not a.u.has(r"info \[admin-api\] audit: .*users\.create"), "nothing done")
+        a.u.index(r"warning \[admin-api\] audit: admin '-' from 127\.0\.0\.1: users\.create x: "
+                  r"failed \(not_authenticated\)$")
         # after the login the same methods answer
         r.call("admin.login", {"login": "admin", "password": a.admin_password()})
         check("server" in r.call("status.get"), "status after login")
@@ -583,6 +753,48 @@ def events():
         a.close()
 
 
+def events_slow_subscriber():
+    """Subscribers that stop reading are closed by the queue limit while an
+    event is being sent to every subscriber; the others go on (finding: the
+    fan-out read the list through a freed session; ASan saw it)."""
+    a = Admin(admin={"limits": {"max_queue": 65536, "rate_per_s": 100000,
+                                "rate_burst": 100000, "max_batch": 100}})
+    silent = []
+    try:
+        a.start()
+        a.wait_admin()
+        pw = a.admin_password()
+        for _ in range(3):
+            c = RawClient(a.port, rcvbuf=4096, timeout=10)
+            c.handshake()
+            c.send_json({"jsonrpc": "2.0", "id": 1, "method": "admin.login",
+                         "params": {"login": "admin", "password": pw}})
+            check("result" in c.recv_json(), "silent subscriber logged in")
+            c.call("events.subscribe", {"level": "debug"}, id=2)
+            silent.append(c)
+        r = a.login(password=pw)
+        listener = a.login(password=pw)
+        check(len(r.call("status.get")["admin_sessions"]) == 5, "five sessions")
+        # each refused write is an audit warning, i.e. a server event for all
+        # subscribers: batches of them fill the silent ones' queues
+        for i in range(2000):
+            r.batch([("users.delete", {"login": f"nobody{i}-{k}-" + "x" * 100})
+                     for k in range(50)], timeout=60)
+            if i % 10 == 9 and len(r.call("status.get")["admin_sessions"]) == 2:
+                break
+        check(len(r.call("status.get")["admin_sessions"]) == 2,
+              "the silent subscribers were closed by the queue limit")
+        check(a.u.alive(), "ucsd still runs")
+        check(listener.call("events.subscribe", {"level": "warning"})["subscribed"], "subscribed")
+        expect_error(r, "users.delete", {"login": "after"}, "not_found")
+        ev = listener.wait_notification("events.event", timeout=5)
+        check("users.delete after" in ev["text"], ev)
+    finally:
+        for c in silent:
+            c.close()
+        a.close()
+
+
 def config_validate_apply():
     a, r = logged_in()
     try:
@@ -710,6 +922,67 @@ def export_import():
         a.close()
         if b:
             b.close()
+
+
+def import_all_or_nothing():
+    """An import applies completely or changes nothing: a write the store
+    refuses half way (here the groups' directory is a file) puts back what
+    was there and removes what was new, with and without replace; a `dn`
+    of a directory-backed archive is dropped (the target is a file store)."""
+    a, r = logged_in()
+    try:
+        fill(r)
+        arch = r.call("export")["archive"]
+        before = {x: r.call("users.get", {"login": x}) for x in ("alice", "bob")}
+        groups_before = r.call("groups.list")
+        # an archive from a directory-backed server: users with a DN
+        ldap = json.loads(json.dumps(arch))
+        for u in ldap["users"]:
+            u["dn"] = f"cn={u['id']},dc=example,dc=com"
+        ldap["users"].append(dict(ldap["users"][0], id="dave", login="dave",
+                                  dn="cn=dave,dc=example,dc=com"))
+        ldap["users"][-1].pop("password_hash", None)
+        ldap["store"] = "ldap"
+        # make every group write fail: the users go first and must come back
+        gdir = None
+        for root, dirs, _ in os.walk(a.u.state):
+            if "groups" in dirs and "users" in dirs:
+                gdir = os.path.join(root, "groups")
+        check(gdir, "the store's groups directory")
+        shutil.rmtree(gdir)
+        open(gdir, "w").close()
+        changed = json.loads(json.dumps(ldap))
+        for u in changed["users"]:
+            u["display_name"] = "Changed " + u["id"]
+        # a group the store has not got: its write cannot be skipped as unchanged
+        changed["groups"].append(dict(changed["groups"][0], id="newgroup", name="newgroup",
+                                      members=["alice"]))
+        for replace in (True, False):
+            arch2 = json.loads(json.dumps(changed))
+            if not replace:  # only new objects, and a group
+                arch2["users"] = [dict(changed["users"][-1], id="erin", login="erin")]
+                arch2["groups"] = [dict(arch2["groups"][-1], members=["erin"])]
+                arch2["computers"] = []
+                arch2["profiles"] = []
+            err = r.call_error("import", {"archive": arch2, "replace": replace})
+            check(err["data"].get("rolled_back") is True and
+                  err["data"]["failed"].startswith("groups:"), err)
+            check("nothing was changed" in err["message"], err)
+            users = sorted(u["login"] for u in r.call("users.list")["users"])
+            check(users == ["alice", "bob"], f"replace={replace}: users back: {users}")
+            for x in ("alice", "bob"):
+                got = r.call("users.get", {"login": x})
+                check(got == before[x], f"{x} restored:\n{got}\n{before[x]}")
+            check(r.call("groups.list") == groups_before, "groups unchanged")
+        os.remove(gdir)
+        os.mkdir(gdir, 0o700)
+        # the same archive applies once the store can write: the DNs are dropped
+        res = r.call("import", {"archive": ldap, "replace": True})["imported"]
+        check(res["users"] == 3, res)
+        check(r.call("users.get", {"login": "dave"})["login"] == "dave", "dave imported")
+        check(all(not u.get("dn") for u in r.call("export")["archive"]["users"]), "no DN kept")
+    finally:
+        a.close()
 
 
 def large_archive():
@@ -855,4 +1128,5 @@ if __name__ == "__main__":
         first_start_password, configured_accounts, login_failures, not_authenticated, users_crud,
         groups_crud, computers_profiles_crud, settings_restrictions, errors, status_shape,
         events, config_validate_apply, restart, export_import, large_archive, ldap_store_refuses,
-        audit, dialplan_locations]})
+        audit, dialplan_locations, events_slow_subscriber, import_all_or_nothing,
+        revoked_sessions, password_file_mode, params_refused, refused_writes_audited]})

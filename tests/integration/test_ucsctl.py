@@ -207,8 +207,8 @@ def no_server():
     t0 = time.monotonic()
     out, err = expect(2, run("-s", f"127.0.0.1:{port}", "status", password="x"), "refused")
     check("cannot connect" in err and "refused" in err, f"refused: {err!r}")
-    out, err = expect(2, run("-s", "no-such-host.invalid", "status", password="x"),
-                      "unresolvable")
+    out, err = expect(2, run("-s", "no-such-host.invalid", "--insecure-plain", "status",
+                             password="x"), "unresolvable")
     check("cannot resolve" in err, f"unresolvable: {err!r}")
     # a port that accepts and then says nothing: the timeout ends it
     lst = socket.socket()
@@ -1021,6 +1021,34 @@ def wrong_password():
         srv.close()
 
 
+def password_rules():
+    """An empty password is no password (exit 1, nothing sent); a password
+    goes in clear only to this machine unless --insecure-plain; groups
+    list pages through more groups than one answer holds."""
+    srv = configured().start()
+    try:
+        out, err = expect(1, srv.ctl("status", password="", stdin=""), "empty UCSCTL_PASSWORD")
+        check("no password" in err and "empty" in err, err)
+        out, err = expect(1, run("-s", f"127.0.0.1:{srv.port}", "status", stdin="\n"),
+                          "empty first line")
+        check("no password" in err, err)
+        check(not srv.u.has(r"admin\.login"), "nothing reached the server")
+        # 192.0.2.1 (TEST-NET-1) is not this machine: refused before connecting
+        out, err = expect(1, run("-s", "192.0.2.1:7221", "status", password=ADMIN_PW),
+                          "plain to another host")
+        check("--tls" in err and "--insecure-plain" in err, err)
+        # with --insecure-plain it tries (and finds nobody within a second)
+        out, err = expect(2, run("-s", "192.0.2.1:7221", "--insecure-plain", "--timeout", "1",
+                                 "status", password=ADMIN_PW), "plain when asked for")
+        srv.ok("-s", f"localhost:{srv.port}", "status")
+        for i in range(120):  # a groups.list page holds 100 unless asked for more
+            srv.ok("groups", "add", f"g{i:03d}")
+        rows = srv.json("groups", "list")
+        check(len(rows["groups"]) == 120 and rows["total"] == 120, rows.get("total"))
+    finally:
+        srv.close()
+
+
 def server_refusals():
     srv = configured().start()
     try:
@@ -1105,6 +1133,7 @@ if __name__ == "__main__":
         "export_import": export_import,
         "wrong_password": wrong_password,
         "server_refusals": server_refusals,
+        "password_rules": password_rules,
         "tls": tls,
         "restart": restart,
     })

@@ -331,7 +331,7 @@ static int do_list(struct ucsctl *ctl, const struct kind *k, int argc, char **ar
 		rc = args_count(ctl, argc - first, 0, 0, "");
 	snprintf(method, sizeof(method), "%s.list", k->method_prefix);
 	if (!rc)
-		rc = ucsctl_call(ctl, method, json_object(), &res);
+		rc = ucsctl_list_all(ctl, method, k->method_prefix, json_object(), &res);
 	if (rc)
 		goto out;
 	rows = out_list_of(res);

@@ -153,21 +153,14 @@ const struct ucsctl_cmd ucsctl_cmd_plugins = {
 
 static int run_restart(struct ucsctl *ctl, int argc, char **argv)
 {
-	json_t *res = NULL;
 	int first, rc;
 
 	rc = args_parse(ctl, argc, argv, NULL, NULL, NULL, NULL, &first);
 	if (!rc)
 		rc = args_count(ctl, argc - first, 0, 0, "");
 	if (!rc)
-		rc = ucsctl_call(ctl, "server.restart", json_object(), &res);
-	if (!rc) {
-		if (ctl->json)
-			out_json(stdout, res);
-		else
-			printf("the server is restarting\n");
-	}
-	json_decref(res);
+		rc = ucsctl_call_say(ctl, "server.restart", json_object(),
+				     "the server is restarting");
 	return rc;
 }
 
@@ -186,7 +179,7 @@ const struct ucsctl_cmd ucsctl_cmd_restart = {
 static int run_passwd(struct ucsctl *ctl, int argc, char **argv)
 {
 	char pw[SECRET_MAX + 2];
-	json_t *res = NULL, *p;
+	json_t *p;
 	int first, rc, n;
 
 	rc = args_parse(ctl, argc, argv, NULL, NULL, NULL, NULL, &first);
@@ -215,15 +208,7 @@ static int run_passwd(struct ucsctl *ctl, int argc, char **argv)
 	p = json_pack("{s:s%, s:s%}", "password", pw, (size_t)n, "old_password", ctl->password,
 		      ctl->password_len);
 	secret_wipe(pw, sizeof(pw));
-	rc = ucsctl_call(ctl, "admin.passwd", p, &res);
-	if (!rc) {
-		if (ctl->json)
-			out_json(stdout, res);
-		else
-			printf("the administrator's password was changed\n");
-	}
-	json_decref(res);
-	return rc;
+	return ucsctl_call_say(ctl, "admin.passwd", p, "the administrator's password was changed");
 }
 
 const struct ucsctl_cmd ucsctl_cmd_passwd = {

@@ -305,47 +305,22 @@ static int list_opt(struct ucsctl *ctl, void *st, int opt, const char *arg)
 	return UX_OK;
 }
 
-#define USERS_PAGE 1000 /* the most users.list returns at once */
-
-/* Every user (matching --text): users.list a page at a time. */
+/* Every user (matching --text). */
 static int users_list(struct ucsctl *ctl, int argc, char **argv)
 {
 	struct out_col buf[16];
 	const char *text = NULL;
-	json_t *all = json_array(), *res = NULL, *page, *out = NULL;
-	json_int_t total = 0;
+	json_t *out = NULL;
 	int first, rc;
 
 	rc = args_parse(ctl, argc, argv, NULL, list_opts, list_opt, &text, &first);
 	if (!rc)
 		rc = args_count(ctl, argc - first, 0, 0, "");
-	while (!rc) {
-		json_t *p = json_pack("{s:I, s:i}", "offset", (json_int_t)json_array_size(all),
-				      "limit", USERS_PAGE);
-
-		if (text)
-			json_object_set_new(p, "text", json_string(text));
-		rc = ucsctl_call(ctl, "users.list", p, &res);
-		if (rc)
-			break;
-		page = json_object_get(res, "users");
-		if (!json_is_array(page)) {
-			/* not the paged shape: show what came */
-			out = res;
-			res = NULL;
-			break;
-		}
-		json_array_extend(all, page);
-		total = json_integer_value(json_object_get(res, "total"));
-		if (!json_array_size(page) || (json_int_t)json_array_size(all) >= total)
-			break;
-		json_decref(res);
-		res = NULL;
-	}
+	if (!rc)
+		rc = ucsctl_list_all(ctl, "users.list", "users",
+				     text ? json_pack("{s:s}", "text", text) : json_object(), &out);
 	if (rc)
 		goto out;
-	if (!out)
-		out = json_pack("{s:O, s:I}", "users", all, "total", total);
 	if (ctl->json)
 		out_json(stdout, out);
 	else if (json_is_array(json_object_get(out, "users")))
@@ -354,8 +329,6 @@ static int users_list(struct ucsctl *ctl, int argc, char **argv)
 	else
 		out_any(stdout, out);
 out:
-	json_decref(all);
-	json_decref(res);
 	json_decref(out);
 	return rc;
 }

@@ -29,6 +29,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "conn.h"
+#include "secret.h"
 #include "ws_frame.h"
 #include "ws_http.h"
 
@@ -454,6 +455,7 @@ static int send_frame(struct conn *c, int opcode, const void *data, size_t len, 
 		memcpy(buf + hl, data, len);
 	ws_mask(buf + hl, len, mask, 0);
 	rc = write_all(c, buf, hl + len, err, cap);
+	secret_wipe(buf, hl + len); /* the frame may carry a password */
 	free(buf);
 	return rc;
 }

@@ -3,8 +3,11 @@
  * --help and --version, and the session every server command shares (the
  * password, the connection, admin.login, how a refusal is reported).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 
 #include "conn.h"
 #include "hostport.h"
+#include "out.h"
 #include "rpc.h"
 #include "secret.h"
 #include "ucsctl.h"
@@ -40,9 +44,12 @@ static void usage(FILE *f)
 		"  --ca FILE                 CA certificates (PEM) to verify it with\n"
 		"                            (default /etc/ssl/certs/ca-certificates.crt)\n"
 		"  --insecure                TLS without verifying the certificate\n"
+		"  --insecure-plain          without TLS to a host that is not this machine\n"
+		"                            (the password crosses the network in clear)\n"
 		"  -u, --user ADMIN          the administrator (default admin)\n"
 		"  --json                    print results as JSON (for scripts)\n"
-		"  --timeout SECONDS         how long to wait for the server (default 60)\n"
+		"  --timeout SECONDS         how long to wait for the server (default 60;\n"
+		"                            export and import: no limit unless given)\n"
 		"  -h, --help                this text; COMMAND --help: the command's\n"
 		"  --version                 ucsctl's version\n"
 		"\n"
@@ -144,6 +151,10 @@ int ucsctl_global_opt(struct ucsctl *ctl, int opt, const char *arg)
 			return -1;
 		}
 		ctl->timeout_ms = (int)v * 1000;
+		ctl->timeout_given = true;
+		return 1;
+	case OPT_INSECURE_PLAIN:
+		ctl->insecure_plain = true;
 		return 1;
 	case OPT_HELP:
 	case 'h':
@@ -167,6 +178,22 @@ int ucsctl_refused(const struct ucsctl *ctl, const char *method, json_t *error)
 	return UX_REFUSED;
 }
 
+/* 1 for a name or address of this machine's loopback. */
+static int host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (!strcmp(host, "localhost") || !strcmp(host, "localhost.localdomain"))
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return 0;
+}
+
 static int login(struct ucsctl *ctl, const char *host, const char *port)
 {
 	const char *admin = ctl->admin ? ctl->admin : UCSCTL_DEFAULT_ADMIN;
@@ -182,9 +209,20 @@ static int login(struct ucsctl *ctl, const char *host, const char *port)
 	json_t *res = NULL, *error = NULL, *params;
 	int n, rc;
 
+	/* the password in clear over another machine's network: only when asked */
+	if (!ctl->tls && !ctl->insecure_plain && !host_is_loopback(host)) {
+		ucsctl_err(ctl,
+			   "%s is not this machine: the password would cross the network in "
+			   "clear; use --tls (or --insecure-plain to send it anyway)",
+			   host);
+		return UX_USAGE;
+	}
 	/* the password first: the server's login deadline runs from connect */
 	if (env) {
 		n = snprintf(pw, sizeof(pw), "%s", env);
+		/* this process's copy in the environment goes at once */
+		secret_wipe((char *)env, strlen(env));
+		unsetenv("UCSCTL_PASSWORD");
 		if (n < 0 || (size_t)n > SECRET_MAX) {
 			secret_wipe(pw, sizeof(pw));
 			ucsctl_err(ctl, "UCSCTL_PASSWORD is longer than %d bytes", SECRET_MAX);
@@ -194,11 +232,14 @@ static int login(struct ucsctl *ctl, const char *host, const char *port)
 		snprintf(prompt, sizeof(prompt), "Password for %s at %s: ", admin,
 			 ctl->server ? ctl->server : UCSCTL_DEFAULT_HOST);
 		n = secret_read(prompt, false, pw, sizeof(pw));
-		if (n < 0) {
-			ucsctl_err(ctl, "no password: set UCSCTL_PASSWORD, or give it on the "
-					"terminal or as the first line of standard input");
-			return UX_USAGE;
-		}
+	}
+	if (n <= 0) {
+		secret_wipe(pw, sizeof(pw));
+		ucsctl_err(ctl, "no password: %s",
+			   n == 0 ? "the password is empty"
+				  : "set UCSCTL_PASSWORD, or give it on the terminal or as the "
+				    "first line of standard input");
+		return UX_USAGE;
 	}
 	if (conn_open(&o, &c, err, sizeof(err))) {
 		secret_wipe(pw, sizeof(pw));
@@ -288,7 +329,13 @@ int ucsctl_call_err(struct ucsctl *ctl, const char *method, json_t *params, json
 		json_decref(params);
 		return rc;
 	}
-	rc = rpc_call(ctl->rpc, method, params, ctl->timeout_ms, result, error, err, sizeof(err));
+	/* an archive of many thousand users takes the server minutes: export and
+	 * import wait as long as it takes, unless --timeout says otherwise */
+	rc = rpc_call(ctl->rpc, method, params,
+		      ctl->timeout_given || (strcmp(method, "export") && strcmp(method, "import"))
+			      ? ctl->timeout_ms
+			      : -1,
+		      result, error, err, sizeof(err));
 	if (rc < 0) {
 		ucsctl_err(ctl, "%s: %s", method, err);
 		return UX_CONNECT;
@@ -304,6 +351,64 @@ int ucsctl_call(struct ucsctl *ctl, const char *method, json_t *params, json_t *
 	if (rc == UX_REFUSED)
 		rc = ucsctl_refused(ctl, method, error);
 	json_decref(error);
+	return rc;
+}
+
+int ucsctl_call_say(struct ucsctl *ctl, const char *method, json_t *params, const char *said)
+{
+	json_t *res = NULL;
+	int rc = ucsctl_call(ctl, method, params, &res);
+
+	if (!rc && ctl->json)
+		out_json(stdout, res);
+	else if (!rc)
+		printf("%s\n", said);
+	json_decref(res);
+	return rc;
+}
+
+#define LIST_PAGE 1000 /* the most a .list method returns at once */
+
+int ucsctl_list_all(struct ucsctl *ctl, const char *method, const char *key, json_t *params,
+		    json_t **out)
+{
+	json_t *all = json_array(), *res = NULL, *page;
+	json_int_t total = 0;
+	int rc = all ? UX_OK : UX_IO;
+
+	*out = NULL;
+	while (!rc) {
+		json_t *p = json_deep_copy(params);
+
+		if (!p ||
+		    json_object_set_new(p, "offset",
+					json_integer((json_int_t)json_array_size(all))) ||
+		    json_object_set_new(p, "limit", json_integer(LIST_PAGE))) {
+			json_decref(p);
+			rc = UX_IO;
+			break;
+		}
+		rc = ucsctl_call(ctl, method, p, &res);
+		if (rc)
+			break;
+		page = json_object_get(res, key);
+		if (!json_is_array(page)) {
+			/* not the paged shape: show what came */
+			*out = res;
+			res = NULL;
+			break;
+		}
+		json_array_extend(all, page);
+		total = json_integer_value(json_object_get(res, "total"));
+		json_decref(res);
+		res = NULL;
+		if (!json_array_size(page) || (json_int_t)json_array_size(all) >= total)
+			break;
+	}
+	if (!rc && !*out)
+		*out = json_pack("{s:O, s:I}", key, all, "total", total);
+	json_decref(all);
+	json_decref(params);
 	return rc;
 }
 
@@ -331,6 +436,15 @@ static int wants_help(int argc, char **argv)
 	return 0;
 }
 
+/* Memory jansson frees is zeroed first: the login's params and their
+ * JSON text hold the password. */
+static void zeroing_free(void *p)
+{
+	if (p)
+		secret_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -339,6 +453,7 @@ int main(int argc, char **argv)
 	const struct ucsctl_cmd *cmd;
 	int opt, rc;
 
+	json_set_alloc_funcs(malloc, zeroing_free);
 	opterr = 0;
 	/* "+": the global options end at the command */
 	while ((opt = getopt_long(argc, argv, "+:s:u:hV", opts, NULL)) != -1) {

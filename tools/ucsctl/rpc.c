@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "rpc.h"
+#include "secret.h"
 
 struct rpc {
 	struct conn *c;
@@ -157,6 +158,8 @@ int rpc_call(struct rpc *r, const char *method, json_t *params, int timeout_ms, 
 out:
 	json_decref(params);
 	json_decref(req);
+	if (text) /* it may hold a password (admin.login, users passwd) */
+		secret_wipe(text, strlen(text));
 	free(text);
 	return rc;
 }

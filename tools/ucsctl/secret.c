@@ -1,6 +1,7 @@
 /*
  * tools/ucsctl/secret.c - passwords from the terminal or standard input.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -36,8 +37,23 @@ static int read_line(FILE *f, char *buf, size_t cap)
 	return n > SECRET_MAX ? -1 : (int)n;
 }
 
+/* The terminal as it was while echo is off: a signal that ends ucsctl
+ * then (Ctrl-C) gives the echo back first. */
+static struct termios saved;
+static volatile sig_atomic_t saved_fd = -1;
+
+static void restore_tty(int sig)
+{
+	if (saved_fd >= 0)
+		tcsetattr(saved_fd, TCSAFLUSH, &saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static int prompt(const char *text, char *buf, size_t cap)
 {
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
+	struct sigaction sa = {.sa_handler = restore_tty}, was[5];
 	struct termios old, quiet;
 	FILE *tty = fopen("/dev/tty", "r+");
 	int n, echo_off;
@@ -48,16 +64,25 @@ static int prompt(const char *text, char *buf, size_t cap)
 	fflush(tty);
 	echo_off = tcgetattr(fileno(tty), &old) == 0;
 	if (echo_off) {
+		saved = old;
+		saved_fd = fileno(tty);
+		sigemptyset(&sa.sa_mask);
+		for (size_t i = 0; i < 5; i++)
+			sigaction(sigs[i], &sa, &was[i]);
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		quiet.c_lflag |= ECHONL;
 		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
 	}
 	n = read_line(tty, buf, cap);
-	if (echo_off)
+	if (echo_off) {
 		tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	else
+		saved_fd = -1;
+		for (size_t i = 0; i < 5; i++)
+			sigaction(sigs[i], &was[i], NULL);
+	} else {
 		fputc('\n', tty);
+	}
 	fclose(tty);
 	return n;
 }

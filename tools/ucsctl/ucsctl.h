@@ -46,9 +46,11 @@ struct ucsctl {
 	/* global options */
 	const char *server; /* -s as given, NULL: the default */
 	bool tls, insecure, json;
+	bool insecure_plain; /* --insecure-plain: a password in clear to another host */
 	const char *ca;
 	const char *admin;
 	int timeout_ms;
+	bool timeout_given; /* --timeout: also for export/import (else no limit) */
 	/* the command being run (for messages and its --help) */
 	const struct ucsctl_cmd *cmd;
 	/* the session, opened on first use */
@@ -84,6 +86,15 @@ int ucsctl_call(struct ucsctl *ctl, const char *method, json_t *params, json_t *
  * explain some refusals themselves (config validate: FILE:LINE:COL). */
 int ucsctl_call_err(struct ucsctl *ctl, const char *method, json_t *params, json_t **result,
 		    json_t **error);
+/* A call whose result people need not see: with --json the result, else
+ * the line `said`. UX_OK or an exit code (reported). */
+int ucsctl_call_say(struct ucsctl *ctl, const char *method, json_t *params, const char *said);
+/* Every row of a paged list method (users.list, groups.list, ...): calls
+ * it a page at a time (params, taken, plus offset and limit) and returns
+ * {KEY: [all rows], "total": N} in *out; an answer without the paged shape
+ * comes as it is. UX_OK or an exit code (reported). */
+int ucsctl_list_all(struct ucsctl *ctl, const char *method, const char *key, json_t *params,
+		    json_t **out);
 /* Reports a refusal on stderr ("ucsctl: METHOD: REASON: MESSAGE") and
  * returns its exit code (UX_AUTH for not_authenticated, else UX_REFUSED). */
 int ucsctl_refused(const struct ucsctl *ctl, const char *method, json_t *error);
@@ -114,6 +125,7 @@ enum {
 	OPT_INSECURE,
 	OPT_JSON,
 	OPT_TIMEOUT,
+	OPT_INSECURE_PLAIN,
 	OPT_HELP,
 	OPT_CMD_BASE = 0x200, /* commands number their own options from here */
 };
@@ -125,6 +137,7 @@ enum {
 		{"insecure", no_argument, NULL, OPT_INSECURE},                                     \
 		{"json", no_argument, NULL, OPT_JSON},                                             \
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},                                 \
+		{"insecure-plain", no_argument, NULL, OPT_INSECURE_PLAIN},                         \
 	{                                                                                          \
 		"help", no_argument, NULL, OPT_HELP                                                \
 	}
