@@ -561,7 +561,7 @@ static int lay_strings(json_t *doc, const json_t *params, const char *const *key
 		       size_t cap)
 {
 	for (size_t i = 0; keys[i]; i++) {
-		const char *s;
+		const char *s = NULL;
 		int rc = opt_string(params, keys[i], "", 0, &s, err, cap);
 
 		if (rc < 0)
@@ -1141,7 +1141,7 @@ int adm_settings_doc(const json_t *params, const json_t *current, json_t **doc, 
 					      "auto_line_binding",
 					      NULL};
 	json_t *d, *v;
-	int rc, on;
+	int rc, on = 0;
 
 	*doc = NULL;
 	if (!json_is_object(params))
