@@ -123,7 +123,8 @@ static int read_password(struct boot *b)
 				"%.400s does not hold a password of %d-%d characters on its first line",
 				b->path, PW_MIN, PW_MAX);
 		} else {
-			snprintf(b->pw, sizeof(b->pw), "%s", buf);
+			/* checked above: at most PW_MAX < sizeof(b->pw) bytes */
+			memcpy(b->pw, buf, strlen(buf) + 1);
 		}
 	}
 out:
