@@ -1062,11 +1062,10 @@ static void on_connection(uv_stream_t *server, int status)
  * with its plugin), or a process found through /proc (the inode of the
  * listening socket in /proc/net/tcp{,6}, then the process with that socket
  * among its descriptors - visible for our own user's processes, or all of
- * them as root). "another process" when /proc does not tell. This runs on
- * the loop thread, only after a failed bind (startup, reload), and gives up
+ * them as root). The scan of /proc runs on the thread pool and gives up
  * after PORT_OWNER_BUDGET_MS on a host with very many processes.
  */
-#define PORT_OWNER_BUDGET_MS 50
+#define PORT_OWNER_BUDGET_MS 2000
 static unsigned long listening_inode(unsigned port)
 {
 	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
@@ -1120,24 +1119,41 @@ static bool process_has_socket(const char *pid, unsigned long inode)
 	return found;
 }
 
-static void port_owner(unsigned port, char *buf, size_t cap)
+/* Our own listener on the port: "NAME of plugin 'TAG'" into buf, true. */
+static bool own_port_owner(unsigned port, char *buf, size_t cap)
 {
-	unsigned long inode;
-	struct timespec t0;
-	struct link *it;
-	struct dirent *e;
-	DIR *d;
-
-	for (it = listeners.next; it != &listeners; it = it->next) {
+	for (struct link *it = listeners.next; it != &listeners; it = it->next) {
 		struct ucs_listener *o = CORE_CONTAINER_OF(it, struct ucs_listener, link);
 
 		if (net_listener_port(o) == (int)port) {
 			snprintf(buf, cap, "%s of plugin '%s'", o->name, o->tag);
-			return;
+			return true;
 		}
 	}
-	snprintf(buf, cap, "another process");
-	inode = listening_inode(port);
+	return false;
+}
+
+/* A scan of /proc for another process holding a port: on the thread pool
+ * (reading every process's descriptors can take long on a busy host), the
+ * answer logged when it is found. */
+struct port_scan {
+	uv_work_t work;
+	struct port_scan *prev, *next; /* in scans: a scan may outlive the loop at exit */
+	unsigned port;
+	char tag[32], name[64];
+	char owner[96];
+};
+
+static struct port_scan *scans;
+
+static void port_scan_work(uv_work_t *w)
+{
+	struct port_scan *ps = CORE_CONTAINER_OF(w, struct port_scan, work);
+	unsigned long inode = listening_inode(ps->port);
+	struct timespec t0;
+	struct dirent *e;
+	DIR *d;
+
 	if (!inode || !(d = opendir("/proc")))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1159,10 +1175,61 @@ static void port_owner(unsigned port, char *buf, size_t cap)
 				comm[strcspn(comm, "\n")] = 0;
 			fclose(f);
 		}
-		snprintf(buf, cap, "process %d (%s)", atoi(e->d_name), comm[0] ? comm : "?");
+		snprintf(ps->owner, sizeof(ps->owner), "process %d (%s)", atoi(e->d_name),
+			 comm[0] ? comm : "?");
 		break;
 	}
 	closedir(d);
+}
+
+static void port_scan_done(uv_work_t *w, int status)
+{
+	struct port_scan *ps = CORE_CONTAINER_OF(w, struct port_scan, work);
+
+	if (status == 0 && ps->owner[0])
+		core_log(ps->tag, UCS_LOG_ERROR, "%s: port %u is held by %s", ps->name, ps->port,
+			 ps->owner);
+	else if (status == 0)
+		core_log(ps->tag, UCS_LOG_ERROR,
+			 "%s: port %u is held by a process this server may not inspect", ps->name,
+			 ps->port);
+	if (ps->prev)
+		ps->prev->next = ps->next;
+	else
+		scans = ps->next;
+	if (ps->next)
+		ps->next->prev = ps->prev;
+	free(ps);
+}
+
+/* Logs who holds the port: at once for our own listeners, after a scan of
+ * /proc for another process. */
+static void log_port_owner(const struct ucs_listener *l, const char *address, unsigned port)
+{
+	struct port_scan *ps;
+	char owner[128];
+
+	if (own_port_owner(port, owner, sizeof(owner))) {
+		core_log(l->tag, UCS_LOG_ERROR,
+			 "%s: cannot listen on %s port %u: the port is in use by %s", l->name,
+			 address, port, owner);
+		return;
+	}
+	core_log(l->tag, UCS_LOG_ERROR,
+		 "%s: cannot listen on %s port %u: the port is in use by another process", l->name,
+		 address, port);
+	ps = core_alloc(sizeof(*ps));
+	ps->port = port;
+	snprintf(ps->tag, sizeof(ps->tag), "%s", l->tag);
+	snprintf(ps->name, sizeof(ps->name), "%s", l->name);
+	if (uv_queue_work(core_loop(), &ps->work, port_scan_work, port_scan_done) != 0) {
+		free(ps);
+		return;
+	}
+	ps->next = scans;
+	if (scans)
+		scans->prev = ps;
+	scans = ps;
 }
 
 static int net_listen(struct ucs_plugin *self, struct ucs_listener **out,
@@ -1210,14 +1277,9 @@ static int net_listen(struct ucs_plugin *self, struct ucs_listener **out,
 	if (!err)
 		err = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
 	if (err == UV_EADDRINUSE) {
-		char owner[128];
-
 		link_del(&l->link); /* not its own owner */
 		link_init(&l->link);
-		port_owner(opts->port, owner, sizeof(owner));
-		core_log(l->tag, UCS_LOG_ERROR,
-			 "%s: cannot listen on %s port %u: the port is in use by %s", l->name,
-			 opts->address ? opts->address : "::", opts->port, owner);
+		log_port_owner(l, opts->address ? opts->address : "::", opts->port);
 		listener_close(l);
 		return err;
 	}
