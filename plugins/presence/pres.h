@@ -138,8 +138,8 @@ struct pres_user {
 	char ukey[UCS_ID_MAX + 8]; /* "user:<id>" */
 
 	/* inputs */
-	struct pres_session *sessions;
-	uint32_t n_sessions;
+	struct pres_session *sessions; /* grown on demand: most users have one or two */
+	uint32_t n_sessions, cap_sessions;
 	uint32_t n_bound;
 	struct pres_bound *bound; /* lines bound to her */
 	uint32_t cap_bound;

@@ -262,10 +262,15 @@ int pres_in_login(struct pres *p, const struct ucs_presence_login *in)
 	} else {
 		if (u->n_sessions >= PRES_MAX_SESSIONS)
 			return -ENOSPC;
-		if (!u->sessions) {
-			u->sessions = calloc(PRES_MAX_SESSIONS, sizeof(*u->sessions));
-			if (!u->sessions)
+		if (u->n_sessions == u->cap_sessions) {
+			/* 20,000 users online with 64 slots each cost 87 MB; 2, 4, ... */
+			uint32_t cap = u->cap_sessions ? u->cap_sessions * 2 : 2;
+			struct pres_session *grown = realloc(u->sessions, cap * sizeof(*grown));
+
+			if (!grown)
 				return -ENOMEM;
+			u->sessions = grown;
+			u->cap_sessions = cap;
 		}
 		copy_text(u->sessions[i].id.text, in->session.text, sizeof(in->session.text));
 		u->sessions[i].idle = !!in->idle;

@@ -686,8 +686,49 @@ static void steps(void)
 	destroy(&w);
 }
 
+/* A user's sessions: the array grows on demand up to PRES_MAX_SESSIONS,
+ * one more is refused, leaving in any order keeps the right ones. */
+static void sessions(void)
+{
+	struct world w;
+	struct pres_user *bob;
+	char id[16];
+
+	build(&w, 0);
+	for (int i = 0; i < PRES_MAX_SESSIONS; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		CHECK_INT(fx_login(&w.p, "bob", id, 1, i != 8), ==, 0);
+	}
+	bob = pres_user_find(&w.p, "bob");
+	CHECK(bob != NULL);
+	if (!bob) {
+		destroy(&w);
+		return;
+	}
+	CHECK_INT(bob->n_sessions, ==, PRES_MAX_SESSIONS);
+	CHECK_INT(bob->cap_sessions, ==, PRES_MAX_SESSIONS);
+	CHECK_INT(fx_login(&w.p, "bob", "one-more", 1, 0), ==, -ENOSPC);
+	CHECK_INT(bob->pres.state, ==, UCS_PRES_AVAILABLE); /* s8 is not idle */
+	for (int i = PRES_MAX_SESSIONS - 1; i >= 0; i -= 2) {
+		snprintf(id, sizeof(id), "s%d", i);
+		CHECK_INT(fx_login(&w.p, "bob", id, 0, 0), ==, 0);
+	}
+	CHECK_INT(bob->n_sessions, ==, PRES_MAX_SESSIONS / 2);
+	CHECK_INT(bob->pres.state, ==, UCS_PRES_AVAILABLE); /* s8 stayed */
+	CHECK_INT(fx_login(&w.p, "bob", "s8", 0, 0), ==, 0); /* the one active session */
+	CHECK_INT(bob->pres.state, ==, UCS_PRES_AWAY);	     /* every other is idle */
+	for (int i = 0; i < PRES_MAX_SESSIONS; i += 2) {
+		snprintf(id, sizeof(id), "s%d", i);
+		CHECK_INT(fx_login(&w.p, "bob", id, 0, 0), ==, 0);
+	}
+	CHECK_INT(bob->n_sessions, ==, 0);
+	CHECK_INT(bob->pres.state, ==, UCS_PRES_OFFLINE);
+	destroy(&w);
+}
+
 int main(void)
 {
+	sessions();
 	basics();
 	coalescing();
 	storm();
