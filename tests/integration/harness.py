@@ -89,6 +89,8 @@ class Ucsd:
         return r.returncode, r.stdout, r.stderr
 
     def start(self, env=None, wait=True):
+        if self.alive():  # a second process would be orphaned by close()
+            raise Failure("ucsd started twice")
         self.proc = subprocess.Popen(self.args(), stderr=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True,
                                      env=env or os.environ.copy())

@@ -42,8 +42,8 @@ class Probe:
         if start:
             self.start(len(section["interfaces"]))
 
-    def start(self, n):
-        self.u.start()
+    def start(self, n, env=None):
+        self.u.start(env=env)
         deadline = time.monotonic() + 10
         rx = re.compile(r"wsprobe listening on port (\d+) \(interface (\d+)\)")
         while len(self.ports) < n and time.monotonic() < deadline:
@@ -942,8 +942,7 @@ def batch_memory():
         # freed memory goes back at once under ASan too
         env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
                                                       "quarantine_size_mb=0"]))
-        p.u.start(env=env)
-        p.start(1)
+        p.start(1, env=env)
         c = RawClient(p.port)
         c.handshake()
         c.call("auth")
