@@ -800,6 +800,13 @@ out:
 	if (!err && srv.restart_requested) {
 		core_log("core", UCS_LOG_INFO, "restarting");
 		core_log_close();
+		/* the program by the name it was started with, so that a restart
+		 * after an upgrade runs the new binary; /proc/self/exe (the old
+		 * one, possibly deleted) only when that name does not work */
+		if (strchr(srv.argv[0], '/'))
+			execv(srv.argv[0], srv.argv);
+		else
+			execvp(srv.argv[0], srv.argv);
 		execv("/proc/self/exe", srv.argv);
 		core_log("core", UCS_LOG_ERROR, "cannot restart: %s", strerror(errno));
 		return 1;
