@@ -172,6 +172,94 @@ static json_t *sub_object(json_t *obj, const char *key)
 	return sub;
 }
 
+/* params an object with members from allowed only and, when key is not
+ * NULL, a non-empty string under key (into *value): 0, or -EINVAL. */
+static int checked_params(const json_t *params, const char *const *allowed, const char *key,
+			  const char **value, char *err, size_t cap)
+{
+	int rc;
+
+	if (!json_is_object(params))
+		return fail(err, cap, "params: expected an object");
+	rc = only(params, allowed, "", err, cap);
+	if (rc || !key)
+		return rc;
+	rc = opt_string(params, key, "", 0, value, err, cap);
+	if (rc < 0)
+		return rc;
+	if (!rc || !**value)
+		return fail(err, cap, "%s: required", key);
+	return 0;
+}
+
+/* The string members names of obj (at path; null as "" when nullable), as
+ * far as present, set in doc under the keys of the same index. */
+static int lay_strings(json_t *doc, const json_t *obj, const char *path, const char *const *names,
+		       const char *const *keys, int nullable, char *err, size_t cap)
+{
+	for (size_t i = 0; names[i]; i++) {
+		const char *s = NULL;
+		int rc = opt_string(obj, names[i], path, nullable, &s, err, cap);
+
+		if (rc < 0)
+			return rc;
+		if (rc && set_str(doc, keys[i], s))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The boolean members names of obj (at path), as far as present, set in
+ * doc under the same names. */
+static int lay_bools(json_t *doc, const json_t *obj, const char *path, const char *const *names,
+		     char *err, size_t cap)
+{
+	for (size_t i = 0; names[i]; i++) {
+		int on = 0, rc = opt_bool(obj, names[i], path, &on, err, cap);
+
+		if (rc < 0)
+			return rc;
+		if (rc && json_object_set_new(doc, names[i], json_boolean(on)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The param v (at path) an object of the members names only, each a
+ * string or null, laid into doc (NULL: out of memory) under keys. */
+static int lay_string_object(json_t *doc, const json_t *v, const char *path,
+			     const char *const *names, const char *const *keys, char *err,
+			     size_t cap)
+{
+	int rc;
+
+	if (!json_is_object(v))
+		return fail(err, cap, "%s: expected an object, got %s", path, type_name(v));
+	rc = doc ? only(v, names, path, err, cap) : -ENOMEM;
+	return rc ? rc : lay_strings(doc, v, path, names, keys, 1, err, cap);
+}
+
+/* The id the file store gives a new user or computer: the value (of the
+ * param key) in lower case, checked; hint ends the message when it is not
+ * a valid id. A new document {"id": id, key: value} into *d. */
+static int lower_case_doc(const char *key, const char *value, const char *hint, json_t **d,
+			  char *err, size_t cap)
+{
+	char id[ADM_ID_MAX + 1];
+	size_t n = strlen(value), i;
+
+	if (n > ADM_ID_MAX)
+		return fail(err, cap, "%s: longer than %d characters", key, ADM_ID_MAX);
+	for (i = 0; i < n; i++)
+		id[i] = (value[i] >= 'A' && value[i] <= 'Z') ? (char)(value[i] - 'A' + 'a')
+							     : value[i];
+	id[n] = 0;
+	if (!adm_id_valid(id))
+		return fail(err, cap, "%s: 1-%d of a-z A-Z 0-9 . _ @ -%s", key, ADM_ID_MAX, hint);
+	*d = json_pack("{s:s,s:s}", "id", id, key, value);
+	return *d ? 0 : -ENOMEM;
+}
+
 static const char *str_or(const json_t *obj, const char *key, const char *def)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
@@ -557,21 +645,6 @@ static int build_groups(const json_t *list, const struct adm_resolver *r, json_t
 	return 0;
 }
 
-static int lay_strings(json_t *doc, const json_t *params, const char *const *keys, char *err,
-		       size_t cap)
-{
-	for (size_t i = 0; keys[i]; i++) {
-		const char *s = NULL;
-		int rc = opt_string(params, keys[i], "", 0, &s, err, cap);
-
-		if (rc < 0)
-			return rc;
-		if (rc && set_str(doc, keys[i], s))
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 int adm_user_doc(const json_t *params, const json_t *current, const struct adm_resolver *r,
 		 json_t **doc, json_t **groups, char *err, size_t cap)
 {
@@ -583,23 +656,18 @@ int adm_user_doc(const json_t *params, const json_t *current, const struct adm_r
 					    "email",	    "profile",	  NULL};
 	static const char *const readonly[] = {"has_password", "contact_image", "profile_picture",
 					       "groups", NULL};
+	static const char *const active[] = {"active", NULL};
+	static const char *const phone_names[] = {"first", "second", NULL};
+	static const char *const phone_keys[] = {"first_phone", "second_phone"};
 	json_t *d = NULL, *v;
 	const char *login = NULL, *pw;
-	char id[ADM_ID_MAX + 1];
-	int rc, on;
+	int rc;
 
 	*doc = NULL;
 	*groups = NULL;
-	if (!json_is_object(params))
-		return fail(err, cap, "params: expected an object");
-	rc = only(params, allowed, "", err, cap);
+	rc = checked_params(params, allowed, "login", &login, err, cap);
 	if (rc)
 		return rc;
-	rc = opt_string(params, "login", "", 0, &login, err, cap);
-	if (rc < 0)
-		return rc;
-	if (!rc || !*login)
-		return fail(err, cap, "login: required");
 	rc = adm_user_password(params, &pw, err, cap);
 	if (rc < 0)
 		return rc;
@@ -610,76 +678,21 @@ int adm_user_doc(const json_t *params, const json_t *current, const struct adm_r
 		for (size_t i = 0; readonly[i]; i++)
 			json_object_del(d, readonly[i]);
 	} else {
-		size_t n = strlen(login), i;
-
-		if (n > ADM_ID_MAX)
-			return fail(err, cap, "login: longer than %d characters", ADM_ID_MAX);
-		for (i = 0; i < n; i++)
-			id[i] = (login[i] >= 'A' && login[i] <= 'Z') ? (char)(login[i] - 'A' + 'a')
-								     : login[i];
-		id[n] = 0;
-		if (!adm_id_valid(id))
-			return fail(
-				err, cap,
-				"login: 1-%d of a-z A-Z 0-9 . _ @ - (the user's id is her login "
-				"in lower case)",
-				ADM_ID_MAX);
-		d = json_pack("{s:s,s:s}", "id", id, "login", login);
-		if (!d)
-			return -ENOMEM;
+		rc = lower_case_doc("login", login, " (the user's id is her login in lower case)",
+				    &d, err, cap);
+		if (rc)
+			return rc;
 	}
-	rc = lay_strings(d, params, texts, err, cap);
+	rc = lay_strings(d, params, "", texts, texts, 0, err, cap);
+	if (!rc)
+		rc = lay_bools(d, params, "", active, err, cap);
+	if (!rc && (v = json_object_get(params, "numbers")))
+		rc = lay_string_object(sub_object(d, "phones"), v, "numbers", adm_number_names,
+				       adm_number_doc_keys, err, cap);
+	if (!rc && (v = json_object_get(params, "phones")))
+		rc = lay_string_object(d, v, "phones", phone_names, phone_keys, err, cap);
 	if (rc)
 		goto out;
-	rc = opt_bool(params, "active", "", &on, err, cap);
-	if (rc < 0)
-		goto out;
-	if (rc && json_object_set_new(d, "active", json_boolean(on))) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = 0;
-	if ((v = json_object_get(params, "numbers"))) {
-		json_t *phones = sub_object(d, "phones");
-
-		if (!json_is_object(v)) {
-			rc = fail(err, cap, "numbers: expected an object, got %s", type_name(v));
-			goto out;
-		}
-		rc = phones ? only(v, adm_number_names, "numbers", err, cap) : -ENOMEM;
-		for (size_t i = 0; !rc && adm_number_names[i]; i++) {
-			const char *s;
-			int got = opt_string(v, adm_number_names[i], "numbers", 1, &s, err, cap);
-
-			if (got < 0)
-				rc = got;
-			else if (got && set_str(phones, adm_number_doc_keys[i], s))
-				rc = -ENOMEM;
-		}
-		if (rc)
-			goto out;
-	}
-	if ((v = json_object_get(params, "phones"))) {
-		static const char *const names[] = {"first", "second", NULL};
-		static const char *const keys[] = {"first_phone", "second_phone"};
-
-		if (!json_is_object(v)) {
-			rc = fail(err, cap, "phones: expected an object, got %s", type_name(v));
-			goto out;
-		}
-		rc = only(v, names, "phones", err, cap);
-		for (size_t i = 0; !rc && names[i]; i++) {
-			const char *s;
-			int got = opt_string(v, names[i], "phones", 1, &s, err, cap);
-
-			if (got < 0)
-				rc = got;
-			else if (got && set_str(d, keys[i], s))
-				rc = -ENOMEM;
-		}
-		if (rc)
-			goto out;
-	}
 	if ((v = json_object_get(params, "services")) &&
 	    (rc = apply_services(d, v, "services", err, cap)))
 		goto out;
@@ -793,16 +806,9 @@ static int named_doc(const json_t *params, const char *const *allowed, const jso
 	int rc;
 
 	*d = NULL;
-	if (!json_is_object(params))
-		return fail(err, cap, "params: expected an object");
-	rc = only(params, allowed, "", err, cap);
+	rc = checked_params(params, allowed, "name", name, err, cap);
 	if (rc)
 		return rc;
-	rc = opt_string(params, "name", "", 0, name, err, cap);
-	if (rc < 0)
-		return rc;
-	if (!rc || !**name)
-		return fail(err, cap, "name: required");
 	if (current) {
 		if (json_object_get(params, "id"))
 			return fail(err, cap, "id: cannot be changed");
@@ -839,23 +845,19 @@ int adm_group_doc(const json_t *params, const json_t *current, const struct adm_
 	static const char *const allowed[] = {
 		"name",	 "id",	   "new_name",	   "members",	   "leader",   "deputy", "level",
 		"extra", "active", "leader_level", "leader_extra", "services", NULL};
+	static const char *const active[] = {"active", NULL};
 	json_t *d = NULL, *v;
 	const char *name = NULL;
 	char path[48];
-	int rc, on;
+	int rc;
 
 	*doc = NULL;
 	rc = named_doc(params, allowed, current, "groups", &name, &d, err, cap);
 	if (rc)
 		return rc;
-	rc = opt_bool(params, "active", "", &on, err, cap);
-	if (rc < 0)
+	rc = lay_bools(d, params, "", active, err, cap);
+	if (rc)
 		goto out;
-	if (rc && json_object_set_new(d, "active", json_boolean(on))) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = 0;
 	if ((v = json_object_get(params, "members"))) {
 		json_t *ids = json_array(), *m, *x;
 		size_t i, k;
@@ -1010,41 +1012,26 @@ int adm_computer_doc(const json_t *params, const json_t *current, json_t **doc, 
 	static const char *const allowed[] = {"name",  "first_phone",	  "second_phone",
 					      "lines", "authorised_only", NULL};
 	static const char *const texts[] = {"first_phone", "second_phone", NULL};
+	static const char *const flags[] = {"authorised_only", NULL};
 	const char *name = NULL;
 	json_t *d = NULL, *v;
-	char id[ADM_ID_MAX + 1];
-	int rc, on;
+	int rc;
 
 	*doc = NULL;
-	if (!json_is_object(params))
-		return fail(err, cap, "params: expected an object");
-	rc = only(params, allowed, "", err, cap);
+	rc = checked_params(params, allowed, "name", &name, err, cap);
 	if (rc)
 		return rc;
-	rc = opt_string(params, "name", "", 0, &name, err, cap);
-	if (rc < 0)
-		return rc;
-	if (!rc || !*name)
-		return fail(err, cap, "name: required");
 	if (current) {
 		d = json_deep_copy(current);
+		if (!d)
+			return -ENOMEM;
 	} else {
 		/* the file store's rule: a computer's id is its name in lower case */
-		size_t n = strlen(name), i;
-
-		if (n > ADM_ID_MAX)
-			return fail(err, cap, "name: longer than %d characters", ADM_ID_MAX);
-		for (i = 0; i < n; i++)
-			id[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a')
-								   : name[i];
-		id[n] = 0;
-		if (!adm_id_valid(id))
-			return fail(err, cap, "name: 1-%d of a-z A-Z 0-9 . _ @ -", ADM_ID_MAX);
-		d = json_pack("{s:s,s:s}", "id", id, "name", name);
+		rc = lower_case_doc("name", name, "", &d, err, cap);
+		if (rc)
+			return rc;
 	}
-	if (!d)
-		return -ENOMEM;
-	rc = lay_strings(d, params, texts, err, cap);
+	rc = lay_strings(d, params, "", texts, texts, 0, err, cap);
 	if (rc)
 		goto out;
 	if ((v = json_object_get(params, "lines"))) {
@@ -1069,9 +1056,7 @@ int adm_computer_doc(const json_t *params, const json_t *current, json_t **doc, 
 			goto out;
 		}
 	}
-	rc = opt_bool(params, "authorised_only", "", &on, err, cap);
-	if (rc > 0)
-		rc = json_object_set_new(d, "authorised_only", json_boolean(on)) ? -ENOMEM : 0;
+	rc = lay_bools(d, params, "", flags, err, cap);
 	if (rc)
 		goto out;
 	*doc = d;
@@ -1141,12 +1126,10 @@ int adm_settings_doc(const json_t *params, const json_t *current, json_t **doc, 
 					      "auto_line_binding",
 					      NULL};
 	json_t *d, *v;
-	int rc, on = 0;
+	int rc;
 
 	*doc = NULL;
-	if (!json_is_object(params))
-		return fail(err, cap, "params: expected an object");
-	rc = only(params, allowed, "", err, cap);
+	rc = checked_params(params, allowed, NULL, NULL, err, cap);
 	if (rc)
 		return rc;
 	d = current ? json_deep_copy(current) : json_object();
@@ -1171,24 +1154,11 @@ int adm_settings_doc(const json_t *params, const json_t *current, json_t **doc, 
 			rc = -ENOMEM;
 		else
 			rc = only(v, restriction_names, "restrictions", err, cap);
-		for (size_t i = 0; !rc && restriction_names[i]; i++) {
-			int got = opt_bool(v, restriction_names[i], "restrictions", &on, err, cap);
-
-			if (got < 0)
-				rc = got;
-			else if (got &&
-				 json_object_set_new(r, restriction_names[i], json_boolean(on)))
-				rc = -ENOMEM;
-		}
+		if (!rc)
+			rc = lay_bools(r, v, "restrictions", restriction_names, err, cap);
 	}
-	for (size_t i = 0; !rc && settings_flags[i]; i++) {
-		int got = opt_bool(params, settings_flags[i], "", &on, err, cap);
-
-		if (got < 0)
-			rc = got;
-		else if (got && json_object_set_new(d, settings_flags[i], json_boolean(on)))
-			rc = -ENOMEM;
-	}
+	if (!rc)
+		rc = lay_bools(d, params, "", settings_flags, err, cap);
 	if (rc) {
 		json_decref(d);
 		return rc;

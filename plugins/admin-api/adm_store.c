@@ -303,6 +303,33 @@ static int page_params(struct wsrpc_session *s, json_t *id, json_t *params, int 
 		       : 0;
 }
 
+/* Appends a listed object's view (taken; NULL: one that could not be read,
+ * left out) to *list; out of memory drops the list (NULL). */
+static void list_add(json_t **list, json_t *view)
+{
+	if (view && json_array_append_new(*list, view) != 0) {
+		json_decref(*list);
+		*list = NULL;
+	}
+}
+
+/* Ends a listing: the snapshot released, then {key: list, "total",
+ * "offset"} or, without a list, out of memory. */
+static void list_reply(struct wsrpc_session *s, json_t *id, const struct ucs_userdb_api *udb,
+		       const struct ucs_ud_snapshot *snap, const char *key, json_t *list,
+		       size_t total, int64_t offset)
+{
+	if (snap)
+		udb->release(snap);
+	if (!list) {
+		adm_error(s, id, WSRPC_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	wsrpc_reply(s, id,
+		    json_pack("{s:o,s:I,s:I}", key, list, "total", (json_int_t)total, "offset",
+			      (json_int_t)offset));
+}
+
 void adm_m_users_list(struct wsrpc_session *s, json_t *params, json_t *id, void *arg)
 {
 	const struct ucs_userdb_api *udb;
@@ -334,20 +361,9 @@ void adm_m_users_list(struct wsrpc_session *s, json_t *params, json_t *id, void 
 		doc = adm_get_doc(udb, UCS_UD_USER, u->id, &err);
 		view = doc ? adm_user_view(doc, user_numbers(u), &sr.r) : NULL;
 		json_decref(doc);
-		if (view && json_array_append_new(list, view) != 0) {
-			json_decref(list);
-			list = NULL;
-		}
+		list_add(&list, view);
 	}
-	if (snap)
-		udb->release(snap);
-	if (!list) {
-		adm_error(s, id, WSRPC_INTERNAL, NULL, "out of memory");
-		return;
-	}
-	wsrpc_reply(s, id,
-		    json_pack("{s:o,s:I,s:I}", "users", list, "total", (json_int_t)total, "offset",
-			      (json_int_t)offset));
+	list_reply(s, id, udb, snap, "users", list, total, offset);
 }
 
 /* The user a login names, in snap: her id copied into uid. */
@@ -390,6 +406,25 @@ void adm_m_users_get(struct wsrpc_session *s, json_t *params, json_t *id, void *
 	wsrpc_reply(s, id, view);
 }
 
+/* The document of group gid with user uid added (add) or removed, into
+ * out unless she is so already. */
+static int member_doc(const struct ucs_userdb_api *udb, const char *gid, const char *uid, int add,
+		      json_t *out)
+{
+	int err = 0, nomem;
+	json_t *doc = adm_get_doc(udb, UCS_UD_GROUP, gid, &err), *next;
+
+	if (!doc)
+		return err;
+	next = adm_group_member(doc, uid, add, &nomem);
+	json_decref(doc);
+	if (nomem)
+		return -ENOMEM;
+	if (next && json_array_append_new(out, next) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* The group documents to write so that user uid is a member of exactly
  * `want` (group ids), given the groups she is in now (have). */
 static int membership_docs(const struct ucs_userdb_api *udb, const char *uid, const json_t *want,
@@ -397,26 +432,17 @@ static int membership_docs(const struct ucs_userdb_api *udb, const char *uid, co
 {
 	json_t *v;
 	size_t i;
-	int err = 0;
+	int err;
 
 	json_array_foreach(want, i, v)
 	{
-		json_t *doc = adm_get_doc(udb, UCS_UD_GROUP, json_string_value(v), &err), *next;
-		int nomem;
-
-		if (!doc)
+		err = member_doc(udb, json_string_value(v), uid, 1, out);
+		if (err)
 			return err;
-		next = adm_group_member(doc, uid, 1, &nomem);
-		json_decref(doc);
-		if (nomem)
-			return -ENOMEM;
-		if (next && json_array_append_new(out, next) != 0)
-			return -ENOMEM;
 	}
 	for (i = 0; i < n_have; i++) {
-		int keep = 0, nomem;
+		int keep = 0;
 		size_t k;
-		json_t *doc, *next;
 
 		json_array_foreach(want, k, v)
 		{
@@ -424,15 +450,9 @@ static int membership_docs(const struct ucs_userdb_api *udb, const char *uid, co
 		}
 		if (keep)
 			continue;
-		doc = adm_get_doc(udb, UCS_UD_GROUP, have[i], &err);
-		if (!doc)
+		err = member_doc(udb, have[i], uid, 0, out);
+		if (err)
 			return err;
-		next = adm_group_member(doc, uid, 0, &nomem);
-		json_decref(doc);
-		if (nomem)
-			return -ENOMEM;
-		if (next && json_array_append_new(out, next) != 0)
-			return -ENOMEM;
 	}
 	return 0;
 }
@@ -606,6 +626,20 @@ void adm_m_users_update(struct wsrpc_session *s, json_t *params, json_t *id, voi
 	user_write(arg, s, params, id, 0);
 }
 
+/* The end of a delete: rc the lookup of the object's id oid. */
+static void delete_found(struct adm *a, struct wsrpc_session *s, json_t *id,
+			 const struct ucs_userdb_api *udb, int kind, const char *action,
+			 const char *name, int rc, const char *oid)
+{
+	if (!rc)
+		rc = udb->remove(kind, oid);
+	if (rc) {
+		store_fail(a, s, id, kind, action, name, rc, NULL);
+		return;
+	}
+	done_ok(a, s, id, action, name, json_pack("{s:b}", "deleted", 1));
+}
+
 void adm_m_users_delete(struct wsrpc_session *s, json_t *params, json_t *id, void *arg)
 {
 	struct adm *a = arg;
@@ -623,13 +657,7 @@ void adm_m_users_delete(struct wsrpc_session *s, json_t *params, json_t *id, voi
 	rc = find_user(udb, snap, login, uid, sizeof(uid));
 	if (snap)
 		udb->release(snap);
-	if (!rc)
-		rc = udb->remove(UCS_UD_USER, uid);
-	if (rc) {
-		store_fail(a, s, id, UCS_UD_USER, "users.delete", login, rc, NULL);
-		return;
-	}
-	done_ok(a, s, id, "users.delete", login, json_pack("{s:b}", "deleted", 1));
+	delete_found(a, s, id, udb, UCS_UD_USER, "users.delete", login, rc, uid);
 }
 
 /* ---- groups, computers, profiles ---- */
@@ -704,20 +732,9 @@ static void objects_list(struct wsrpc_session *s, json_t *params, json_t *id, in
 		json_t *view = doc ? object_view(&sr, kind, doc) : NULL;
 
 		json_decref(doc);
-		if (view && json_array_append_new(list, view) != 0) {
-			json_decref(list);
-			list = NULL;
-		}
+		list_add(&list, view);
 	}
-	if (snap)
-		udb->release(snap);
-	if (!list) {
-		adm_error(s, id, WSRPC_INTERNAL, NULL, "out of memory");
-		return;
-	}
-	wsrpc_reply(s, id,
-		    json_pack("{s:o,s:I,s:I}", plural(kind), list, "total", (json_int_t)n, "offset",
-			      (json_int_t)offset));
+	list_reply(s, id, udb, snap, plural(kind), list, n, offset);
 }
 
 static void object_get(struct wsrpc_session *s, json_t *params, json_t *id, int kind)
@@ -858,13 +875,7 @@ static void object_delete(struct adm *a, struct wsrpc_session *s, json_t *params
 	rc = snap ? object_id(udb, snap, kind, name, oid, sizeof(oid)) : -ENOENT;
 	if (snap)
 		udb->release(snap);
-	if (!rc)
-		rc = udb->remove(kind, oid);
-	if (rc) {
-		store_fail(a, s, id, kind, action, name, rc, NULL);
-		return;
-	}
-	done_ok(a, s, id, action, name, json_pack("{s:b}", "deleted", 1));
+	delete_found(a, s, id, udb, kind, action, name, rc, oid);
 }
 
 #define OBJECT_METHODS(word, KIND)                                                                 \
@@ -897,19 +908,27 @@ OBJECT_METHODS(profiles, UCS_UD_PROFILE)
 
 /* ---- settings ---- */
 
+/* The view of the global settings as the store has them now. */
+static json_t *settings_view(const struct ucs_userdb_api *udb, int *err)
+{
+	json_t *doc = adm_get_doc(udb, UCS_UD_SETTINGS, "", err);
+	json_t *view = doc ? adm_settings_view(doc) : NULL;
+
+	json_decref(doc);
+	return view;
+}
+
 void adm_m_settings_get(struct wsrpc_session *s, json_t *params, json_t *id, void *arg)
 {
 	const struct ucs_userdb_api *udb;
-	json_t *doc, *view;
+	json_t *view;
 	int err;
 
 	(void)arg;
 	if (wsrpc_params_only(s, id, params, (const char *const[]){NULL}) ||
 	    !(udb = need_udb(s, id)))
 		return;
-	doc = adm_get_doc(udb, UCS_UD_SETTINGS, "", &err);
-	view = doc ? adm_settings_view(doc) : NULL;
-	json_decref(doc);
+	view = settings_view(udb, &err);
 	if (!view) {
 		adm_error(s, id, WSRPC_INTERNAL, NULL, "the settings cannot be read: %s",
 			  strerror(err ? -err : ENOMEM));
@@ -946,8 +965,6 @@ void adm_m_settings_set(struct wsrpc_session *s, json_t *params, json_t *id, voi
 		store_fail(a, s, id, UCS_UD_SETTINGS, "settings.set", "", rc, err);
 		return;
 	}
-	doc = adm_get_doc(udb, UCS_UD_SETTINGS, "", &rc);
-	view = doc ? adm_settings_view(doc) : NULL;
-	json_decref(doc);
+	view = settings_view(udb, &rc);
 	done_ok(a, s, id, "settings.set", "", view ? view : json_pack("{s:b}", "written", 1));
 }

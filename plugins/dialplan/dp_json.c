@@ -64,16 +64,21 @@ static json_t *obj(struct jb *b)
 	return o;
 }
 
-/* n fixed-width strings as an array. */
-static json_t *str_list(struct jb *b, const char *base, size_t width, size_t n)
+static json_t *arr(struct jb *b)
 {
 	json_t *a = json_array();
 
-	if (!a) {
+	if (!a)
 		b->ok = false;
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
+	return a;
+}
+
+/* n fixed-width strings as an array. */
+static json_t *str_list(struct jb *b, const char *base, size_t width, size_t n)
+{
+	json_t *a = arr(b);
+
+	for (size_t i = 0; a && i < n; i++)
 		add(b, a, json_string(base + i * width));
 	return a;
 }
@@ -195,13 +200,9 @@ static json_t *emergency_json(struct jb *b, const struct dp_location *loc)
 
 static json_t *area_rules_json(struct jb *b, const struct dp_area_rule *r, size_t n)
 {
-	json_t *a = json_array();
+	json_t *a = arr(b);
 
-	if (!a) {
-		b->ok = false;
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; a && i < n; i++) {
 		json_t *ro = obj(b);
 
 		if (ro) {
@@ -230,13 +231,9 @@ static json_t *nanp_json(struct jb *b, const struct dp_nanp *n)
 
 static json_t *projects_json(struct jb *b, const struct dp_location *loc)
 {
-	json_t *a = json_array();
+	json_t *a = arr(b);
 
-	if (!a) {
-		b->ok = false;
-		return NULL;
-	}
-	for (size_t i = 0; i < loc->n_projects; i++) {
+	for (size_t i = 0; a && i < loc->n_projects; i++) {
 		const struct dp_project *p = &loc->projects[i];
 		json_t *po = obj(b);
 
@@ -709,6 +706,51 @@ static void range_elem(struct jx *x, xmlNode *parent, const json_t *o, const cha
 	attr_int(x, n, r, k2, p);
 }
 
+/* Fills the element n made from the object o (at path) of an array. */
+typedef void (*fill_fn)(struct jx *x, xmlNode *n, const json_t *o, const char *path);
+
+/* Each entry of the array a (at path; NULL: none) must be an object with
+ * only the keys keys; each becomes an element name under parent, filled by
+ * fill. Stops at the first error. */
+static void object_elems(struct jx *x, xmlNode *parent, const json_t *a, const char *path,
+			 const char *name, const char *const *keys, fill_fn fill)
+{
+	char ep[PATH_MAX_LEN];
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(a, i, e)
+	{
+		if (x->rc)
+			return;
+		path_index(ep, path, i);
+		if (!json_is_object(e)) {
+			fail(x, ep, "expected an object, got %s", type_name(e));
+			return;
+		}
+		if (check_keys(x, e, ep, keys))
+			return;
+		fill(x, elem(x, parent, name, ep), e, ep);
+	}
+}
+
+/* Each entry of the array a (at path; NULL: none) must be a string; each
+ * becomes a <prefix> element under parent. Stops at the first error. */
+static void prefix_elems(struct jx *x, xmlNode *parent, const json_t *a, const char *path)
+{
+	char ep[PATH_MAX_LEN];
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(a, i, v)
+	{
+		path_index(ep, path, i);
+		if (check_string(x, v, ep, false))
+			return;
+		set_text(x, elem(x, parent, "prefix", ep), json_string_value(v));
+	}
+}
+
 static void build_pbx(struct jx *x, xmlNode *loc, const json_t *o, const char *path)
 {
 	static const char *const keys[] = {"enabled",	 "lineType",	    "baseNumber",
@@ -749,6 +791,17 @@ static void build_pbx(struct jx *x, xmlNode *loc, const json_t *o, const char *p
 	}
 }
 
+static void fill_rule(struct jx *x, xmlNode *n, const json_t *o, const char *path)
+{
+	const char *replace;
+
+	attr_string(x, n, o, "search", path, true);
+	replace = string_at(x, o, "replace", path, false);
+	if (replace && *replace)
+		set_attr(x, n, "replace", replace);
+	attr_bool(x, n, o, "regex", path);
+}
+
 static void build_rules(struct jx *x, xmlNode *loc, const json_t *o, const char *path)
 {
 	static const char *const rule_keys[] = {"search", "replace", "regex", NULL};
@@ -758,69 +811,51 @@ static void build_rules(struct jx *x, xmlNode *loc, const json_t *o, const char 
 		return;
 	n = elem(x, loc, "rules", path);
 	for (size_t l = 0; rule_lists[l] && !x->rc; l++) {
-		char p[PATH_MAX_LEN], rp[PATH_MAX_LEN];
-		const json_t *a = array_at(x, o, rule_lists[l], path, p), *r;
-		xmlNode *list;
-		size_t i;
+		char p[PATH_MAX_LEN];
+		const json_t *a = array_at(x, o, rule_lists[l], path, p);
 
-		if (!a)
-			continue;
-		list = elem(x, n, rule_lists[l], p);
-		json_array_foreach(a, i, r)
-		{
-			xmlNode *rule;
-			const char *replace;
-
-			path_index(rp, p, i);
-			if (!json_is_object(r)) {
-				fail(x, rp, "expected an object, got %s", type_name(r));
-				break;
-			}
-			if (check_keys(x, r, rp, rule_keys))
-				break;
-			rule = elem(x, list, "rule", rp);
-			attr_string(x, rule, r, "search", rp, true);
-			replace = string_at(x, r, "replace", rp, false);
-			if (replace && *replace)
-				set_attr(x, rule, "replace", replace);
-			attr_bool(x, rule, r, "regex", rp);
-		}
+		if (a)
+			object_elems(x, elem(x, n, rule_lists[l], p), a, p, "rule", rule_keys,
+				     fill_rule);
 	}
+}
+
+static void fill_emergency_entry(struct jx *x, xmlNode *n, const json_t *o, const char *path)
+{
+	attr_string(x, n, o, "name", path, false);
+	attr_string(x, n, o, "subnet", path, true);
+	attr_list(x, n, o, "numbers", path, true);
+	attr_string(x, n, o, "prefix", path, false);
 }
 
 static void build_emergency(struct jx *x, xmlNode *loc, const json_t *o, const char *path)
 {
 	static const char *const keys[] = {"enabled", "entries", NULL};
 	static const char *const entry_keys[] = {"name", "subnet", "numbers", "prefix", NULL};
-	char p[PATH_MAX_LEN], ep[PATH_MAX_LEN];
-	const json_t *a, *e;
+	char p[PATH_MAX_LEN];
+	const json_t *a;
 	xmlNode *n;
-	size_t i;
 
 	if (check_keys(x, o, path, keys))
 		return;
 	n = elem(x, loc, "emergency", path);
 	attr_bool(x, n, o, "enabled", path);
 	a = array_at(x, o, "entries", path, p);
-	if (!a)
-		return;
-	json_array_foreach(a, i, e)
-	{
-		xmlNode *en;
+	object_elems(x, n, a, p, "entry", entry_keys, fill_emergency_entry);
+}
 
-		path_index(ep, p, i);
-		if (!json_is_object(e)) {
-			fail(x, ep, "expected an object, got %s", type_name(e));
-			break;
-		}
-		if (check_keys(x, e, ep, entry_keys))
-			break;
-		en = elem(x, n, "entry", ep);
-		attr_string(x, en, e, "name", ep, false);
-		attr_string(x, en, e, "subnet", ep, true);
-		attr_list(x, en, e, "numbers", ep, true);
-		attr_string(x, en, e, "prefix", ep, false);
-	}
+/* An own-area rule may leave its area out (the location's own area code);
+ * an other-area rule names one. */
+static void fill_own_rule(struct jx *x, xmlNode *n, const json_t *o, const char *path)
+{
+	attr_string(x, n, o, "area", path, false);
+	attr_list(x, n, o, "prefixes", path, false);
+}
+
+static void fill_other_rule(struct jx *x, xmlNode *n, const json_t *o, const char *path)
+{
+	attr_string(x, n, o, "area", path, true);
+	attr_list(x, n, o, "prefixes", path, false);
 }
 
 static void build_area_rules(struct jx *x, xmlNode *loc, const json_t *o, const char *path)
@@ -852,131 +887,69 @@ static void build_area_rules(struct jx *x, xmlNode *loc, const json_t *o, const 
 	n = elem(x, loc, "areaCodeRules", path);
 	set_attr(x, n, "ownArea", mode);
 	attr_bool(x, n, o, "otherFree", path);
-	for (int k = 0; k < 2 && !x->rc; k++) {
-		const json_t *a = k ? other : own, *r;
-		const char *p = k ? pother : pown;
-		char rp[PATH_MAX_LEN];
-		size_t i;
-
-		json_array_foreach(a, i, r)
-		{
-			xmlNode *rn;
-
-			path_index(rp, p, i);
-			if (!json_is_object(r)) {
-				fail(x, rp, "expected an object, got %s", type_name(r));
-				break;
-			}
-			if (check_keys(x, r, rp, rule_keys))
-				break;
-			rn = elem(x, n, k ? "other" : "own", rp);
-			attr_string(x, rn, r, "area", rp, k == 1);
-			attr_list(x, rn, r, "prefixes", rp, false);
-		}
-	}
+	object_elems(x, n, own, pown, "own", rule_keys, fill_own_rule);
+	object_elems(x, n, other, pother, "other", rule_keys, fill_other_rule);
 }
 
 static void build_vanity(struct jx *x, xmlNode *loc, const json_t *a, const char *path)
 {
-	char ep[PATH_MAX_LEN];
-	const json_t *v;
-	xmlNode *n;
-	size_t i;
+	if (json_array_size(a))
+		prefix_elems(x, elem(x, loc, "vanity", path), a, path);
+}
 
-	if (!json_array_size(a))
-		return;
-	n = elem(x, loc, "vanity", path);
-	json_array_foreach(a, i, v)
-	{
-		path_index(ep, path, i);
-		if (check_string(x, v, ep, false))
-			break;
-		set_text(x, elem(x, n, "prefix", ep), json_string_value(v));
-	}
+static void fill_project(struct jx *x, xmlNode *n, const json_t *o, const char *path)
+{
+	attr_string(x, n, o, "name", path, true);
+	attr_string(x, n, o, "parameter", path, false);
+	attr_string(x, n, o, "mode", path, false);
 }
 
 static void build_projects(struct jx *x, xmlNode *loc, const json_t *a, const char *path)
 {
 	static const char *const keys[] = {"name", "parameter", "mode", NULL};
-	char ep[PATH_MAX_LEN];
-	const json_t *v;
-	xmlNode *n;
-	size_t i;
 
-	if (!json_array_size(a))
-		return;
-	n = elem(x, loc, "projects", path);
-	json_array_foreach(a, i, v)
-	{
-		xmlNode *pn;
-
-		path_index(ep, path, i);
-		if (!json_is_object(v)) {
-			fail(x, ep, "expected an object, got %s", type_name(v));
-			break;
-		}
-		if (check_keys(x, v, ep, keys))
-			break;
-		pn = elem(x, n, "project", ep);
-		attr_string(x, pn, v, "name", ep, true);
-		attr_string(x, pn, v, "parameter", ep, false);
-		attr_string(x, pn, v, "mode", ep, false);
-	}
+	if (json_array_size(a))
+		object_elems(x, elem(x, loc, "projects", path), a, path, "project", keys,
+			     fill_project);
 }
 
-static void build_zone(struct jx *x, xmlNode *lcr, const json_t *z, const char *zp)
+static void fill_assign(struct jx *x, xmlNode *n, const json_t *o, const char *path)
 {
-	static const char *const keys[] = {"name", "prefixes", "assign", NULL};
+	attr_string(x, n, o, "day", path, true);
+	attr_string(x, n, o, "from", path, false);
+	attr_string(x, n, o, "to", path, false);
+	attr_string(x, n, o, "provider", path, true);
+}
+
+static void fill_zone(struct jx *x, xmlNode *n, const json_t *o, const char *path)
+{
 	static const char *const assign_keys[] = {"day", "from", "to", "provider", NULL};
-	char p[PATH_MAX_LEN], ep[PATH_MAX_LEN];
-	const json_t *a, *v;
-	xmlNode *n;
-	size_t i;
+	char p[PATH_MAX_LEN];
+	const json_t *a;
 
-	if (!json_is_object(z)) {
-		fail(x, zp, "expected an object, got %s", type_name(z));
+	attr_string(x, n, o, "name", path, true);
+	a = array_at(x, o, "prefixes", path, p);
+	prefix_elems(x, n, a, p);
+	if (x->rc)
 		return;
-	}
-	if (check_keys(x, z, zp, keys))
-		return;
-	n = elem(x, lcr, "zone", zp);
-	attr_string(x, n, z, "name", zp, true);
-	a = array_at(x, z, "prefixes", zp, p);
-	json_array_foreach(a, i, v)
-	{
-		path_index(ep, p, i);
-		if (check_string(x, v, ep, false))
-			return;
-		set_text(x, elem(x, n, "prefix", ep), json_string_value(v));
-	}
-	a = array_at(x, z, "assign", zp, p);
-	json_array_foreach(a, i, v)
-	{
-		xmlNode *an;
+	a = array_at(x, o, "assign", path, p);
+	object_elems(x, n, a, p, "assign", assign_keys, fill_assign);
+}
 
-		path_index(ep, p, i);
-		if (!json_is_object(v)) {
-			fail(x, ep, "expected an object, got %s", type_name(v));
-			return;
-		}
-		if (check_keys(x, v, ep, assign_keys))
-			return;
-		an = elem(x, n, "assign", ep);
-		attr_string(x, an, v, "day", ep, true);
-		attr_string(x, an, v, "from", ep, false);
-		attr_string(x, an, v, "to", ep, false);
-		attr_string(x, an, v, "provider", ep, true);
-	}
+static void fill_provider(struct jx *x, xmlNode *n, const json_t *o, const char *path)
+{
+	attr_string(x, n, o, "name", path, true);
+	attr_string(x, n, o, "prefix", path, true);
 }
 
 static void build_lcr(struct jx *x, xmlNode *loc, const json_t *o, const char *path)
 {
 	static const char *const keys[] = {"providers", "zones", NULL};
 	static const char *const prov_keys[] = {"name", "prefix", NULL};
-	char pp[PATH_MAX_LEN], pz[PATH_MAX_LEN], ep[PATH_MAX_LEN];
-	const json_t *provs, *zones, *v;
+	static const char *const zone_keys[] = {"name", "prefixes", "assign", NULL};
+	char pp[PATH_MAX_LEN], pz[PATH_MAX_LEN];
+	const json_t *provs, *zones;
 	xmlNode *n;
-	size_t i;
 
 	if (check_keys(x, o, path, keys))
 		return;
@@ -985,28 +958,8 @@ static void build_lcr(struct jx *x, xmlNode *loc, const json_t *o, const char *p
 	if (x->rc || (!json_array_size(provs) && !json_array_size(zones)))
 		return;
 	n = elem(x, loc, "lcr", path);
-	json_array_foreach(provs, i, v)
-	{
-		xmlNode *pn;
-
-		path_index(ep, pp, i);
-		if (!json_is_object(v)) {
-			fail(x, ep, "expected an object, got %s", type_name(v));
-			return;
-		}
-		if (check_keys(x, v, ep, prov_keys))
-			return;
-		pn = elem(x, n, "provider", ep);
-		attr_string(x, pn, v, "name", ep, true);
-		attr_string(x, pn, v, "prefix", ep, true);
-	}
-	json_array_foreach(zones, i, v)
-	{
-		path_index(ep, pz, i);
-		build_zone(x, n, v, ep);
-		if (x->rc)
-			return;
-	}
+	object_elems(x, n, provs, pp, "provider", prov_keys, fill_provider);
+	object_elems(x, n, zones, pz, "zone", zone_keys, fill_zone);
 }
 
 static void build_advanced(struct jx *x, xmlNode *loc, const json_t *o, const char *path)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmd_params.h"
 #include "out.h"
 #include "ucs_names.h"
 #include "ucsctl.h"
@@ -83,21 +84,21 @@ static const struct option group_opts[] = {
 static int rights_list(struct ucsctl *ctl, json_t *p, const char *key, const char *opt,
 		       const char *arg)
 {
-	json_t *list = json_array();
-	char *copy = strdup(arg), *save = NULL, *r;
+	json_t *list;
+	int rc = cmd_rights(ctl, opt, arg, &list);
 
-	for (r = copy ? strtok_r(copy, ",", &save) : NULL; r; r = strtok_r(NULL, ",", &save)) {
-		if (!ucs_name_bit(ucs_right_names, r)) {
-			int rc = ucsctl_usage(ctl, "%s: unknown right %s", opt, r);
+	if (!rc)
+		json_object_set_new(p, key, list);
+	return rc;
+}
 
-			free(copy);
-			json_decref(list);
-			return rc;
-		}
-		json_array_append_new(list, json_string(r));
-	}
-	free(copy);
-	json_object_set_new(p, key, list);
+/* A level (blocked public business team personal) into p[key]. */
+static int level_opt(struct ucsctl *ctl, json_t *p, const char *key, const char *arg)
+{
+	if (ucs_level_from_name(arg) < 0)
+		return ucsctl_usage(
+			ctl, "unknown level %s (blocked, public, business, team, personal)", arg);
+	json_object_set_new(p, key, json_string(arg));
 	return UX_OK;
 }
 
@@ -107,7 +108,6 @@ static int service_opt(struct ucsctl *ctl, json_t *p, const char *arg)
 	const char *eq = strchr(arg, '=');
 	char name[128];
 	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
-	json_t *map;
 	bool on = true;
 
 	if (n >= sizeof(name))
@@ -120,12 +120,7 @@ static int service_opt(struct ucsctl *ctl, json_t *p, const char *arg)
 		return ucsctl_usage(ctl, "--service %s: say NAME=on or NAME=off", arg);
 	if (!ucs_name_bit(ucs_service_names, name))
 		return ucsctl_usage(ctl, "unknown service %s (see ucsctl users --help)", name);
-	map = json_object_get(p, "services");
-	if (!map) {
-		map = json_object();
-		json_object_set_new(p, "services", map);
-	}
-	json_object_set_new(map, name, json_boolean(on));
+	cmd_set_in(p, "services", name, json_boolean(on));
 	return UX_OK;
 }
 
@@ -155,13 +150,7 @@ static int group_opt(struct ucsctl *ctl, void *arg_st, int opt, const char *arg)
 		json_object_set_new(st->p, "deputy", json_string(arg));
 		break;
 	case G_LEVEL:
-		if (ucs_level_from_name(arg) < 0)
-			return ucsctl_usage(ctl,
-					    "unknown level %s (blocked, public, business, team, "
-					    "personal)",
-					    arg);
-		json_object_set_new(st->p, "level", json_string(arg));
-		break;
+		return level_opt(ctl, st->p, "level", arg);
 	case G_ACTIVE:
 		json_object_set_new(st->p, "active", json_true());
 		break;
@@ -171,13 +160,7 @@ static int group_opt(struct ucsctl *ctl, void *arg_st, int opt, const char *arg)
 	case G_EXTRA:
 		return rights_list(ctl, st->p, "extra", "--extra", arg);
 	case G_LEADER_LEVEL:
-		if (ucs_level_from_name(arg) < 0)
-			return ucsctl_usage(ctl,
-					    "unknown level %s (blocked, public, business, team, "
-					    "personal)",
-					    arg);
-		json_object_set_new(st->p, "leader_level", json_string(arg));
-		break;
+		return level_opt(ctl, st->p, "leader_level", arg);
 	case G_LEADER_EXTRA:
 		return rights_list(ctl, st->p, "leader_extra", "--leader-extra", arg);
 	case G_SERVICE:
@@ -389,16 +372,7 @@ static int do_one(struct ucsctl *ctl, const struct kind *k, int argc, char **arg
 	st.p = NULL;
 	if (rc)
 		goto out;
-	if (ctl->json)
-		out_json(stdout, res);
-	else if (!strcmp(what, "show")) {
-		out_true_names(res, "services");
-		out_any(stdout, res);
-	} else
-		printf("%s %s %s\n", k->noun, name,
-		       !strcmp(what, "add")   ? "created"
-		       : !strcmp(what, "del") ? "deleted"
-					      : "changed");
+	cmd_print_result(ctl, res, what, k->noun, name);
 out:
 	json_decref(st.p);
 	json_decref(st.add);

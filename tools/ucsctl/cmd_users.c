@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmd_params.h"
 #include "out.h"
 #include "secret.h"
 #include "ucs_names.h"
@@ -74,8 +75,7 @@ struct user_st {
 	bool password_stdin;
 };
 
-/* params[obj][key] = value, creating params[obj]. */
-static void set_in(json_t *p, const char *obj, const char *key, json_t *v)
+void cmd_set_in(json_t *p, const char *obj, const char *key, json_t *v)
 {
 	json_t *o = json_object_get(p, obj);
 
@@ -84,6 +84,42 @@ static void set_in(json_t *p, const char *obj, const char *key, json_t *v)
 		json_object_set_new(p, obj, o);
 	}
 	json_object_set_new(o, key, v);
+}
+
+int cmd_rights(struct ucsctl *ctl, const char *opt, const char *arg, json_t **out)
+{
+	json_t *list = json_array();
+	char *copy = strdup(arg), *save = NULL, *r;
+
+	for (r = copy ? strtok_r(copy, ",", &save) : NULL; r; r = strtok_r(NULL, ",", &save)) {
+		if (!ucs_name_bit(ucs_right_names, r)) {
+			int rc = ucsctl_usage(ctl, "%s: unknown right %s", opt, r);
+
+			free(copy);
+			json_decref(list);
+			return rc;
+		}
+		json_array_append_new(list, json_string(r));
+	}
+	free(copy);
+	*out = list;
+	return UX_OK;
+}
+
+void cmd_print_result(const struct ucsctl *ctl, json_t *res, const char *what, const char *noun,
+		      const char *name)
+{
+	if (ctl->json)
+		out_json(stdout, res);
+	else if (!strcmp(what, "show")) {
+		out_true_names(res, "services");
+		out_any(stdout, res);
+	} else
+		printf("%s %s %s\n", noun, name,
+		       !strcmp(what, "add")	 ? "created"
+		       : !strcmp(what, "del")	 ? "deleted"
+		       : !strcmp(what, "passwd") ? "has a new password"
+						 : "changed");
 }
 
 static void append(json_t *p, const char *key, json_t *v)
@@ -123,7 +159,7 @@ static int opt_service(struct ucsctl *ctl, json_t *p, const char *arg)
 				    "unknown service %s (the services are listed in "
 				    "ucsctl users --help)",
 				    name);
-	set_in(p, "services", name, json_boolean(on));
+	cmd_set_in(p, "services", name, json_boolean(on));
 	return UX_OK;
 }
 
@@ -132,8 +168,9 @@ static int opt_grant(struct ucsctl *ctl, json_t *p, const char *arg)
 {
 	const char *eq = strchr(arg, '='), *colon;
 	char who[128], level[32];
-	json_t *g, *extra;
+	json_t *g, *extra = NULL;
 	size_t n;
+	int rc;
 
 	if (!eq || eq == arg || (arg[0] == '@' && eq == arg + 1))
 		return ucsctl_usage(ctl, "--grant takes LOGIN=LEVEL[:RIGHT,...] or "
@@ -154,23 +191,9 @@ static int opt_grant(struct ucsctl *ctl, json_t *p, const char *arg)
 				    "--grant: unknown level %s (blocked, public, business, "
 				    "team, personal)",
 				    level);
-	extra = json_array();
-	if (colon && colon[1]) {
-		char *list = strdup(colon + 1), *save = NULL, *r;
-
-		for (r = list ? strtok_r(list, ",", &save) : NULL; r;
-		     r = strtok_r(NULL, ",", &save)) {
-			if (!ucs_name_bit(ucs_right_names, r)) {
-				int rc = ucsctl_usage(ctl, "--grant: unknown right %s", r);
-
-				free(list);
-				json_decref(extra);
-				return rc;
-			}
-			json_array_append_new(extra, json_string(r));
-		}
-		free(list);
-	}
+	rc = cmd_rights(ctl, "--grant", colon ? colon + 1 : "", &extra);
+	if (rc)
+		return rc;
 	g = json_pack("{s:s, s:s, s:o}", who[0] == '@' ? "group" : "user",
 		      who[0] == '@' ? who + 1 : who, "level", level, "extra", extra);
 	append(p, "rights", g);
@@ -196,28 +219,28 @@ static int user_opt(struct ucsctl *ctl, void *arg_st, int opt, const char *arg)
 		json_object_set_new(p, "email", json_string(arg));
 		break;
 	case O_BUSINESS:
-		set_in(p, "numbers", "business", json_string(arg));
+		cmd_set_in(p, "numbers", "business", json_string(arg));
 		break;
 	case O_BUSINESS2:
-		set_in(p, "numbers", "business2", json_string(arg));
+		cmd_set_in(p, "numbers", "business2", json_string(arg));
 		break;
 	case O_MOBILE:
-		set_in(p, "numbers", "mobile", json_string(arg));
+		cmd_set_in(p, "numbers", "mobile", json_string(arg));
 		break;
 	case O_PRIVATE:
-		set_in(p, "numbers", "private", json_string(arg));
+		cmd_set_in(p, "numbers", "private", json_string(arg));
 		break;
 	case O_PAGER:
-		set_in(p, "numbers", "pager", json_string(arg));
+		cmd_set_in(p, "numbers", "pager", json_string(arg));
 		break;
 	case O_VOICEMAIL:
-		set_in(p, "numbers", "voicemail", json_string(arg));
+		cmd_set_in(p, "numbers", "voicemail", json_string(arg));
 		break;
 	case O_FIRST_PHONE:
-		set_in(p, "phones", "first", json_string(arg));
+		cmd_set_in(p, "phones", "first", json_string(arg));
 		break;
 	case O_SECOND_PHONE:
-		set_in(p, "phones", "second", json_string(arg));
+		cmd_set_in(p, "phones", "second", json_string(arg));
 		break;
 	case O_SERVICE:
 		return opt_service(ctl, p, arg);
@@ -380,17 +403,7 @@ static int users_one(struct ucsctl *ctl, int argc, char **argv, const char *what
 	st.p = NULL;
 	if (rc)
 		goto out;
-	if (ctl->json)
-		out_json(stdout, res);
-	else if (!strcmp(what, "show")) {
-		out_true_names(res, "services");
-		out_any(stdout, res);
-	} else
-		printf("user %s %s\n", login,
-		       !strcmp(what, "add")	 ? "created"
-		       : !strcmp(what, "del")	 ? "deleted"
-		       : !strcmp(what, "passwd") ? "has a new password"
-						 : "changed");
+	cmd_print_result(ctl, res, what, "user", login);
 out:
 	json_decref(st.p);
 	json_decref(res);
