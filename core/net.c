@@ -897,6 +897,9 @@ static void on_connect(uv_connect_t *req, int status)
 		unmap_v4(&ss);
 		addr_text((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
 	}
+	/* every protocol here sends small messages and waits for answers:
+	 * Nagle plus delayed ACKs would hold them for up to 40 ms */
+	uv_tcp_nodelay(&c->tcp, 1);
 	if (!c->conf) {
 		conn_established(c);
 		return;
@@ -1035,6 +1038,7 @@ static void on_connection(uv_stream_t *server, int status)
 		conn_destroy(c);
 		return;
 	}
+	uv_tcp_nodelay(&c->tcp, 1); /* see on_connect */
 	if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) {
 		unmap_v4(&ss);
 		addr_text((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
