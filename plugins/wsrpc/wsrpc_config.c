@@ -27,49 +27,42 @@ const struct ucs_cfg_key wsrpc_iface_keys[] = {
 	UCS_CFG_END,
 };
 
-#define LIMIT(name, def, lo, hi, help) UCS_CFG_INT_KEY(name, #def, lo, hi, help)
+/*
+ * Every limit once: its name, default, range and help. The key table, the
+ * defaults a server starts with and the reading of a section are all made
+ * from this list, so they cannot disagree.
+ */
+#define WSRPC_LIMITS(X)                                                                       \
+	X(max_frame, 1048576, 125, 268435456,                                                 \
+	  "bytes of one WebSocket frame's payload; a larger frame closes with 1009")          \
+	X(max_message, 4194304, 125, 268435456,                                               \
+	  "bytes of one reassembled message; a larger message closes with 1009")              \
+	X(max_message_unauthenticated, 65536, 125, 268435456,                                 \
+	  "bytes of one message before the session authenticated (at most max_message); "     \
+	  "a larger one closes with 1009")                                                    \
+	X(max_header, 8192, 512, 65536,                                                       \
+	  "bytes of the HTTP upgrade request; a larger request is answered 431")              \
+	X(rate_per_s, 50, 1, 1000000, "JSON-RPC calls per second per session (sustained)")    \
+	X(rate_burst, 200, 1, 1000000, "JSON-RPC calls a session may send at once")           \
+	X(handshake_timeout_ms, 10000, 50, 600000, "from connect to a finished HTTP upgrade") \
+	X(auth_timeout_ms, 15000, 50, 3600000,                                                \
+	  "from the upgrade to a successful login; then close 4001")                          \
+	X(ping_interval_ms, 30000, 50, 3600000, "silence before the server sends a ping")     \
+	X(ping_timeout_ms, 15000, 50, 600000,                                                 \
+	  "time for anything (the pong) to come back after a ping")                           \
+	X(max_queue, 1048576, 4096, 1073741824,                                               \
+	  "bytes of replies and notifications the peer has not taken yet; then close 4008")   \
+	X(max_sessions, 50000, 1, 10000000,                                                   \
+	  "sessions at once over all interfaces; more are answered 503")                      \
+	X(max_batch, 50, 1, 10000, "calls in one JSON-RPC batch")
 
-const struct ucs_cfg_key wsrpc_limit_keys[] = {
-	LIMIT("max_frame", 1048576, 125, 268435456,
-	      "bytes of one WebSocket frame's payload; a larger frame closes with 1009"),
-	LIMIT("max_message", 4194304, 125, 268435456,
-	      "bytes of one reassembled message; a larger message closes with 1009"),
-	LIMIT("max_message_unauthenticated", 65536, 125, 268435456,
-	      "bytes of one message before the session authenticated (at most max_message); "
-	      "a larger one closes with 1009"),
-	LIMIT("max_header", 8192, 512, 65536,
-	      "bytes of the HTTP upgrade request; a larger request is answered 431"),
-	LIMIT("rate_per_s", 50, 1, 1000000, "JSON-RPC calls per second per session (sustained)"),
-	LIMIT("rate_burst", 200, 1, 1000000, "JSON-RPC calls a session may send at once"),
-	LIMIT("handshake_timeout_ms", 10000, 50, 600000, "from connect to a finished HTTP upgrade"),
-	LIMIT("auth_timeout_ms", 15000, 50, 3600000,
-	      "from the upgrade to a successful login; then close 4001"),
-	LIMIT("ping_interval_ms", 30000, 50, 3600000, "silence before the server sends a ping"),
-	LIMIT("ping_timeout_ms", 15000, 50, 600000,
-	      "time for anything (the pong) to come back after a ping"),
-	LIMIT("max_queue", 1048576, 4096, 1073741824,
-	      "bytes of replies and notifications the peer has not taken yet; then close 4008"),
-	LIMIT("max_sessions", 50000, 1, 10000000,
-	      "sessions at once over all interfaces; more are answered 503"),
-	LIMIT("max_batch", 50, 1, 10000, "calls in one JSON-RPC batch"),
-	UCS_CFG_END,
-};
+#define LIMIT_KEY(name, def, lo, hi, help) UCS_CFG_INT_KEY(#name, #def, lo, hi, help),
+const struct ucs_cfg_key wsrpc_limit_keys[] = {WSRPC_LIMITS(LIMIT_KEY) UCS_CFG_END};
 
 void wsrpc_limits_default(struct wsrpc_limits *l)
 {
-	l->max_frame = 1048576;
-	l->max_message = 4194304;
-	l->max_header = 8192;
-	l->rate_per_s = 50;
-	l->rate_burst = 200;
-	l->handshake_timeout_ms = 10000;
-	l->auth_timeout_ms = 15000;
-	l->ping_interval_ms = 30000;
-	l->ping_timeout_ms = 15000;
-	l->max_queue = 1048576;
-	l->max_sessions = 50000;
-	l->max_batch = 50;
-	l->max_message_unauthenticated = 65536;
+#define LIMIT_DEFAULT(name, def, lo, hi, help) l->name = def;
+	WSRPC_LIMITS(LIMIT_DEFAULT)
 }
 
 static void where(const struct ucs_host *host, const struct ucs_cfg *node, const char *key,
@@ -188,20 +181,8 @@ int wsrpc_config_read(const struct ucs_host *host, const struct ucs_cfg *section
 		out->n_ifaces++;
 	}
 	limits = cfg->object(section, "limits");
-	read_limit(host, limits, "max_frame", &out->limits.max_frame);
-	read_limit(host, limits, "max_message", &out->limits.max_message);
-	read_limit(host, limits, "max_header", &out->limits.max_header);
-	read_limit(host, limits, "rate_per_s", &out->limits.rate_per_s);
-	read_limit(host, limits, "rate_burst", &out->limits.rate_burst);
-	read_limit(host, limits, "handshake_timeout_ms", &out->limits.handshake_timeout_ms);
-	read_limit(host, limits, "auth_timeout_ms", &out->limits.auth_timeout_ms);
-	read_limit(host, limits, "ping_interval_ms", &out->limits.ping_interval_ms);
-	read_limit(host, limits, "ping_timeout_ms", &out->limits.ping_timeout_ms);
-	read_limit(host, limits, "max_queue", &out->limits.max_queue);
-	read_limit(host, limits, "max_sessions", &out->limits.max_sessions);
-	read_limit(host, limits, "max_batch", &out->limits.max_batch);
-	read_limit(host, limits, "max_message_unauthenticated",
-		   &out->limits.max_message_unauthenticated);
+#define LIMIT_READ(name, def, lo, hi, help) read_limit(host, limits, #name, &out->limits.name);
+	WSRPC_LIMITS(LIMIT_READ)
 	n = cfg->count(section, "origins");
 	if (n < 0)
 		n = 0;
