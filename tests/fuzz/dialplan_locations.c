@@ -15,27 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char countries[] =
-	"<countries>"
-	"<country ID=\"1\"><countryCode>1</countryCode><name>United States</name>"
-	"<SameAreaRule>G</SameAreaRule><LongDistanceRule>1FG</LongDistanceRule>"
-	"<InternationalRule>011EFG</InternationalRule><LocalChargeableRule>1FG</LocalChargeableRule>"
-	"<OtherAreaLocalRule>FG</OtherAreaLocalRule><nationalPrefix>1</nationalPrefix>"
-	"<internationalPrefix>011</internationalPrefix><maxLength>10</maxLength>"
-	"<nsnLength>10</nsnLength><areaLength>3</areaLength></country>"
-	"<country ID=\"41\"><countryCode>41</countryCode><name>Switzerland</name>"
-	"<SameAreaRule>0FG</SameAreaRule><LongDistanceRule>0FG</LongDistanceRule>"
-	"<InternationalRule>00EFG</InternationalRule><nationalPrefix>0</nationalPrefix>"
-	"<internationalPrefix>00</internationalPrefix><maxLength>9</maxLength></country>"
-	"<country ID=\"43\"><countryCode>43</countryCode><name>Austria</name>"
-	"<SameAreaRule>G</SameAreaRule><LongDistanceRule>0FG</LongDistanceRule>"
-	"<InternationalRule>00EFG</InternationalRule><nationalPrefix>0</nationalPrefix>"
-	"<internationalPrefix>00</internationalPrefix><maxLength>13</maxLength></country>"
-	"<country ID=\"49\"><countryCode>49</countryCode><name>Germany</name>"
-	"<SameAreaRule>G</SameAreaRule><LongDistanceRule>0FG</LongDistanceRule>"
-	"<InternationalRule>00EFG</InternationalRule><nationalPrefix>0</nationalPrefix>"
-	"<internationalPrefix>00</internationalPrefix><maxLength>13</maxLength></country>"
-	"</countries>";
+#include "dialplan_countries.h"
 
 static struct dp_data ref;
 static int ref_loaded;

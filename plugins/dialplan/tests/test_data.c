@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "dp.h"
 
 struct seen {
@@ -31,36 +32,6 @@ static void on_error(void *arg, const char *file, int line, const char *msg)
 		s->line = line;
 		snprintf(s->msg, sizeof(s->msg), "%s", msg);
 	}
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
-static void spit(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f)
-		return;
-	fputs(text, f);
-	fclose(f);
 }
 
 static void check_country(const struct dp_data *d, const char *code, const char *np, const char *ip,
@@ -202,7 +173,7 @@ static void test_override(void)
 	struct dp_data d;
 	const struct dp_country *c;
 
-	text = slurp(DP_DATA_DIR "/countries.xml");
+	text = test_read_file(DP_DATA_DIR "/countries.xml");
 	CHECK(text != NULL);
 	at = text ? strstr(text, from) : NULL;
 	CHECK(at != NULL);
@@ -221,7 +192,7 @@ static void test_override(void)
 	free(text);
 	text = edited;
 	snprintf(path, sizeof(path), "%s/countries.xml", tmpdir);
-	spit(path, text);
+	test_write_file(path, text);
 	free(text);
 	CHECK_INT(dp_data_load(&d, DP_DATA_DIR, tmpdir, &errs), ==, 0);
 	c = dp_country_by_code(&d, "49");
@@ -282,7 +253,7 @@ static void test_errors(void)
 
 	/* malformed XML through the real loader: the override's path and the line */
 	snprintf(path, sizeof(path), "%s/countries.xml", tmpdir);
-	spit(path, HEAD "<countries>\n"
+	test_write_file(path, HEAD "<countries>\n"
 			"  <country ID=\"49\">\n"
 			"    <countryCode>49</countryCode>\n"
 			"    <name>Germany</nam>\n"

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "dp.h"
 #include "dp_edit.h"
 
@@ -195,38 +196,6 @@ static char *path_of(const char *name)
 	return p;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
-static void spit(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f) {
-		perror(path);
-		abort();
-	}
-	fputs(text, f);
-	fclose(f);
-}
-
 /* A model loaded from dir/locations.xml with the data of base (borrowed). */
 static int load_disk(const struct dp_model *base, struct dp_model *m, const char *def)
 {
@@ -387,7 +356,7 @@ static void test_round_trip(struct dp_model *fixture)
 	dp_model_free(&m);
 	/* the other location files of the tree: the oracle's and the benchmark's */
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
-		char *text = slurp(others[i]);
+		char *text = test_read_file(others[i]);
 
 		CHECK(text != NULL);
 		if (!text)
@@ -398,7 +367,7 @@ static void test_round_trip(struct dp_model *fixture)
 		free(text);
 	}
 	/* leave the fixture on disk for the tests that follow */
-	spit(path_of("locations.xml"), fixture->source);
+	test_write_file(path_of("locations.xml"), fixture->source);
 }
 
 /* The JSON form itself, for one location whose values are known. */
@@ -810,7 +779,7 @@ static void test_put_first(struct dp_model *fixture)
 			       "    <areaCode>01</areaCode>\n  </location>\n</locations>\n");
 	CHECK_INT(dp_edit_write(dir, &next, &warn, err, sizeof(err)), ==, 0);
 	CHECK(access(path_of("locations.xml.bak"), F_OK) != 0);
-	text = slurp(path_of("locations.xml"));
+	text = test_read_file(path_of("locations.xml"));
 	CHECK_STR(text, next.source);
 	free(text);
 	CHECK_INT(load_disk(fixture, &disk, NULL), ==, 0);
@@ -826,7 +795,7 @@ static void test_put_first(struct dp_model *fixture)
 		put(NULL, "Solo", "{\"name\":\"Solo\",\"country\":\"43\",\"default\":true}", &next),
 		==, 0);
 	dp_model_free(&next);
-	spit(path_of("locations.xml"), fixture->source);
+	test_write_file(path_of("locations.xml"), fixture->source);
 }
 
 /* ---- remove ---- */
@@ -913,17 +882,17 @@ static void test_write(struct dp_model *fixture)
 	char err[512], *text, *old;
 	bool warn;
 
-	spit(path_of("locations.xml"), fixture->source);
+	test_write_file(path_of("locations.xml"), fixture->source);
 	chmod(path_of("locations.xml"), 0640);
 	unlink(path_of("locations.xml.bak"));
-	old = slurp(path_of("locations.xml"));
+	old = test_read_file(path_of("locations.xml"));
 	CHECK_INT(put(fixture, NULL, LOC(""), &next), ==, 0);
 
 	/* a failed write: the temporary file cannot be made */
 	CHECK_INT(mkdir(path_of("locations.xml.tmp"), 0700), ==, 0);
 	CHECK_INT(dp_edit_write(dir, &next, &warn, err, sizeof(err)), ==, -EISDIR);
 	CHECK_CONTAINS(err, "locations.xml.tmp: Is a directory; nothing changed");
-	text = slurp(path_of("locations.xml"));
+	text = test_read_file(path_of("locations.xml"));
 	CHECK_STR(text, old);
 	free(text);
 	CHECK(access(path_of("locations.xml.bak"), F_OK) != 0);
@@ -933,7 +902,7 @@ static void test_write(struct dp_model *fixture)
 	CHECK_INT(mkdir(path_of("locations.xml.bak.tmp"), 0700), ==, 0);
 	CHECK(dp_edit_write(dir, &next, &warn, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "locations.xml.bak: ");
-	text = slurp(path_of("locations.xml"));
+	text = test_read_file(path_of("locations.xml"));
 	CHECK_STR(text, old);
 	free(text);
 	CHECK(access(path_of("locations.xml.tmp"), F_OK) != 0);
@@ -951,10 +920,10 @@ static void test_write(struct dp_model *fixture)
 	/* it works: the new text in place with the old mode, the old as .bak */
 	CHECK_INT(dp_edit_write(dir, &next, &warn, err, sizeof(err)), ==, 0);
 	CHECK(!warn);
-	text = slurp(path_of("locations.xml"));
+	text = test_read_file(path_of("locations.xml"));
 	CHECK_STR(text, next.source);
 	free(text);
-	text = slurp(path_of("locations.xml.bak"));
+	text = test_read_file(path_of("locations.xml.bak"));
 	CHECK_STR(text, old);
 	free(text);
 	CHECK_INT(stat(path_of("locations.xml"), &st), ==, 0);
@@ -966,7 +935,7 @@ static void test_write(struct dp_model *fixture)
 	CHECK_INT(rename(path_of("locations.xml"), path_of("real.xml")), ==, 0);
 	CHECK_INT(symlink("real.xml", path_of("locations.xml")), ==, 0);
 	free(old);
-	old = slurp(path_of("real.xml"));
+	old = test_read_file(path_of("real.xml"));
 	dp_model_free(&next);
 	CHECK_INT(put(fixture, NULL, "{\"name\":\"Test\",\"country\":\"49\",\"areaCode\":\"089\"}",
 		      &next),
@@ -974,10 +943,10 @@ static void test_write(struct dp_model *fixture)
 	CHECK_INT(dp_edit_write(dir, &next, &warn, err, sizeof(err)), ==, 0);
 	CHECK_INT(lstat(path_of("locations.xml"), &st), ==, 0);
 	CHECK(S_ISLNK(st.st_mode));
-	text = slurp(path_of("real.xml"));
+	text = test_read_file(path_of("real.xml"));
 	CHECK_STR(text, next.source);
 	free(text);
-	text = slurp(path_of("locations.xml.bak"));
+	text = test_read_file(path_of("locations.xml.bak"));
 	CHECK_STR(text, old);
 	free(text);
 	unlink(path_of("locations.xml"));
@@ -986,17 +955,17 @@ static void test_write(struct dp_model *fixture)
 	/* no locations left: the file moves aside */
 	memset(&none, 0, sizeof(none));
 	free(old);
-	old = slurp(path_of("locations.xml"));
+	old = test_read_file(path_of("locations.xml"));
 	CHECK_INT(dp_edit_write(dir, &none, &warn, err, sizeof(err)), ==, 0);
 	CHECK(access(path_of("locations.xml"), F_OK) != 0);
-	text = slurp(path_of("locations.xml.bak"));
+	text = test_read_file(path_of("locations.xml.bak"));
 	CHECK_STR(text, old);
 	free(text);
 	/* ... also when there is none */
 	CHECK_INT(dp_edit_write(dir, &none, &warn, err, sizeof(err)), ==, 0);
 	free(old);
 	dp_model_free(&next);
-	spit(path_of("locations.xml"), fixture->source);
+	test_write_file(path_of("locations.xml"), fixture->source);
 }
 
 int main(void)
@@ -1010,13 +979,13 @@ int main(void)
 	}
 	snprintf(cmd, sizeof(cmd), "%s/locations.xml", DP_FIXTURES_DIR);
 	{
-		char *text = slurp(cmd);
+		char *text = test_read_file(cmd);
 
 		if (!text) {
 			perror(cmd);
 			return 1;
 		}
-		spit(path_of("locations.xml"), text);
+		test_write_file(path_of("locations.xml"), text);
 		free(text);
 	}
 	if (dp_model_load(&fixture, DP_DATA_DIR, dir, NULL, &errs) != 0) {

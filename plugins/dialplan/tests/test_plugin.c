@@ -22,6 +22,7 @@
 #include <ucs/ucs.h>
 
 #include "check.h"
+#include "files.h"
 
 const struct ucs_plugin_desc *ucs_plugin_descriptor(void);
 
@@ -136,26 +137,6 @@ static char *path_of(const char *name)
 	return p;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* The service's locations_json, whole. */
 static char *locations(void)
 {
@@ -222,7 +203,7 @@ static void test_from_nothing(void *state)
 
 	/* refused: nothing changes, nothing is logged as saved */
 	clear_log();
-	text = slurp(path_of("locations.xml"));
+	text = test_read_file(path_of("locations.xml"));
 	CHECK_INT(put("{\"name\":\"Three\",\"country\":\"49\",\"areaCode\":\"030\",\"rules\":"
 		      "{\"dial\":[{\"search\":\"(\",\"regex\":true}]}}",
 		      err, sizeof(err)),
@@ -230,7 +211,7 @@ static void test_from_nothing(void *state)
 	CHECK_CONTAINS(err, "rules.dial[0]: dial rule \"(\": bad regular expression");
 	CHECK(strstr(log_text, "saved") == NULL);
 	{
-		char *now = locations(), *file = slurp(path_of("locations.xml"));
+		char *now = locations(), *file = test_read_file(path_of("locations.xml"));
 
 		CHECK_STR(now, json);
 		CHECK_STR(file, text);
@@ -300,7 +281,7 @@ static void test_fixture(void *state)
 	pthread_t threads[2];
 	size_t i;
 
-	text = slurp(DP_FIXTURES_DIR "/locations.xml");
+	text = test_read_file(DP_FIXTURES_DIR "/locations.xml");
 	{
 		FILE *f = fopen(path_of("locations.xml"), "wb");
 
@@ -337,7 +318,7 @@ static void test_fixture(void *state)
 	free(after);
 
 	/* a write that fails: the error is logged, nothing changes */
-	file = slurp(path_of("locations.xml"));
+	file = test_read_file(path_of("locations.xml"));
 	CHECK_INT(mkdir(path_of("locations.xml.tmp"), 0700), ==, 0);
 	clear_log();
 	CHECK_INT(put("{\"name\":\"New\",\"country\":\"49\"}", err, sizeof(err)), ==, -EISDIR);
@@ -351,7 +332,7 @@ static void test_fixture(void *state)
 	after = locations();
 	CHECK_STR(after, before);
 	free(after);
-	text = slurp(path_of("locations.xml"));
+	text = test_read_file(path_of("locations.xml"));
 	CHECK_STR(text, file);
 	free(text);
 	free(file);
