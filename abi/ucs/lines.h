@@ -73,6 +73,7 @@ extern "C" {
 #define UCS_CAP_DND		 (1ull << 18)
 #define UCS_CAP_SNAPSHOT	 (1ull << 19)
 #define UCS_CAP_OPEN_ON_DEMAND	 (1ull << 20)
+#define UCS_CAP_REMOTE_OFFICE	 (1ull << 21) /* native or emulated (see lines) */
 
 enum ucs_line_status {
 	UCS_LS_NOT_INITIALISED = 0,
@@ -178,6 +179,7 @@ enum ucs_call_op {
 	UCS_OP_FORWARD_SET,  /* line, mode, number */
 	UCS_OP_FORWARD_CLEAR, /* line, mode */
 	UCS_OP_DND_SET,	     /* line, on */
+	UCS_OP_REMOTE_OFFICE, /* line, on, number: calls of the line go to number */
 };
 
 struct ucs_call_control {

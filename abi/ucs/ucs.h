@@ -7,7 +7,8 @@
  * the host offers), bus.h (messages), service.h (synchronous interfaces),
  * config.h (configuration), net.h (sockets and TLS), timer.h, work.h, log.h,
  * server.h (the server about itself), and the services: dialplan.h,
- * userdb.h, rights.h, auth.h, presence.h, lines.h.
+ * userdb.h, rights.h, auth.h, presence.h, lines.h, and the driver contract
+ * line.h.
  */
 #ifndef UCS_UCS_H
 #define UCS_UCS_H
@@ -18,6 +19,7 @@
 #include <ucs/dialplan.h>
 #include <ucs/host.h>
 #include <ucs/lines.h>
+#include <ucs/line.h>
 #include <ucs/log.h>
 #include <ucs/net.h>
 #include <ucs/plugin.h>

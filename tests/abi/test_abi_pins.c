@@ -568,6 +568,65 @@ PIN_OFF(ucs_lines_api, line, 8);
 PIN_OFF(ucs_lines_api, line_by_number, 16);
 PIN_OFF(ucs_lines_api, calls, 24);
 PIN_OFF(ucs_lines_api, list, 32);
+PIN_SIZE(ucs_line_group_desc, 144);
+PIN_OFF(ucs_line_group_desc, size, 0);
+PIN_OFF(ucs_line_group_desc, flags, 4);
+PIN_OFF(ucs_line_group_desc, caps, 8);
+PIN_OFF(ucs_line_group_desc, name, 16);
+PIN_OFF(ucs_line_group_desc, location, 80);
+PIN_SIZE(ucs_line_desc, 256);
+PIN_OFF(ucs_line_desc, size, 0);
+PIN_OFF(ucs_line_desc, reserved, 4);
+PIN_OFF(ucs_line_desc, caps, 8);
+PIN_OFF(ucs_line_desc, id, 16);
+PIN_OFF(ucs_line_desc, device, 80);
+PIN_OFF(ucs_line_desc, group, 128);
+PIN_OFF(ucs_line_desc, name, 192);
+PIN_SIZE(ucs_line_call_event, 792);
+PIN_OFF(ucs_line_call_event, size, 0);
+PIN_OFF(ucs_line_call_event, event, 4);
+PIN_OFF(ucs_line_call_event, state, 8);
+PIN_OFF(ucs_line_call_event, reserved, 12);
+PIN_OFF(ucs_line_call_event, time_ms, 16);
+PIN_OFF(ucs_line_call_event, line, 24);
+PIN_OFF(ucs_line_call_event, call, 88);
+PIN_OFF(ucs_line_call_event, old_call, 152);
+PIN_OFF(ucs_line_call_event, calling, 216);
+PIN_OFF(ucs_line_call_event, called, 344);
+PIN_OFF(ucs_line_call_event, connected, 472);
+PIN_OFF(ucs_line_call_event, redirecting, 600);
+PIN_OFF(ucs_line_call_event, cause, 728);
+PIN_SIZE(ucs_line_request, 448);
+PIN_OFF(ucs_line_request, size, 0);
+PIN_OFF(ucs_line_request, op, 4);
+PIN_OFF(ucs_line_request, mode, 8);
+PIN_OFF(ucs_line_request, on, 12);
+PIN_OFF(ucs_line_request, line, 16);
+PIN_OFF(ucs_line_request, call, 80);
+PIN_OFF(ucs_line_request, other_call, 144);
+PIN_OFF(ucs_line_request, target, 208);
+PIN_OFF(ucs_line_request, number, 256);
+PIN_OFF(ucs_line_request, digits, 384);
+PIN_SIZE(ucs_line_driver_ops, 40);
+PIN_OFF(ucs_line_driver_ops, size, 0);
+PIN_OFF(ucs_line_driver_ops, request, 8);
+PIN_OFF(ucs_line_driver_ops, open, 16);
+PIN_OFF(ucs_line_driver_ops, close, 24);
+PIN_OFF(ucs_line_driver_ops, line_wanted, 32);
+PIN_SIZE(ucs_linemgr_api, 104);
+PIN_OFF(ucs_linemgr_api, size, 0);
+PIN_OFF(ucs_linemgr_api, driver_add, 8);
+PIN_OFF(ucs_linemgr_api, driver_remove, 16);
+PIN_OFF(ucs_linemgr_api, group_add, 24);
+PIN_OFF(ucs_linemgr_api, line_add, 32);
+PIN_OFF(ucs_linemgr_api, line_remove, 40);
+PIN_OFF(ucs_linemgr_api, line_status, 48);
+PIN_OFF(ucs_linemgr_api, line_forwarding, 56);
+PIN_OFF(ucs_linemgr_api, line_dnd, 64);
+PIN_OFF(ucs_linemgr_api, call_event, 72);
+PIN_OFF(ucs_linemgr_api, line_synced, 80);
+PIN_OFF(ucs_linemgr_api, request_done, 88);
+PIN_OFF(ucs_linemgr_api, driver_reinit, 96);
 PIN_SIZE(ucs_server_event, 1080);
 PIN_OFF(ucs_server_event, size, 0);
 PIN_OFF(ucs_server_event, level, 4);
@@ -605,10 +664,11 @@ int main(void)
 		RUN(ucs_auth_request), RUN(ucs_auth_result), RUN(ucs_auth_event), RUN(ucs_auth_api),
 		RUN(ucs_presence_login), RUN(ucs_presence_line), RUN(ucs_presence_calendar),
 		RUN(ucs_presence_av), RUN(ucs_presence_line_view), RUN(ucs_presence),
-		RUN(ucs_presence_view), RUN(ucs_presence_api), RUN(ucs_number),
-		RUN(ucs_line_info), RUN(ucs_call_info), RUN(ucs_call_control),
-		RUN(ucs_call_control_result), RUN(ucs_lines_api), RUN(ucs_server_event),
-		RUN(ucs_server_api);
+		RUN(ucs_presence_view), RUN(ucs_presence_api), RUN(ucs_number), RUN(ucs_line_info),
+		RUN(ucs_call_info), RUN(ucs_call_control), RUN(ucs_call_control_result),
+		RUN(ucs_lines_api), RUN(ucs_line_group_desc), RUN(ucs_line_desc),
+		RUN(ucs_line_call_event), RUN(ucs_line_request), RUN(ucs_line_driver_ops),
+		RUN(ucs_linemgr_api), RUN(ucs_server_event), RUN(ucs_server_api);
 	printf("%d of %d struct sizes as pinned (offsets checked at compile time)\n", pins,
 	       expected);
 	if (UCS_ABI_MAJOR != 1) {
