@@ -32,9 +32,14 @@
  *      line arrive through line_forwarding() and line_dnd().
  *   5. After a line is (re)opened the driver reports the calls the device
  *      has now as UCS_CE_SNAPSHOT events and then line_synced(). The manager
- *      ends every call it still held for that line that the snapshot did not
- *      name (it ended during the outage) and keeps the others, so a call
- *      that continued across an outage is neither lost nor counted twice.
+ *      ends every call it still held for that line that no event named since
+ *      the line turned OPEN (it ended during the outage) and keeps the
+ *      others, so a call that continued across an outage is neither lost nor
+ *      counted twice. A snapshot of a line that stayed open (the PBX lost
+ *      messages) starts with line_resync(). A driver that cannot tell the
+ *      whole present (a snapshot it could not get, or one cut short) does
+ *      not call line_synced(): ending a live call is worse than keeping a
+ *      dead one until its next event.
  *   6. In stop() it calls driver_remove(): its lines are published as
  *      UCS_LS_REMOVED and its open requests fail with -ENETDOWN.
  *
@@ -122,7 +127,10 @@ struct ucs_line_call_event {
 	char cause[64];	       /* ECMA-269 event cause ("busy", "noAnswer"), "" */
 };
 
-/* A request the manager asks a driver to carry out. */
+/* A request the manager asks a driver to carry out. For transfer,
+ * conference, alternate and reconnect, `call` is the call the user acts on
+ * (usually the active one) and `other_call` the other of the two; which of
+ * them is on hold at the PBX is the driver's to know from the events. */
 struct ucs_line_request {
 	uint32_t size;
 	int32_t op;   /* enum ucs_call_op */
@@ -188,6 +196,12 @@ struct ucs_linemgr_api {
 	 * reacts as its error-handling settings say (re-open every line,
 	 * or wait for the driver's line_status). */
 	void (*driver_reinit)(struct ucs_line_driver *drv, const char *reason);
+
+	/* A snapshot of the line begins now although its status did not change
+	 * (the PBX said messages were lost, or the driver re-monitored an open
+	 * line): the next line_synced() ends every call of the line that no
+	 * event named since this call. Turning OPEN begins one implicitly. */
+	void (*line_resync)(struct ucs_line_driver *drv, const char *line);
 };
 
 #ifdef __cplusplus
