@@ -1,0 +1,1149 @@
+/*
+ * tools/pbxsim/model.c - devices, calls and connections: the tables and
+ * the ECMA-269 operations with the events they cause (see model.h).
+ */
+#include "model.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+/* How often a call may be forwarded on before it fails (loops). */
+#define MAX_REDIRECTS 8
+
+static const char *const cstate_names[] = {"null", "initiated", "alerting", "connected",
+					   "hold", "queued",	"fail"};
+
+const char *cstate_name(enum cstate st)
+{
+	return cstate_names[st];
+}
+
+static const char *const fwd_names[FWD_N] = {"forwardImmediate", "forwardBusy", "forwardNoAns"};
+
+const char *fwd_type_name(enum fwd_type t)
+{
+	return fwd_names[t];
+}
+
+int fwd_type_parse(const char *s)
+{
+	if (!strcmp(s, "forwardImmediate") || !strcmp(s, "immediate"))
+		return FWD_IMMEDIATE;
+	if (!strcmp(s, "forwardBusy") || !strcmp(s, "busy"))
+		return FWD_BUSY;
+	if (!strcmp(s, "forwardNoAns") || !strcmp(s, "noanswer"))
+		return FWD_NOANSWER;
+	return -1;
+}
+
+/* ---- tables ---- */
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+void model_init(struct model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->next_call = 1;
+}
+
+static int dtab_grow(struct model *m)
+{
+	size_t cap = m->dcap ? m->dcap * 2 : 1024;
+	struct device **t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->dcap; i++) {
+		struct device *d = m->dtab[i], *n;
+
+		for (; d; d = n) {
+			size_t b = hash_str(d->num) & (cap - 1);
+
+			n = d->hnext;
+			d->hnext = t[b];
+			t[b] = d;
+		}
+	}
+	free(m->dtab);
+	m->dtab = t;
+	m->dcap = cap;
+	return 0;
+}
+
+static int ctab_grow(struct model *m)
+{
+	size_t cap = m->ccap ? m->ccap * 2 : 1024;
+	struct call **t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->ccap; i++) {
+		struct call *c = m->ctab[i], *n;
+
+		for (; c; c = n) {
+			size_t b = c->id & (cap - 1);
+
+			n = c->hnext;
+			c->hnext = t[b];
+			t[b] = c;
+		}
+	}
+	free(m->ctab);
+	m->ctab = t;
+	m->ccap = cap;
+	return 0;
+}
+
+struct device *model_dev(struct model *m, const char *num)
+{
+	if (!m->dcap)
+		return NULL;
+	for (struct device *d = m->dtab[hash_str(num) & (m->dcap - 1)]; d; d = d->hnext) {
+		if (!strcmp(d->num, num))
+			return d;
+	}
+	return NULL;
+}
+
+bool model_is_ext(struct model *m, const char *num)
+{
+	struct device *d = model_dev(m, num);
+
+	return d && d->ext;
+}
+
+static struct device *dev_new(struct model *m, const char *num, bool ext)
+{
+	struct device *d;
+	size_t b;
+
+	if (m->dcount >= m->dcap / 2 && dtab_grow(m) < 0)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	snprintf(d->num, sizeof(d->num), "%s", num);
+	d->ext = ext;
+	b = hash_str(num) & (m->dcap - 1);
+	d->hnext = m->dtab[b];
+	m->dtab[b] = d;
+	m->dcount++;
+	return d;
+}
+
+static void dev_unlink(struct model *m, struct device *d)
+{
+	struct device **pp = &m->dtab[hash_str(d->num) & (m->dcap - 1)];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == d) {
+			*pp = d->hnext;
+			m->dcount--;
+			return;
+		}
+	}
+}
+
+bool number_valid(const char *num)
+{
+	size_t n = strlen(num);
+
+	if (n == 0 || n >= NUM_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)num[i]) && num[i] != '*' && num[i] != '#' &&
+		    !(num[i] == '+' && i == 0))
+			return false;
+	}
+	return true;
+}
+
+int model_add_ext(struct model *m, const char *num)
+{
+	struct device *d;
+
+	if (!number_valid(num) || num[0] == '+')
+		return -EINVAL;
+	d = model_dev(m, num);
+	if (d)
+		return d->ext ? 0 : -EINVAL;
+	if (m->nexts == m->extcap) {
+		size_t cap = m->extcap ? m->extcap * 2 : 256;
+		struct device **e = realloc(m->exts, cap * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		m->exts = e;
+		m->extcap = cap;
+	}
+	d = dev_new(m, num, true);
+	if (!d)
+		return -ENOMEM;
+	m->exts[m->nexts++] = d;
+	return 0;
+}
+
+/* At most this many extensions in all (a typo like 1-99999999 stays cheap). */
+#define EXT_LIMIT 1000000
+
+/* With group > 0 the range's extensions join that pickup group instead of
+ * being added. */
+static int add_range_group(struct model *m, const char *item, int group);
+
+static int add_one(struct model *m, const char *num, int group)
+{
+	struct device *d;
+
+	if (!group)
+		return model_add_ext(m, num);
+	d = model_dev(m, num);
+	if (!d || !d->ext)
+		return -EINVAL;
+	d->pgroup = group;
+	return 0;
+}
+
+static int add_range(struct model *m, const char *item)
+{
+	return add_range_group(m, item, 0);
+}
+
+static int add_range_group(struct model *m, const char *item, int group)
+{
+	char lo[NUM_MAX], hi[NUM_MAX];
+	const char *dash = strchr(item, '-');
+	unsigned long a, b;
+	char *end;
+	int err = 0;
+
+	if (!dash)
+		return add_one(m, item, group);
+	if ((size_t)(dash - item) >= sizeof(lo) || strlen(dash + 1) >= sizeof(hi) || dash == item)
+		return -EINVAL;
+	memcpy(lo, item, (size_t)(dash - item));
+	lo[dash - item] = '\0';
+	snprintf(hi, sizeof(hi), "%s", dash + 1);
+	for (const char *p = lo; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+	for (const char *p = hi; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+	if (!hi[0] || strlen(lo) > 18 || strlen(hi) > 18)
+		return -EINVAL;
+	a = strtoul(lo, &end, 10);
+	b = strtoul(hi, &end, 10);
+	if (b < a || b - a >= EXT_LIMIT || m->nexts + (b - a) >= EXT_LIMIT)
+		return -EINVAL;
+	/* Leading zeros of the lower bound set the width (0100-0199). */
+	for (unsigned long v = a; v <= b && err == 0; v++) {
+		char num[NUM_MAX];
+
+		snprintf(num, sizeof(num), "%0*lu", lo[0] == '0' ? (int)strlen(lo) : 0, v);
+		err = add_one(m, num, group);
+	}
+	return err;
+}
+
+static int ranges(struct model *m, const char *spec, int group);
+
+int model_add_ranges(struct model *m, const char *spec)
+{
+	return ranges(m, spec, 0);
+}
+
+int model_pickup_group(struct model *m, const char *spec)
+{
+	return ranges(m, spec, ++m->npgroups);
+}
+
+static int ranges(struct model *m, const char *spec, int group)
+{
+	char buf[256];
+	const char *p = spec;
+	int err = 0;
+
+	while (*p && err == 0) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char *s = buf, *e;
+
+		if (len >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (!*s)
+			return -EINVAL;
+		err = group ? add_range_group(m, s, group) : add_range(m, s);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return err;
+}
+
+struct call *model_call(struct model *m, const char *idstr)
+{
+	char *end;
+	unsigned long id;
+
+	if (!m->ccap || !isdigit((unsigned char)idstr[0]))
+		return NULL;
+	id = strtoul(idstr, &end, 10);
+	if (*end || id > UINT32_MAX)
+		return NULL;
+	for (struct call *c = m->ctab[id & (m->ccap - 1)]; c; c = c->hnext) {
+		if (c->id == id)
+			return c;
+	}
+	return NULL;
+}
+
+struct call *model_call_id(struct model *m, uint32_t id)
+{
+	if (!m->ccap)
+		return NULL;
+	for (struct call *c = m->ctab[id & (m->ccap - 1)]; c; c = c->hnext) {
+		if (c->id == id)
+			return c;
+	}
+	return NULL;
+}
+
+struct conn *call_conn_of(struct call *c, struct device *d)
+{
+	for (struct conn *x = c->conns; x; x = x->cnext) {
+		if (x->dev == d)
+			return x;
+	}
+	return NULL;
+}
+
+struct conn *model_conn(struct model *m, const char *callid, const char *dev, int *err)
+{
+	struct call *c = model_call(m, callid);
+	struct device *d;
+	struct conn *x = NULL;
+
+	if (!c) {
+		*err = M_EINVCALL;
+		return NULL;
+	}
+	d = model_dev(m, dev);
+	if (d)
+		x = call_conn_of(c, d);
+	if (!x)
+		*err = d ? M_EINVCONN : M_EINVDEV;
+	return x;
+}
+
+struct conn *dev_conn_in(struct device *d, unsigned mask)
+{
+	for (struct conn *x = d->conns; x; x = x->dnext) {
+		if (mask & (1u << x->st))
+			return x;
+	}
+	return NULL;
+}
+
+bool dev_busy(struct device *d)
+{
+	return dev_conn_in(d, 1u << CS_INITIATED | 1u << CS_ALERTING | 1u << CS_CONNECTED) != NULL;
+}
+
+static struct call *call_new(struct model *m)
+{
+	struct call *c;
+	size_t b;
+
+	if (m->ccount >= m->ccap / 2 && ctab_grow(m) < 0)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	do {
+		c->id = m->next_call++;
+		if (m->next_call == 0)
+			m->next_call = 1;
+	} while (model_call_id(m, c->id));
+	snprintf(c->idstr, sizeof(c->idstr), "%u", c->id);
+	b = c->id & (m->ccap - 1);
+	c->hnext = m->ctab[b];
+	m->ctab[b] = c;
+	m->ccount++;
+	m->calls_total++;
+	return c;
+}
+
+static struct conn *conn_new(struct call *c, struct device *d, enum cstate st)
+{
+	struct conn *x = calloc(1, sizeof(*x)), **pp;
+
+	if (!x)
+		return NULL;
+	x->call = c;
+	x->dev = d;
+	x->st = st;
+	/* Append: the call's connections keep their order of joining. */
+	for (pp = &c->conns; *pp; pp = &(*pp)->cnext)
+		;
+	*pp = x;
+	c->nconns++;
+	x->dnext = d->conns;
+	d->conns = x;
+	return x;
+}
+
+static void conn_unlink_dev(struct conn *x)
+{
+	struct conn **pp = &x->dev->conns;
+
+	for (; *pp; pp = &(*pp)->dnext) {
+		if (*pp == x) {
+			*pp = x->dnext;
+			return;
+		}
+	}
+}
+
+static void conn_unlink_call(struct conn *x)
+{
+	struct conn **pp = &x->call->conns;
+
+	for (; *pp; pp = &(*pp)->cnext) {
+		if (*pp == x) {
+			*pp = x->cnext;
+			x->call->nconns--;
+			return;
+		}
+	}
+}
+
+/* An external device without connections has no reason to exist. */
+static void dev_gc(struct model *m, struct device *d)
+{
+	if (!d->ext && !d->conns && !d->mons) {
+		dev_unlink(m, d);
+		free(d);
+	}
+}
+
+static void conn_free(struct model *m, struct conn *x)
+{
+	struct device *d = x->dev;
+
+	conn_unlink_call(x);
+	conn_unlink_dev(x);
+	free(x);
+	dev_gc(m, d);
+}
+
+static void call_free(struct model *m, struct call *c)
+{
+	struct call **pp = &m->ctab[c->id & (m->ccap - 1)];
+
+	while (c->conns)
+		conn_free(m, c->conns);
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == c) {
+			*pp = c->hnext;
+			m->ccount--;
+			break;
+		}
+	}
+	free(c);
+}
+
+void model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->ccap; i++) {
+		while (m->ctab[i])
+			call_free(m, m->ctab[i]);
+	}
+	for (size_t i = 0; i < m->dcap; i++) {
+		struct device *d = m->dtab[i], *n;
+
+		for (; d; d = n) {
+			n = d->hnext;
+			free(d);
+		}
+	}
+	free(m->ctab);
+	free(m->dtab);
+	free(m->exts);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The device for a number: an extension, a known external party, or a new
+ * external party. NULL for an invalid number or no memory. */
+static struct device *dev_for(struct model *m, const char *num)
+{
+	struct device *d = model_dev(m, num);
+
+	if (d)
+		return d;
+	if (!number_valid(num))
+		return NULL;
+	return dev_new(m, num, false);
+}
+
+/* ---- events of the model ---- */
+
+static void emit_conn_event(struct sim *s, const char *type, const char *field,
+			    const char *devfield, struct conn *x, const char *cause)
+{
+	struct sbuf *b;
+
+	if (!ev_wanted(x->call, NULL))
+		return;
+	b = ev_begin(s, &s->ev, type, x->call, cause);
+	ev_conn(b, field, x->call->idstr, x->dev->num);
+	ev_dev(b, devfield, x->dev->num);
+	ev_emit(s, &s->ev);
+}
+
+static void emit_delivered(struct sim *s, struct conn *x, const char *cause)
+{
+	struct call *c = x->call;
+	struct sbuf *b;
+
+	if (!ev_wanted(c, NULL))
+		return;
+	b = ev_begin(s, &s->ev, "DeliveredEvent", c, cause);
+	ev_conn(b, "connection", c->idstr, x->dev->num);
+	ev_dev(b, "alertingDevice", x->dev->num);
+	ev_dev(b, "callingDevice", c->calling);
+	ev_dev(b, "calledDevice", c->called);
+	ev_redir(b, c->lastredir);
+	ev_emit(s, &s->ev);
+}
+
+static void emit_established(struct sim *s, struct conn *x, const char *cause)
+{
+	struct call *c = x->call;
+	struct sbuf *b;
+
+	if (!ev_wanted(c, NULL))
+		return;
+	b = ev_begin(s, &s->ev, "EstablishedEvent", c, cause);
+	ev_conn(b, "establishedConnection", c->idstr, x->dev->num);
+	ev_dev(b, "answeringDevice", x->dev->num);
+	ev_dev(b, "callingDevice", c->calling);
+	ev_dev(b, "calledDevice", c->called);
+	ev_redir(b, c->lastredir);
+	ev_emit(s, &s->ev);
+}
+
+/* Diverted: the call leaves device d (which may or may not have a
+ * connection in it) for newdest. */
+static void emit_diverted(struct sim *s, struct call *c, struct device *d, const char *newdest,
+			  const char *cause)
+{
+	struct sbuf *b;
+
+	if (!ev_wanted(c, d))
+		return;
+	b = ev_begin(s, &s->ev, "DivertedEvent", c, cause);
+	ev_conn(b, "connection", c->idstr, d->num);
+	ev_dev(b, "divertingDevice", d->num);
+	ev_dev(b, "newDestination", newdest);
+	ev_dev(b, "callingDevice", c->calling);
+	ev_dev(b, "calledDevice", c->called);
+	ev_redir(b, c->lastredir);
+	if (!call_conn_of(c, d))
+		ev_extra(&s->ev, d);
+	ev_emit(s, &s->ev);
+}
+
+static void emit_cleared_conn(struct sim *s, struct conn *x, const char *cause)
+{
+	struct call *c = x->call;
+	struct sbuf *b;
+
+	if (!ev_wanted(c, NULL))
+		return;
+	b = ev_begin(s, &s->ev, "ConnectionClearedEvent", c, cause);
+	ev_conn(b, "droppedConnection", c->idstr, x->dev->num);
+	ev_dev(b, "releasingDevice", x->dev->num);
+	ev_emit(s, &s->ev);
+}
+
+static void emit_call_cleared(struct sim *s, struct call *c, struct device *extra,
+			      const char *cause)
+{
+	struct sbuf *b;
+
+	if (!ev_wanted(c, extra))
+		return;
+	b = ev_begin(s, &s->ev, "CallClearedEvent", c, cause);
+	s->ev.no_lci = true;
+	if (extra)
+		ev_extra(&s->ev, extra);
+	sbuf_printf(b, "<clearedCall><callID>%s</callID></clearedCall>", c->idstr);
+	ev_emit(s, &s->ev);
+}
+
+/* ---- routing ---- */
+
+static struct conn *caller_conn(struct call *c)
+{
+	return c->conns; /* the originator joined first */
+}
+
+static void clear_failed_due(struct sim *s, const struct sched_ent *e)
+{
+	struct call *c = model_call_id(&s->m, e->callid);
+
+	if (c && c->conns)
+		op_clear_conn(s, caller_conn(c));
+}
+
+/* The call cannot reach to: the caller's connection fails. */
+static void call_failed(struct sim *s, struct call *c, const char *to, const char *cause)
+{
+	struct conn *x = caller_conn(c);
+	struct sbuf *b;
+
+	if (!x)
+		return;
+	x->st = CS_FAIL;
+	if (ev_wanted(c, NULL)) {
+		b = ev_begin(s, &s->ev, "FailedEvent", c, cause);
+		ev_conn(b, "failedConnection", c->idstr, x->dev->num);
+		ev_dev(b, "failingDevice", to);
+		ev_dev(b, "callingDevice", c->calling);
+		ev_dev(b, "calledDevice", c->called);
+		ev_redir(b, c->lastredir);
+		ev_emit(s, &s->ev);
+	}
+	/* An outside caller hears the busy tone and hangs up; an extension
+	 * stays in the failed state until its user (or client) clears. */
+	if (!x->dev->ext)
+		sched_add(s, 0, clear_failed_due, c->id, 0, NULL);
+}
+
+static void noanswer_due(struct sim *s, const struct sched_ent *e)
+{
+	op_noanswer_due(s, e->callid, e->dev);
+}
+
+/* Routes call c to number to; redir is the device the call comes from by
+ * forwarding/deflection ("" for the first delivery). */
+static int deliver(struct sim *s, struct call *c, const char *to, const char *redir,
+		   const char *cause)
+{
+	struct device *d;
+	struct conn *x;
+
+	if (redir && redir[0])
+		snprintf(c->lastredir, sizeof(c->lastredir), "%s", redir);
+	d = dev_for(&s->m, to);
+	if (!d) {
+		call_failed(s, c, to,
+			    number_valid(to) ? "resourcesNotAvailable" : "destNotObtainable");
+		return 0;
+	}
+	if (call_conn_of(c, d)) {
+		call_failed(s, c, to, "busy");
+		return 0;
+	}
+	if (d->ext) {
+		if (d->fwd[FWD_IMMEDIATE][0] && c->redirects < MAX_REDIRECTS) {
+			char dest[NUM_MAX];
+
+			snprintf(dest, sizeof(dest), "%s", d->fwd[FWD_IMMEDIATE]);
+			c->redirects++;
+			emit_diverted(s, c, d, dest, "callForwardImmediate");
+			return deliver(s, c, dest, d->num, "callForwardImmediate");
+		}
+		if (d->dnd) {
+			call_failed(s, c, d->num, "doNotDisturb");
+			return 0;
+		}
+		if (dev_busy(d)) {
+			if (d->fwd[FWD_BUSY][0] && c->redirects < MAX_REDIRECTS) {
+				char dest[NUM_MAX];
+
+				snprintf(dest, sizeof(dest), "%s", d->fwd[FWD_BUSY]);
+				c->redirects++;
+				emit_diverted(s, c, d, dest, "callForwardBusy");
+				return deliver(s, c, dest, d->num, "callForwardBusy");
+			}
+			call_failed(s, c, d->num, "busy");
+			return 0;
+		}
+	}
+	x = conn_new(c, d, CS_ALERTING);
+	if (!x)
+		return M_ENOMEM;
+	emit_delivered(s, x, cause);
+	if (d->ext && d->fwd[FWD_NOANSWER][0] && c->redirects < MAX_REDIRECTS)
+		sched_add(s, (uint64_t)s->o.noanswer_s * 1000, noanswer_due, c->id, 0, d->num);
+	return 0;
+}
+
+/* A new call from device fd (connected at once for outside callers; an
+ * extension goes through initiated with ServiceInitiated and Originated). */
+static int originate(struct sim *s, struct device *fd, const char *to, const char *cause,
+		     struct call **out)
+{
+	struct call *c = call_new(&s->m);
+	struct conn *x;
+	struct sbuf *b;
+	int err;
+
+	if (!c)
+		return M_ENOMEM;
+	snprintf(c->calling, sizeof(c->calling), "%s", fd->num);
+	snprintf(c->called, sizeof(c->called), "%s", to);
+	x = conn_new(c, fd, fd->ext ? CS_INITIATED : CS_CONNECTED);
+	if (!x) {
+		call_free(&s->m, c);
+		return M_ENOMEM;
+	}
+	if (fd->ext) {
+		emit_conn_event(s, "ServiceInitiatedEvent", "initiatedConnection",
+				"initiatingDevice", x, cause);
+		x->st = CS_CONNECTED;
+		if (ev_wanted(c, NULL)) {
+			b = ev_begin(s, &s->ev, "OriginatedEvent", c, cause);
+			ev_conn(b, "originatedConnection", c->idstr, fd->num);
+			ev_dev(b, "callingDevice", fd->num);
+			ev_dev(b, "calledDevice", to);
+			ev_emit(s, &s->ev);
+		}
+	}
+	*out = c;
+	err = deliver(s, c, to, "", cause);
+	return err;
+}
+
+/* ---- operations ---- */
+
+int op_make_call(struct sim *s, const char *from, const char *to, struct call **out)
+{
+	struct device *fd = model_dev(&s->m, from);
+
+	if (!fd || !fd->ext) {
+		if (!number_valid(from))
+			return M_EINVCALLING;
+		if (!model_is_ext(&s->m, to))
+			return M_EINVDEST; /* two outside parties: not this PBX's call */
+		fd = dev_for(&s->m, from);
+		if (!fd)
+			return M_ENOMEM;
+	}
+	if (!to[0])
+		return M_EINVDEST;
+	return originate(s, fd, to, "newCall", out);
+}
+
+int op_answer(struct sim *s, struct conn *x)
+{
+	if (x->st != CS_ALERTING)
+		return M_ESTATE;
+	x->st = CS_CONNECTED;
+	emit_established(s, x, "newCall");
+	return 0;
+}
+
+int op_clear_conn(struct sim *s, struct conn *x)
+{
+	struct call *c = x->call;
+
+	x->st = CS_NULL;
+	emit_cleared_conn(s, x, "normalClearing");
+	if (c->nconns <= 2) {
+		for (struct conn *y = c->conns; y; y = y->cnext)
+			y->st = CS_NULL;
+		emit_call_cleared(s, c, NULL, "normalClearing");
+		call_free(&s->m, c);
+		return 0;
+	}
+	conn_free(&s->m, x);
+	return 0;
+}
+
+int op_clear_call(struct sim *s, struct call *c)
+{
+	for (struct conn *y = c->conns; y; y = y->cnext)
+		y->st = CS_NULL;
+	emit_call_cleared(s, c, NULL, "normalClearing");
+	call_free(&s->m, c);
+	return 0;
+}
+
+int op_hold(struct sim *s, struct conn *x)
+{
+	if (x->st != CS_CONNECTED)
+		return M_ESTATE;
+	x->st = CS_HOLD;
+	emit_conn_event(s, "HeldEvent", "heldConnection", "holdingDevice", x, "normal");
+	return 0;
+}
+
+int op_retrieve(struct sim *s, struct conn *x)
+{
+	if (x->st != CS_HOLD)
+		return M_ESTATE;
+	x->st = CS_CONNECTED;
+	emit_conn_event(s, "RetrievedEvent", "retrievedConnection", "retrievingDevice", x,
+			"normal");
+	return 0;
+}
+
+int op_consult(struct sim *s, struct conn *existing, const char *to, struct call **out)
+{
+	int err;
+
+	if (!existing->dev->ext)
+		return M_EINVCONN;
+	if (existing->st != CS_CONNECTED && existing->st != CS_HOLD)
+		return M_ESTATE;
+	if (!number_valid(to))
+		return M_EINVDEST;
+	if (existing->st == CS_CONNECTED) {
+		err = op_hold(s, existing);
+		if (err)
+			return err;
+	}
+	return originate(s, existing->dev, to, "consultation", out);
+}
+
+static int check_pair(struct conn *held, struct conn *active)
+{
+	if (!held->dev->ext)
+		return M_EINVDEV;
+	if (held->dev != active->dev || held->call == active->call)
+		return M_EINVCONN;
+	if (held->st != CS_HOLD || active->st != CS_CONNECTED)
+		return M_ESTATE;
+	return 0;
+}
+
+/* Moves connection y (not of device except) into call to. */
+static void conn_move(struct conn *y, struct call *to)
+{
+	struct conn **pp;
+
+	conn_unlink_call(y);
+	y->call = to;
+	y->cnext = NULL;
+	for (pp = &to->conns; *pp; pp = &(*pp)->cnext)
+		;
+	*pp = y;
+	to->nconns++;
+}
+
+static void list_entry(struct sbuf *b, const char *newcall, const char *oldcall, const char *dev)
+{
+	sbuf_puts(b, "<connectionListEntry>");
+	ev_conn(b, "newConnection", newcall, dev);
+	ev_conn(b, "oldConnection", oldcall, dev);
+	sbuf_puts(b, "<endpoint><deviceID>");
+	sbuf_xml(b, dev);
+	sbuf_puts(b, "</deviceID></endpoint></connectionListEntry>");
+}
+
+int op_transfer(struct sim *s, struct conn *held, struct conn *active, struct call **out)
+{
+	struct call *c1 = held->call, *c2 = active->call;
+	struct device *a = held->dev;
+	struct conn *to = NULL;
+	struct sbuf *b;
+	int err = check_pair(held, active);
+
+	if (err)
+		return err;
+	for (struct conn *y = c2->conns; y; y = y->cnext) {
+		if (y != active) {
+			to = y;
+			break;
+		}
+	}
+	if (!to)
+		return M_ESTATE;
+	/* The resulting call is the consultation call (secondaryOldCall):
+	 * the held party moves into it, the transferring device leaves both. */
+	b = ev_begin(s, &s->ev, "TransferedEvent", c2, "transfer");
+	ev_conn(b, "primaryOldCall", c1->idstr, a->num);
+	ev_conn(b, "secondaryOldCall", c2->idstr, a->num);
+	ev_dev(b, "transferringDevice", a->num);
+	ev_dev(b, "transferredToDevice", to->dev->num);
+	sbuf_puts(b, "<transferredConnections>");
+	for (struct conn *y = c1->conns; y; y = y->cnext) {
+		if (y != held)
+			list_entry(b, c2->idstr, c1->idstr, y->dev->num);
+	}
+	for (struct conn *y = c2->conns; y; y = y->cnext) {
+		if (y != active)
+			list_entry(b, c2->idstr, c2->idstr, y->dev->num);
+	}
+	sbuf_puts(b, "</transferredConnections>");
+	ev_extra(&s->ev, a);
+	conn_free(&s->m, active);
+	while (c1->conns && c1->conns != held)
+		conn_move(c1->conns, c2);
+	while (held->cnext)
+		conn_move(held->cnext, c2);
+	/* The held party's number is now the far end for the consulted one. */
+	if (c2->conns)
+		snprintf(c2->calling, sizeof(c2->calling), "%s", c2->conns->dev->num);
+	ev_emit(s, &s->ev);
+	call_free(&s->m, c1);
+	if (c2->nconns < 2) {
+		op_clear_call(s, c2);
+		c2 = NULL;
+	}
+	*out = c2;
+	return 0;
+}
+
+int op_sst(struct sim *s, struct conn *active, const char *to, struct call **out)
+{
+	struct call *c = active->call;
+	struct device *a = active->dev;
+	struct sbuf *b;
+
+	if (!a->ext)
+		return M_EINVDEV;
+	if (active->st != CS_CONNECTED)
+		return M_ESTATE;
+	if (c->nconns < 2)
+		return M_ESTATE;
+	if (!number_valid(to))
+		return M_EINVDEST;
+	b = ev_begin(s, &s->ev, "TransferedEvent", c, "singleStepTransfer");
+	ev_conn(b, "primaryOldCall", c->idstr, a->num);
+	ev_dev(b, "transferringDevice", a->num);
+	ev_dev(b, "transferredToDevice", to);
+	sbuf_puts(b, "<transferredConnections>");
+	for (struct conn *y = c->conns; y; y = y->cnext) {
+		if (y != active)
+			list_entry(b, c->idstr, c->idstr, y->dev->num);
+	}
+	sbuf_puts(b, "</transferredConnections>");
+	ev_extra(&s->ev, a);
+	conn_free(&s->m, active);
+	ev_emit(s, &s->ev);
+	*out = c;
+	return deliver(s, c, to, a->num, "singleStepTransfer");
+}
+
+int op_conference(struct sim *s, struct conn *held, struct conn *active, struct call **out)
+{
+	struct call *c1 = held->call, *c2 = active->call;
+	struct device *a = held->dev;
+	struct conn *added = NULL;
+	struct sbuf *b;
+	int err = check_pair(held, active);
+
+	if (err)
+		return err;
+	for (struct conn *y = c2->conns; y; y = y->cnext) {
+		if (y != active) {
+			added = y;
+			break;
+		}
+	}
+	size_t n1 = (size_t)c1->nconns, i = 0;
+
+	if (!added)
+		return M_ESTATE;
+	conn_free(&s->m, active);
+	while (c2->conns)
+		conn_move(c2->conns, c1);
+	held->st = CS_CONNECTED;
+	b = ev_begin(s, &s->ev, "ConferencedEvent", c1, "conference");
+	ev_conn(b, "primaryOldCall", c1->idstr, a->num);
+	ev_conn(b, "secondaryOldCall", c2->idstr, a->num);
+	ev_dev(b, "conferencingDevice", a->num);
+	ev_dev(b, "addedParty", added->dev->num);
+	sbuf_puts(b, "<conferenceConnections>");
+	for (struct conn *y = c1->conns; y; y = y->cnext, i++)
+		list_entry(b, c1->idstr, i < n1 ? c1->idstr : c2->idstr, y->dev->num);
+	sbuf_puts(b, "</conferenceConnections>");
+	ev_emit(s, &s->ev);
+	call_free(&s->m, c2);
+	*out = c1;
+	return 0;
+}
+
+int op_alternate(struct sim *s, struct conn *held, struct conn *active)
+{
+	int err = check_pair(held, active);
+
+	if (err)
+		return err;
+	op_hold(s, active);
+	return op_retrieve(s, held);
+}
+
+int op_reconnect(struct sim *s, struct conn *held, struct conn *active)
+{
+	if (held->dev != active->dev || held->call == active->call)
+		return M_EINVCONN;
+	if (held->st != CS_HOLD)
+		return M_ESTATE;
+	op_clear_conn(s, active);
+	return op_retrieve(s, held);
+}
+
+int op_deflect(struct sim *s, struct conn *x, const char *to)
+{
+	struct call *c = x->call;
+	struct device *d = x->dev;
+	char from[NUM_MAX];
+
+	if (x->st != CS_ALERTING)
+		return M_ESTATE;
+	if (!number_valid(to))
+		return M_EINVDEST;
+	if (!strcmp(to, d->num))
+		return M_EINVDEST;
+	/* d may be an outside party that goes away with its connection */
+	snprintf(from, sizeof(from), "%s", d->num);
+	x->st = CS_NULL;
+	emit_diverted(s, c, d, to, "redirected");
+	conn_free(&s->m, x);
+	return deliver(s, c, to, from, "redirected");
+}
+
+int op_pickup(struct sim *s, struct conn *x, struct device *by)
+{
+	struct call *c = x->call;
+	struct device *d = x->dev;
+	struct conn *y;
+
+	if (!by->ext)
+		return M_EINVDEV;
+	if (x->st != CS_ALERTING)
+		return M_ESTATE;
+	if (call_conn_of(c, by))
+		return M_ESTATE;
+	x->st = CS_NULL;
+	emit_diverted(s, c, d, by->num, "callPickup");
+	snprintf(c->lastredir, sizeof(c->lastredir), "%s", d->num);
+	conn_free(&s->m, x);
+	y = conn_new(c, by, CS_CONNECTED);
+	if (!y)
+		return M_ENOMEM;
+	emit_established(s, y, "callPickup");
+	return 0;
+}
+
+int op_group_pickup(struct sim *s, struct device *by, struct call **out)
+{
+	struct conn *best = NULL;
+
+	if (!by->ext)
+		return M_EINVDEV;
+	/* The longest ringing call in the requester's pickup group. */
+	for (size_t i = 0; i < s->m.nexts; i++) {
+		struct device *d = s->m.exts[i];
+
+		if (d == by || d->pgroup != by->pgroup)
+			continue;
+		for (struct conn *x = d->conns; x; x = x->dnext) {
+			if (x->st == CS_ALERTING && !call_conn_of(x->call, by) &&
+			    (!best || x->call->id < best->call->id))
+				best = x;
+		}
+	}
+	if (!best)
+		return M_ENOCALL;
+	*out = best->call;
+	return op_pickup(s, best, by);
+}
+
+int op_digits(struct sim *s, struct conn *x, const char *digits)
+{
+	(void)s;
+	if (x->st != CS_CONNECTED)
+		return M_ESTATE;
+	for (const char *p = digits; *p; p++) {
+		if (!isdigit((unsigned char)*p) && !strchr("*#ABCDabcd,", *p))
+			return M_EINVDEST;
+	}
+	return 0;
+}
+
+int op_set_fwd(struct sim *s, struct device *d, enum fwd_type t, bool on, const char *to)
+{
+	struct sbuf *b;
+
+	if (!d->ext)
+		return M_EINVDEV;
+	if (on && (!to || !number_valid(to) || !strcmp(to, d->num)))
+		return M_EINVDEST;
+	snprintf(d->fwd[t], sizeof(d->fwd[t]), "%s", on ? to : "");
+	if (!d->mons)
+		return 0;
+	b = ev_begin(s, &s->ev, "ForwardingEvent", NULL, NULL);
+	s->ev.only = d;
+	s->ev.no_lci = true;
+	ev_dev(b, "device", d->num);
+	sbuf_elem(b, "forwardingType", fwd_type_name(t));
+	sbuf_elem(b, "forwardStatus", on ? "true" : "false");
+	if (on)
+		sbuf_elem(b, "forwardTo", to);
+	ev_emit(s, &s->ev);
+	return 0;
+}
+
+int op_set_dnd(struct sim *s, struct device *d, bool on)
+{
+	struct sbuf *b;
+
+	if (!d->ext)
+		return M_EINVDEV;
+	d->dnd = on;
+	if (!d->mons)
+		return 0;
+	b = ev_begin(s, &s->ev, "DoNotDisturbEvent", NULL, NULL);
+	s->ev.only = d;
+	s->ev.no_lci = true;
+	ev_dev(b, "device", d->num);
+	sbuf_elem(b, "doNotDisturbOn", on ? "true" : "false");
+	ev_emit(s, &s->ev);
+	return 0;
+}
+
+void op_noanswer_due(struct sim *s, uint32_t callid, const char *dev)
+{
+	struct call *c = model_call_id(&s->m, callid);
+	struct device *d = model_dev(&s->m, dev);
+	struct conn *x;
+	char dest[NUM_MAX];
+
+	if (!c || !d)
+		return;
+	x = call_conn_of(c, d);
+	if (!x || x->st != CS_ALERTING || !d->fwd[FWD_NOANSWER][0])
+		return;
+	if (c->redirects >= MAX_REDIRECTS)
+		return;
+	c->redirects++;
+	snprintf(dest, sizeof(dest), "%s", d->fwd[FWD_NOANSWER]);
+	x->st = CS_NULL;
+	emit_diverted(s, c, d, dest, "callForwardNoAnswer");
+	conn_free(&s->m, x);
+	deliver(s, c, dest, d->num, "callForwardNoAnswer");
+}
