@@ -109,7 +109,9 @@ struct ucs_line_desc {
  * one is the line's own device and which is the other party the manager
  * works out from the line's device. Transferred and conferenced events name
  * the resulting call in `call` and the call that ended in `old_call` (the
- * other call of the two that were joined).
+ * other call of the two that were joined); `connected` is then the party
+ * this line is connected to afterwards (from the PBX's transferred or
+ * conference connections), "" when the line left the call.
  */
 struct ucs_line_call_event {
 	uint32_t size;

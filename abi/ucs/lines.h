@@ -105,7 +105,7 @@ struct ucs_line_info {
 	int32_t private_line; /* calls on it are private calls */
 	int32_t trunk;	      /* a trunk line (calls on it are outside calls) */
 	int32_t fwd_on[UCS_FWD_MODES];
-	uint32_t reserved;
+	int32_t journal;      /* journal on: its calls go into the journal */
 	struct ucs_id id;
 	struct ucs_phone internal; /* "111", "111b" */
 	struct ucs_number number;  /* the line's own number */

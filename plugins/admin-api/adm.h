@@ -256,6 +256,10 @@ void adm_m_config_apply(struct wsrpc_session *s, json_t *params, json_t *id, voi
 void adm_m_server_restart(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
 
 void adm_m_export(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
+/* adm_lines.c: the line manager's lines (lines.admin on the bus) */
+void adm_m_lines_list(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
+void adm_m_lines_get(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
+void adm_m_lines_retry(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
 void adm_m_import(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
 void adm_import_stop(struct adm *a);
 

@@ -43,6 +43,9 @@ static const struct wsrpc_method methods[] = {
 	{"groups.list", 0, adm_m_groups_list},
 	{"groups.update", 0, adm_m_groups_update},
 	{"import", 0, adm_m_import},
+	{"lines.get", 0, adm_m_lines_get},
+	{"lines.list", 0, adm_m_lines_list},
+	{"lines.retry", 0, adm_m_lines_retry},
 	{"locations.create", 0, adm_m_locations_create},
 	{"locations.delete", 0, adm_m_locations_delete},
 	{"locations.get", 0, adm_m_locations_get},
@@ -74,8 +77,13 @@ static enum wsrpc_reason last_reason = WSRPC_REASON_COUNT;
 /* The methods that change something: each is audited, done or refused. */
 static int is_write(const char *method)
 {
-	static const char *const writes[] = {"settings.set", "config.apply", "server.restart",
-					     "import",	     "admin.passwd", NULL};
+	static const char *const writes[] = {"settings.set",
+					     "config.apply",
+					     "server.restart",
+					     "import",
+					     "admin.passwd",
+					     "lines.retry",
+					     NULL};
 	const char *dot = strrchr(method, '.');
 
 	for (size_t i = 0; writes[i]; i++)

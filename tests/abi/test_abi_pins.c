@@ -518,7 +518,7 @@ PIN_OFF(ucs_line_info, dnd, 16);
 PIN_OFF(ucs_line_info, private_line, 20);
 PIN_OFF(ucs_line_info, trunk, 24);
 PIN_OFF(ucs_line_info, fwd_on, 28);
-PIN_OFF(ucs_line_info, reserved, 40);
+PIN_OFF(ucs_line_info, journal, 40);
 PIN_OFF(ucs_line_info, id, 44);
 PIN_OFF(ucs_line_info, internal, 108);
 PIN_OFF(ucs_line_info, number, 156);

@@ -2,15 +2,15 @@
 end to end.
 
 The real ucsd with the real dialplan.so, userdb-file.so, auth.so,
-presence.so and client-api.so, plus two test plugins: fakelines (a stand-in
-line manager: ucs.lines and call.control, tests/plugins/fakelines.c) and
-svcprobe (to change the user store while clients are connected). Clients
+presence.so, client-api.so and the line manager lines.so, plus two test
+plugins: testdriver (a line driver playing a small PBX for the lines,
+tests/plugins/testdriver.c, "simulate") and svcprobe (to change the user store while clients are connected). Clients
 are python3-websockets (tests/integration/wsclient.py RpcClient).
 
 Users are written as documents into the state directory before the start,
 with argon2id hashes of low cost made by ucs-passwd. The dialplan is the
 dialplan tests' (default location Starnberg: 121 is +4981513685121); every
-user's business number binds her fake line by number.
+user's business number binds her line by number.
 
 Cases: logins (ok, wrong password, unknown login, lockout, inactive),
 resume after a reconnect (and its expiry, and a second session replacing
@@ -18,7 +18,7 @@ the first), logout, nothing before login, me.get / me.update with and
 without self-configuration (and the password change), presence
 subscribe / events / set another user's, the rights matrix (two watchers at
 each level, one by the target's grant and one by a group, asserted cell by
-cell against docs/plugins/presence.md), lines and calls against fakelines
+cell against docs/plugins/presence.md), lines and calls through the line manager
 (extra lines with hidden numbers), the driver's refusal and a timeout,
 requests refused before they reach the line manager, no line manager,
 contact search, journal and chat not available, a deleted or deactivated
@@ -76,23 +76,47 @@ def line(ext, **kw):
     return d
 
 
+def lines_config(lines):
+    """The line manager (lines) with the testdriver playing the PBX for the
+    given lines {"id", "internal", "number", "name", "caps"?, "refuse"?,
+    "mute"?}: every line open, numbers and names as given, pickup at once."""
+    groups = sorted({d["id"].split("/", 1)[0] for d in lines})
+    td, lm = [], []
+    for d in lines:
+        group, device = d["id"].split("/", 1)
+        device = d.get("internal") or device
+        t = {"id": d["id"], "group": group, "device": device, "caps": d.get("caps", ["*"])}
+        if d.get("refuse"):
+            t.update(answer="refuse", refuse_reason=d["refuse"])
+        elif d.get("mute"):
+            t["answer"] = "mute"
+        td.append(t)
+        lm.append({"id": d["id"], "number": d.get("number", ""), "name": d.get("name", "")})
+    return {"lines": {"groups": [{"name": g, "set_numbers_automatically": False,
+                                  "always_pickup": True} for g in groups],
+                      "lines": lm},
+            "testdriver": {"simulate": True, "groups": [{"name": g} for g in groups],
+                           "lines": td}}
+
+
 class Server:
     """ucsd with the client protocol on a free port and the given store."""
 
     def __init__(self, users=(), groups=(), settings=None, lines=(), client=None, auth=None,
-                 fakelines=True, log_level=None):
+                 line_manager=True, log_level=None):
         config = {"dialplan": {"config_dir": FIXTURES, "data_dir": DATA,
                                "default_location": "Starnberg"},
                   "auth": dict(CHEAP, **(auth or {})),
                   "client-api": dict({"interfaces": [{"bind": "127.0.0.1", "port": 0,
                                                       "tls": "plain"}]}, **(client or {}))}
-        if fakelines:
-            config["fakelines"] = {"lines": list(lines)}
+        if line_manager:
+            config.update(lines_config(lines))
         if log_level:
             config["log"] = {"level": log_level}
-        plugins = ["svcprobe"] + (["fakelines"] if fakelines else [])
+        plugins = ["svcprobe"] + (["testdriver"] if line_manager else [])
         self.u = Ucsd(plugins=plugins, config=config,
-                      tree_plugins=["dialplan", "userdb-file", "auth", "presence", "client-api"])
+                      tree_plugins=["dialplan", "userdb-file", "auth", "presence", "client-api"] +
+                      (["lines"] if line_manager else []))
         store = os.path.join(self.u.state, "userdb")
         for kind, docs in (("users", users), ("groups", groups)):
             os.makedirs(os.path.join(store, kind), exist_ok=True)
@@ -190,13 +214,14 @@ def quiet(c, method, secs=0.5):
     return c.notifications(method)
 
 
-def fl_requests(s, last=None):
-    """The requests fakelines received, as (op, line, actor). A reply can
+def lm_requests(s, last=None):
+    """The requests the line manager received, as (op, line, actor). A reply can
     reach the client before ucsd's log line reaches the harness's reader:
     with last = (op, line, actor), waits for that request's line first."""
     if last:
-        s.u.wait_for(r"\[fakelines\] request %s line %s actor %s\b" % tuple(map(re.escape, last)))
-    return re.findall(r"\[fakelines\] request (\S+) line (\S+) actor (\S*)", s.u.log())
+        s.u.wait_for(r"\[lines\] call\.control %s line %s actor %s\b" %
+                     tuple(map(re.escape, last)))
+    return re.findall(r"\[lines\] call\.control (\S+) line (\S+) actor (\S*)", s.u.log())
 
 
 def run(server, body):
@@ -356,7 +381,7 @@ def before_login():
         for m, p in methods.items():
             err(c, m, p, "not_authenticated", -32001)
         err(c, "no.such.method", None, "method_not_found", -32601)
-        check(not fl_requests(s), "nothing reached the line manager")
+        check(not lm_requests(s), "nothing reached the line manager")
         # and the session still logs in
         c.call("auth.login", {"login": "alice", "password": "pw-alice"})
         check(c.call("me.get")["id"] == "alice", "after all that")
@@ -651,7 +676,7 @@ def rights_matrix():
         # the refused ones never reached the line manager (the last allowed
         # request is logged by then: requests are handled in order)
         last_w = f"w{LEVELS[-1]}m"
-        reqs = fl_requests(s, last=("forward_clear", "pbx/152", last_w)
+        reqs = lm_requests(s, last=("forward_clear", "pbx/152", last_w)
                            if MAY[LEVELS[-1]][2] else None)
         for lvl in LEVELS:
             for how in ("g", "m"):
@@ -759,7 +784,7 @@ def lines_and_calls():
         z.call("call.make", {"number": "126"})
         check(not [e for e in quiet(a, "call.event") if e["line"] == "pbx/126"],
               "no events after unsubscribe")
-        # presence follows the fake line: alice's own view
+        # presence follows the line: alice's own view
         check(a.call("me.get")["presence"]["state"] == "dnd", "line dnd makes her dnd")
     run(srv, body)
 
@@ -781,7 +806,7 @@ def driver_refused():
         t0 = time.monotonic()
         err(m, "call.make", {"number": "131"}, "timeout", -32008)
         check(0.25 < time.monotonic() - t0 < 3, "answered after request_timeout_ms")
-        check(("make", "pbx/132", "mia") in fl_requests(s, last=("make", "pbx/132", "mia")),
+        check(("make", "pbx/132", "mia") in lm_requests(s, last=("make", "pbx/132", "mia")),
               "the request got there")
     run(srv, body)
 
@@ -811,9 +836,9 @@ def control_forbidden():
                 "not_supported", -32015)
         check(e["data"]["capability"] == "fwd_busy", f"{e}")
         err(b, "call.pickup", {"user": "alice"}, "forbidden")
-        check([r for r in fl_requests(s, last=("make", "pbx/122", "bob")) if r[2] == "bob"] ==
+        check([r for r in lm_requests(s, last=("make", "pbx/122", "bob")) if r[2] == "bob"] ==
               [("make", "pbx/122", "bob")],
-              f"only bob's own call reached the line manager: {fl_requests(s)}")
+              f"only bob's own call reached the line manager: {lm_requests(s)}")
         a.call("call.answer", {"call": call})
     run(srv, body)
 
@@ -826,7 +851,7 @@ def no_line_manager():
                      ("line.dnd.set", {"line": "pbx/121", "on": True})):
             e = err(a, m, p, "not_available", -32010)
             check(e["message"] == "no line manager is running", f"{e}")
-    run(Server(users=[user("alice", 121)], fakelines=False), body)
+    run(Server(users=[user("alice", 121)], line_manager=False), body)
 
 
 # ---- contacts, journal, chat ----------------------------------------------------------
@@ -1066,7 +1091,7 @@ def extra_line_shared_internal():
         err(a, "call.make", {"line": "pbx-b/222", "number": "121"}, "forbidden")
         err(a, "line.forward.set", {"line": "pbx-b/222", "mode": "immediate", "to": "0900"},
             "forbidden")
-        check(not [r for r in fl_requests(s) if r[1] == "pbx-b/222"], "nothing reached fakelines")
+        check(not [r for r in lm_requests(s) if r[1] == "pbx-b/222"], "nothing reached the line manager")
     run(Server(users=users, lines=lines), body)
 
 

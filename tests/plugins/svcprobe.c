@@ -44,6 +44,7 @@ static const struct svcprobe_cmd *const cmd_tables[] = {
 	svcprobe_auth_cmds,
 	svcprobe_presence_cmds,
 	svcprobe_server_cmds,
+	svcprobe_lines_cmds,
 };
 
 const struct ucs_host *svcprobe_host(struct svcprobe *p)

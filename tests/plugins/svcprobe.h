@@ -52,5 +52,6 @@ extern const struct svcprobe_cmd svcprobe_userdb_cmds[];
 extern const struct svcprobe_cmd svcprobe_auth_cmds[];
 extern const struct svcprobe_cmd svcprobe_presence_cmds[];
 extern const struct svcprobe_cmd svcprobe_server_cmds[];
+extern const struct svcprobe_cmd svcprobe_lines_cmds[];
 
 #endif

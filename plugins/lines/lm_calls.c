@@ -1,0 +1,463 @@
+/*
+ * plugins/lines/lm_calls.c - the calls of each line, from the driver's
+ * ECMA-269 events.
+ *
+ * One record per call the line takes part in, keyed by the PBX's call id.
+ * The published id is "<driver>/<pbx call id>" as the call first appeared
+ * on the line, and stays so when a transfer or conference moves the line's
+ * connection into another call (the event names the new call and the old
+ * one: the record follows to the new PBX id, the journal and clients keep
+ * one call). Direction and the other party are worked out from the line's
+ * own device against the event's calling, called and connected devices;
+ * every number goes through the dialplan at the line's location.
+ *
+ * Resynchronisation: every (re)open of a line starts a new generation;
+ * snapshot events and live events mark the calls they name as seen in it,
+ * and line_synced() ends the calls that were not (they ended while the line
+ * was not watched). A call the snapshot names is kept as it is - no second
+ * "delivered" - and published again only when its state changed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lm.h"
+
+/* "<driver>/<pbx id>" in full; an id that does not fit (a driver name and
+ * a PBX id of up to 63 bytes each) becomes "<driver>/~<hash of the pbx
+ * id>", still unique for the call and stable across its events. */
+void lm_call_id(const struct lm_line *l, const char *pbx, struct ucs_id *out)
+{
+	const char *drv = l->group->drv->name;
+	uint64_t h = 1469598103934665603ull;
+
+	size_t nd = strlen(drv), np = strlen(pbx);
+
+	if (nd + 1 + np < sizeof(out->text)) {
+		memcpy(out->text, drv, nd);
+		out->text[nd] = '/';
+		memcpy(out->text + nd + 1, pbx, np + 1);
+		return;
+	}
+	for (const char *p = pbx; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	snprintf(out->text, sizeof(out->text), "%.40s/~%016llx", drv, (unsigned long long)h);
+}
+
+/* The index of calls by (driver, PBX call id): the lines of one PBX call. */
+static void call_key(const struct lm_call *c, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s\x1f%s", c->line->group->drv->name, c->pbx);
+}
+
+static void call_index(struct lm *m, struct lm_call *c, bool add)
+{
+	char key[64 + 64 + 2];
+
+	call_key(c, key, sizeof(key));
+	if (add)
+		lm_index_add(&m->by_call, key, c);
+	else
+		lm_index_del(&m->by_call, key, c);
+}
+
+struct lm_call *lm_call_by_pbx(struct lm_line *l, const char *pbx)
+{
+	for (struct lm_call *c = l->calls; c; c = c->next)
+		if (strcmp(c->pbx, pbx) == 0)
+			return c;
+	return NULL;
+}
+
+struct lm_call *lm_call_find(struct lm_line *l, const char *id)
+{
+	if (!id || !*id)
+		return NULL;
+	for (struct lm_call *c = l->calls; c; c = c->next)
+		if (strcmp(c->ci.call.text, id) == 0)
+			return c;
+	return lm_call_by_pbx(l, id);
+}
+
+struct lm_call *lm_call_alerting(struct lm_line *l)
+{
+	for (struct lm_call *c = l->calls; c; c = c->next)
+		if (c->ci.state == UCS_CS_ALERTING)
+			return c;
+	return NULL;
+}
+
+static void call_free(struct lm *m, struct lm_line *l, struct lm_call *c)
+{
+	struct lm_call **pp;
+
+	lm_redirect_call_gone(m, c);
+	call_index(m, c, false);
+	for (pp = &l->calls; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	l->n_calls--;
+	free(c);
+}
+
+/* A transfer or conference ends this line's part: keep its party. */
+static void handover_put(struct lm *m, const struct lm_line *l, const struct lm_call *c)
+{
+	struct lm_handover *h = &m->handovers[m->next_handover];
+
+	m->next_handover = (m->next_handover + 1) % LM_HANDOVERS;
+	h->drv = l->group->drv;
+	snprintf(h->pbx, sizeof(h->pbx), "%s", c->pbx);
+	h->remote = c->ci.remote;
+	snprintf(h->remote_name, sizeof(h->remote_name), "%s", c->ci.remote_name);
+	h->internal = c->ci.internal;
+	h->owner = l->info.number.canonical;
+}
+
+/* A party of the resulting call that is neither this line nor the line
+ * that reported it: another line's live record of the call, or what a line
+ * left behind when the transfer took its connection. */
+static bool party_ok(const struct lm_line *l, const struct ucs_number *n, const char *owner)
+{
+	return n->canonical.text[0] && strcmp(n->canonical.text, l->info.number.canonical.text) &&
+	       strcmp(n->canonical.text, owner);
+}
+
+static void joined_party(struct lm *m, struct lm_line *l, struct lm_call *c,
+			 const struct ucs_line_call_event *ev)
+{
+	const char *ids[2] = {ev->call, ev->old_call};
+
+	/* the other lines' records of the two calls: an index lookup each */
+	for (int k = 0; k < 2; k++) {
+		char key[64 + 64 + 2];
+		void *const *v;
+		size_t n;
+
+		if (!ids[k][0])
+			continue;
+		snprintf(key, sizeof(key), "%s\x1f%s", l->group->drv->name, ids[k]);
+		n = lm_index_all(&m->by_call, key, &v);
+		for (size_t i = 0; i < n; i++) {
+			const struct lm_call *r = v[i];
+			const struct lm_line *o = r->line;
+
+			if (o == l || !party_ok(l, &r->ci.remote, o->info.number.canonical.text))
+				continue;
+			c->ci.remote = r->ci.remote;
+			memcpy(c->ci.remote_name, r->ci.remote_name, sizeof(c->ci.remote_name));
+			c->ci.internal = r->ci.internal;
+			return;
+		}
+	}
+	for (size_t i = 0; i < LM_HANDOVERS; i++) {
+		const struct lm_handover *h = &m->handovers[i];
+
+		for (int k = 0; k < 2; k++)
+			if (h->drv == l->group->drv && ids[k][0] && strcmp(h->pbx, ids[k]) == 0 &&
+			    party_ok(l, &h->remote, h->owner.text)) {
+				c->ci.remote = h->remote;
+				memcpy(c->ci.remote_name, h->remote_name,
+				       sizeof(c->ci.remote_name));
+				c->ci.internal = h->internal;
+				return;
+			}
+	}
+}
+
+/* Publishes the end of a call (event, state null) and forgets it. */
+static void call_end(struct lm *m, struct lm_line *l, struct lm_call *c, int event,
+		     const char *cause)
+{
+	if (event == UCS_CE_TRANSFERRED || event == UCS_CE_CONFERENCED)
+		handover_put(m, l, c);
+	c->ci.event = event;
+	c->ci.state = UCS_CS_NULL;
+	if (cause && *cause)
+		snprintf(c->ci.cause, sizeof(c->ci.cause), "%s", cause);
+	lm_publish_call(m, l, c);
+	call_free(m, l, c);
+}
+
+void lm_calls_drop(struct lm *m, struct lm_line *l, bool publish)
+{
+	while (l->calls) {
+		if (publish && l->used && m->started)
+			call_end(m, l, l->calls, UCS_CE_CALL_CLEARED, "");
+		else
+			call_free(m, l, l->calls);
+	}
+	if (publish && l->used && m->started)
+		lm_publish_presence(m, l);
+}
+
+static bool is_dev(const struct lm_line *l, const char *dev)
+{
+	return dev[0] &&
+	       (strcmp(dev, l->desc.device.text) == 0 || strcmp(dev, l->info.internal.text) == 0);
+}
+
+static int direction_of(const struct lm_line *l, const struct ucs_line_call_event *ev)
+{
+	if (ev->event == UCS_CE_ORIGINATED || ev->event == UCS_CE_SERVICE_INITIATED ||
+	    ev->state == UCS_CS_INITIATED || is_dev(l, ev->calling))
+		return UCS_CALL_OUTGOING;
+	if (is_dev(l, ev->called) || is_dev(l, ev->connected) || ev->state == UCS_CS_ALERTING ||
+	    ev->calling[0])
+		return UCS_CALL_INCOMING;
+	return UCS_CALL_OUTGOING;
+}
+
+/* The other party's number as this event names it, "" when it does not. */
+static const char *remote_of(const struct lm_line *l, const struct lm_call *c,
+			     const struct ucs_line_call_event *ev, int *kind)
+{
+	bool out = c->ci.direction == UCS_CALL_OUTGOING;
+
+	/* the party that answered or was added replaces the dialled one */
+	if (ev->connected[0] && !is_dev(l, ev->connected)) {
+		*kind = out ? UCS_DP_CONNECTED_OUT : UCS_DP_CONNECTED_IN;
+		return ev->connected;
+	}
+	if (out && ev->called[0] && !is_dev(l, ev->called)) {
+		*kind = UCS_DP_CALLED;
+		return ev->called;
+	}
+	if (!out && ev->calling[0] && !is_dev(l, ev->calling)) {
+		*kind = UCS_DP_CALLER;
+		return ev->calling;
+	}
+	return "";
+}
+
+/*
+ * A party's number: one of the server's own lines (by its internal number,
+ * as a PBX reports its extensions) has that line's number, whatever the
+ * dialplan would make of the digits; anything else goes through the
+ * dialplan. Map lookups only: no second trip through the dialplan.
+ */
+static struct lm_line *party(struct lm *m, const struct lm_line *l, int kind, const char *raw,
+			     struct ucs_number *out, int *internal)
+{
+	/* the PBX's own extension first (another PBX may have one alike) */
+	struct lm_line *other = lm_line_in_group(m, l->group, raw);
+
+	if (!other)
+		other = lm_index_get(&m->by_internal, raw);
+	if (other) {
+		*out = other->info.number;
+		*internal = 1;
+		return other;
+	}
+	lm_number_format(m, l->info.location, kind, raw, out, internal);
+	return lm_index_get(&m->by_number, out->canonical.text);
+}
+
+static void set_remote(struct lm *m, struct lm_line *l, struct lm_call *c, const char *raw,
+		       int kind)
+{
+	int internal = 0;
+	struct lm_line *other = party(m, l, kind, raw, &c->ci.remote, &internal);
+
+	c->ci.internal = internal || other != NULL;
+	snprintf(c->ci.remote_name, sizeof(c->ci.remote_name), "%s", other ? other->info.name : "");
+}
+
+static void made_apply(struct lm_call *c, const struct lm_dial_extra *x)
+{
+	if (x->project[0])
+		snprintf(c->ci.project, sizeof(c->ci.project), "%s", x->project);
+	if (x->private_call)
+		c->ci.private_call = 1;
+	if (x->postdial[0])
+		snprintf(c->postdial, sizeof(c->postdial), "%s", x->postdial);
+}
+
+static struct lm_call *call_new(struct lm *m, struct lm_line *l,
+				const struct ucs_line_call_event *ev)
+{
+	struct lm_call *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		LM_LOG(m, UCS_LOG_ERROR, "line %s: no memory for call %s", l->info.id.text,
+		       ev->call);
+		return NULL;
+	}
+	c->line = l;
+	snprintf(c->pbx, sizeof(c->pbx), "%s", ev->call);
+	c->ci.size = sizeof(c->ci);
+	c->ci.line = l->info.id;
+	lm_call_id(l, ev->call, &c->ci.call);
+	c->ci.started_ms = ev->time_ms > 0 ? ev->time_ms : lm_now_ms();
+	c->ci.direction = direction_of(l, ev);
+	c->ci.private_call = l->info.private_line;
+	if (l->pickup_until_ms && lm_now_ms() <= l->pickup_until_ms) {
+		c->picked = true;
+		l->pickup_until_ms = 0;
+	}
+	c->next = l->calls;
+	l->calls = c;
+	l->n_calls++;
+	call_index(m, c, true);
+	if (l->made_call[0] && strcmp(l->made_call, c->pbx) == 0) {
+		l->made_call[0] = '\0';
+		made_apply(c, &l->made); /* published with the event that created it */
+	}
+	return c;
+}
+
+static void postdial_done(struct lm *m, struct lm_req *rq, int status, const char *reason,
+			  const char *call)
+{
+	(void)call;
+	if (status)
+		LM_LOG(m, UCS_LOG_WARNING, "line %s: postdial digits not sent: %s", rq->line,
+		       reason);
+}
+
+/* The postdial digits of a dialled number go out once the call is answered. */
+static void send_postdial(struct lm *m, struct lm_line *l, struct lm_call *c)
+{
+	struct ucs_line_request rq = {.size = sizeof(rq), .op = UCS_OP_DTMF};
+
+	if (!c->postdial[0] || !c->answered)
+		return;
+	if (l->info.caps & UCS_CAP_DTMF) {
+		snprintf(rq.call, sizeof(rq.call), "%s", c->pbx);
+		snprintf(rq.digits, sizeof(rq.digits), "%s", c->postdial);
+		LM_LOG(m, UCS_LOG_DEBUG, "line %s: postdial digits for call %s", l->info.id.text,
+		       c->ci.call.text);
+		lm_request_send(m, l, &rq, postdial_done, NULL, NULL, NULL);
+	} else {
+		LM_LOG(m, UCS_LOG_WARNING,
+		       "line %s: postdial digits not sent: the line has no DTMF", l->info.id.text);
+	}
+	c->postdial[0] = '\0';
+}
+
+void lm_calls_made(struct lm *m, struct lm_line *l, const char *pbx, const struct lm_dial_extra *x)
+{
+	struct lm_call *c;
+
+	if (!pbx || !*pbx || !x || (!x->project[0] && !x->postdial[0] && !x->private_call))
+		return;
+	c = lm_call_by_pbx(l, pbx);
+	if (!c) {
+		/* the request's answer came before the call's first event */
+		snprintf(l->made_call, sizeof(l->made_call), "%s", pbx);
+		l->made = *x;
+		return;
+	}
+	made_apply(c, x);
+	lm_publish_call(m, l, c);
+	send_postdial(m, l, c);
+}
+
+void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_event *ev)
+{
+	struct lm_call *c = lm_call_by_pbx(l, ev->call), *old = NULL;
+	bool created = false, changed = true;
+	const char *raw;
+	int kind = 0;
+
+	if (ev->old_call[0] && strcmp(ev->old_call, ev->call) != 0)
+		old = lm_call_by_pbx(l, ev->old_call);
+	if (old && !c) {
+		/* the line's connection moved into the new call: one call for the journal */
+		call_index(m, old, false);
+		snprintf(old->pbx, sizeof(old->pbx), "%s", ev->call);
+		call_index(m, old, true);
+		c = old;
+		old = NULL;
+	} else if (old) {
+		/* both calls were this line's: the old one merged into c */
+		call_end(m, l, old, ev->event, ev->cause);
+	}
+	if (!c) {
+		if (ev->state == UCS_CS_NULL)
+			return; /* the end of a call this line never saw */
+		c = call_new(m, l, ev);
+		if (!c)
+			return;
+		created = true;
+	}
+	c->seen_gen = l->sync_gen;
+	if (ev->event == UCS_CE_SNAPSHOT && !created && c->ci.state == ev->state)
+		changed = false;
+	c->ci.event = ev->event;
+	if (ev->state >= UCS_CS_NULL && ev->state <= UCS_CS_FAILED)
+		c->ci.state = ev->state;
+	/* the event that ends this line's connection names who it went to, not
+	 * who this line talked to */
+	raw = ev->state != UCS_CS_NULL ? remote_of(l, c, ev, &kind) : "";
+	if (*raw)
+		set_remote(m, l, c, raw, kind);
+	else if ((ev->event == UCS_CE_TRANSFERRED || ev->event == UCS_CE_CONFERENCED) &&
+		 ev->state != UCS_CS_NULL)
+		joined_party(m, l, c, ev);
+	if (ev->redirecting[0] && !is_dev(l, ev->redirecting)) {
+		int internal;
+
+		party(m, l, UCS_DP_CALLER, ev->redirecting, &c->ci.diverted_from, &internal);
+		if (c->ci.direction == UCS_CALL_INCOMING)
+			c->forwarded = true;
+	}
+	if (ev->event == UCS_CE_DIVERTED && ev->state != UCS_CS_NULL)
+		c->forwarded = true;
+	if (ev->cause[0])
+		snprintf(c->ci.cause, sizeof(c->ci.cause), "%s", ev->cause);
+	if (c->picked && l->group->conf.reverse_pickup_direction &&
+	    c->ci.direction == UCS_CALL_OUTGOING)
+		c->ci.direction = UCS_CALL_INCOMING;
+	/* ECMA-269 makes a caller's connection "connected" as soon as it dials
+	 * (originated, delivered): answered is what ESTABLISHED says, or a
+	 * connection an incoming call, a transfer or a conference left connected,
+	 * or a connected call a snapshot finds (it cannot tell more) */
+	if (!c->answered && c->ci.state == UCS_CS_CONNECTED &&
+	    (ev->event == UCS_CE_ESTABLISHED || ev->event == UCS_CE_TRANSFERRED ||
+	     ev->event == UCS_CE_CONFERENCED || (ev->event == UCS_CE_SNAPSHOT && created) ||
+	     c->ci.direction == UCS_CALL_INCOMING)) {
+		c->answered = true;
+		c->ci.connected_ms = ev->time_ms > 0 ? ev->time_ms : lm_now_ms();
+	}
+	if (!changed)
+		return;
+	if (c->ci.state == UCS_CS_NULL) {
+		call_end(m, l, c, ev->event, ev->cause);
+		lm_publish_presence(m, l);
+		return;
+	}
+	lm_publish_call(m, l, c);
+	lm_publish_presence(m, l);
+	if (ev->event == UCS_CE_DELIVERED && c->ci.state == UCS_CS_ALERTING &&
+	    c->ci.direction == UCS_CALL_INCOMING)
+		lm_redirect_offered(m, l, c);
+	if (c->answered) {
+		lm_remote_call_changed(m, l, c);
+		send_postdial(m, l, c);
+	}
+}
+
+void lm_calls_synced(struct lm *m, struct lm_line *l)
+{
+	struct lm_call *c, *next;
+	size_t kept = 0, ended = 0;
+
+	for (c = l->calls; c; c = next) {
+		next = c->next;
+		if (c->seen_gen == l->sync_gen) {
+			kept++;
+			continue;
+		}
+		call_end(m, l, c, UCS_CE_CALL_CLEARED, "");
+		ended++;
+	}
+	if (ended)
+		lm_publish_presence(m, l);
+	LM_LOG(m, UCS_LOG_DEBUG, "line %s synchronised: %zu calls kept, %zu ended", l->info.id.text,
+	       kept, ended);
+	lm_log_synced(m, l->group->drv, kept, ended);
+}

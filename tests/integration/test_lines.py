@@ -1,0 +1,1066 @@
+"""tests/integration/test_lines.py - the line manager (plugins/lines) in ucsd.
+
+The real ucsd with the real dialplan.so (the dialplan tests' locations,
+default Starnberg: 121 is +4981513685121), userdb-file.so, presence.so and
+lines.so, plus two test plugins: testdriver (a scriptable line driver that
+registers through ucs.linemgr like a PBX driver, tests/plugins/testdriver.c)
+and svcprobe ("td ..." plays the PBX, "ln.call" sends call.control, "ln.*"
+reads ucs.lines and lines.admin; tests/plugins/svcprobe_lines.c).
+
+Users: alice 121, bob 122, carol 123 (bob grants her line1.pickup), dave
+124 (bob grants him line1.set_forwarding); their business numbers bind the
+lines. Statuses in replies are negative errno values.
+"""
+import json
+import os
+import re
+import signal
+import time
+
+from harness import SOURCE, Failure, Probe, Ucsd, check, main
+
+FIXTURES = os.path.join(SOURCE, "plugins", "dialplan", "tests", "fixtures")
+DATA = os.path.join(SOURCE, "config", "default")
+
+EPERM, ENOENT, EINVAL, ENETDOWN, ENOTSUP, ETIMEDOUT, EREMOTEIO = 1, 2, 22, 100, 95, 110, 121
+
+
+def num(ext):
+    return f"+49815136856{ext}"
+
+
+def user(uid, ext, **fields):
+    doc = {"id": uid, "login": uid, "phones": {"business": f"08151 36856-{ext}"}}
+    doc.update(fields)
+    return doc
+
+
+USERS = [user("alice", 121), user("carol", 123), user("dave", 124),
+         user("bob", 122, grants=[{"user": "carol", "level": "blocked", "extra": ["line1.pickup"]},
+                                  {"user": "dave", "level": "blocked",
+                                   "extra": ["line1.set_forwarding"]}])]
+
+
+def td_line(ext, **kw):
+    d = {"id": f"pbx/{ext}", "group": "pbx", "device": str(ext)}
+    d.update(kw)
+    return d
+
+
+def config(lines=None, td_lines=None, td_groups=None):
+    return {
+        "dialplan": {"config_dir": FIXTURES, "data_dir": DATA, "default_location": "Starnberg"},
+        "lines": dict({"request_timeout_ms": 600}, **(lines or {})),
+        "testdriver": {"groups": td_groups or [{"name": "pbx", "caps": ["*"]}],
+                       "lines": td_lines if td_lines is not None else
+                       [td_line(e) for e in (121, 122, 123, 124)]},
+    }
+
+
+class Server:
+    def __init__(self, lines=None, td_lines=None, td_groups=None, users=USERS, extra=None,
+                 extra_tree=(), computers=(), simulate=False):
+        self.cfg = config(lines, td_lines, td_groups)
+        self.cfg.update(extra or {})
+        if simulate:
+            self.cfg["testdriver"]["simulate"] = True
+        self.u = Ucsd(plugins=["svcprobe", "testdriver"], config=self.cfg,
+                      tree_plugins=["dialplan", "userdb-file", "presence", "lines"] +
+                      list(extra_tree))
+        store = os.path.join(self.u.state, "userdb")
+        os.makedirs(os.path.join(store, "users"), exist_ok=True)
+        for d in users:
+            with open(os.path.join(store, "users", d["id"] + ".json"), "w") as f:
+                json.dump(d, f)
+        if computers:
+            os.makedirs(os.path.join(store, "computers"), exist_ok=True)
+        for d in computers:
+            with open(os.path.join(store, "computers", d["id"] + ".json"), "w") as f:
+                json.dump(d, f)
+        with open(os.path.join(store, "settings.json"), "w") as f:
+            json.dump({"rights": {"level": "blocked"}}, f)
+        self.p = None
+
+    def start(self):
+        self.u.start()
+        self.p = Probe(self.u)
+        return self
+
+    def td(self, cmd):
+        return self.p.ok("td " + cmd)
+
+    def requests(self):
+        return json.loads(self.td("requests"))
+
+    def call(self, **q):
+        return json.loads(self.p.ok("ln.call " + json.dumps(q), timeout=15))
+
+    def line(self, lid):
+        return json.loads(self.p.ok("ln.line " + lid))
+
+    def calls(self, lid):
+        return json.loads(self.p.ok("ln.calls " + lid))
+
+    def admin(self, cmd):
+        got = self.p.ok("ln.admin " + cmd)
+        status, text = got.split(" ", 1)
+        return int(status), json.loads(text)
+
+    def event(self, pattern, timeout=5):
+        line = self.p.wait_event(pattern, timeout)
+        return json.loads(line.split(" ", 3)[3])
+
+    def stop(self):
+        if self.p:
+            self.p.close()
+            self.p = None
+        rc, _ = self.u.stop()
+        check(rc == 0, f"clean exit ({rc})")
+
+    def close(self):
+        if self.p:
+            self.p.close()
+        self.u.close()
+
+
+def run(srv, body):
+    try:
+        srv.start()
+        body(srv)
+        srv.stop()
+    finally:
+        srv.close()
+
+
+def ring(s, line, call, caller, dev):
+    s.td(f"event {line} delivered alerting {call} calling={caller} called={dev}")
+
+
+# ---- configuration ----------------------------------------------------------------
+
+
+def config_errors():
+    # a duplicate internal number names both lines; the server runs on without lines
+    cfg = config({"lines": [{"id": "pbx/121", "internal": "121"},
+                            {"id": "pbx/122", "internal": "121"}]})
+    u = Ucsd(plugins=["svcprobe", "testdriver"], config=cfg, tree_plugins=["dialplan", "lines"])
+    try:
+        u.start(wait=False)
+        u.wait_for(r"error \[lines\] .*ucsd\.json:\d+:\d+: lines: internal: internal number 121 "
+                   r"of line pbx/122 is also line pbx/121's")
+        u.stop()
+    finally:
+        u.close()
+    # unknown keys, a wrong capability name, a broken pickup code, garbage
+    for bad, rx in (({"groups": [{"name": "pbx", "colour": "red"}]}, r"colour"),
+                    ({"groups": [{"name": "pbx", "cti_off": ["teleport"]}]},
+                     r"cti_off: unknown capability \"teleport\""),
+                    ({"groups": [{"name": "pbx", "pickup_code": "*8"}]},
+                     r"pickup_code: \"\*8\" is no pickup code"),
+                    ({"lines": [{"id": "pbx/1", "internal": "12 3"}]},
+                     r"internal: \"12 3\" is no internal number"),
+                    ({"lines": [{"id": "pbx/1", "redirect": [{"to": "", "ring_s": 5}]}]},
+                     r"a redirection target needs a number"),
+                    ({"error_handling": {"on_reinit": "panic"}}, r"on_reinit"),
+                    ({"request_timeout_ms": "soon"}, r"request_timeout_ms"),
+                    ({"groups": "all of them"}, r"groups")):
+        u = Ucsd(plugins=["svcprobe", "testdriver"], config=config(bad),
+                 tree_plugins=["dialplan", "lines"])
+        try:
+            u.start(wait=False)
+            u.wait_for(rx)
+            u.stop()
+        finally:
+            u.close()
+
+
+def line_status():
+    def body(s):
+        s.p.ok("sub line.status")
+        li = s.line("pbx/121")
+        check(li["status_name"] == "open" and li["number"] == num(121) and
+              li["internal"] == "121" and li["group"] == "pbx" and
+              li["location"] == "Starnberg" and li["name"] == "121", f"line: {li}")
+        check(li["caps"] == (1 << 22) - 1, f"every capability: {li['caps']}")
+        check(li["journal"] == 0, f"journal off by default: {li}")
+        # one log line per driver for the lines that opened, none per line
+        s.u.wait_for(r"info \[lines\] td: 4 lines open")
+        check(not any(re.search(r"info \[lines\] line pbx/\d+ open", x) for x in s.u.lines),
+              "no info line per line")
+        # a status the driver reports again unchanged is not published again
+        s.td("status pbx/121 open")
+        check(s.p.events(0.3) == [], "an unchanged status is not republished")
+        f = s.line("pbx/125")
+        check(f["status_name"] == "failed" and f["reason"] == "overallMonitorLimitExceeded",
+              f"failed line: {f}")
+        check(json.loads(s.p.ok("ln.by_number " + num(122)))["id"] == "pbx/122", "by number")
+        check(json.loads(s.p.ok("ln.by_number 123"))["id"] == "pbx/123", "by internal number")
+        check(s.p.cmd("ln.line pbx/999").startswith("err ENOENT"), "unknown line")
+        check(sorted(json.loads(s.p.ok("ln.list"))) ==
+              ["pbx/121", "pbx/122", "pbx/123", "pbx/124", "pbx/125"], "list")
+        # the PBX's forwarding and do-not-disturb are published, formatted
+        s.td("fwd pbx/121 immediate on 00891234567")
+        ev = s.event(r"^event line\.status line:pbx/121 .*\"fwd\":\[1")
+        check(ev["fwd_to"][0] == "+49891234567", f"forwarding target: {ev}")
+        s.td("dnd pbx/121 on")
+        s.event(r"^event line\.status line:pbx/121 .*\"dnd\":1")
+        # a line the driver adds later, and one it removes
+        s.td("add pbx/126 pbx 126")
+        ev = s.event(r"^event line\.status line:pbx/126 ")
+        check(ev["status_name"] == "not_initialised", f"new line: {ev}")
+        s.td("remove pbx/126")
+        ev = s.event(r"^event line\.status line:pbx/126 .*removed")
+        check(s.p.cmd("ln.line pbx/126").startswith("err ENOENT"), "removed line")
+        s.u.wait_for(r"warning \[lines\] line pbx/125 could not be opened: "
+                     r"overallMonitorLimitExceeded")
+
+    lines = [td_line(e) for e in (121, 122, 123, 124)]
+    lines.append(td_line(125, open="fail", reason="overallMonitorLimitExceeded"))
+    run(Server(td_lines=lines), body)
+
+
+def incoming_call():
+    def body(s):
+        s.p.ok("sub call.state line:pbx/121")
+        ring(s, "pbx/121", "c1", "00891234567", "121")
+        ev = s.event(r"^event call\.state line:pbx/121 ")
+        check(ev["call"] == "td/c1" and ev["line"] == "pbx/121" and ev["event_name"] ==
+              "delivered" and ev["state_name"] == "alerting" and ev["direction"] == 1,
+              f"delivered: {ev}")
+        check(ev["remote"] == "+49891234567" and ev["remote_display"] == "+49 (89) 1234567",
+              f"numbers through the dialplan: {ev}")
+        check(ev["internal"] == 0 and ev["connected_ms"] == 0, f"external, ringing: {ev}")
+        s.td("event pbx/121 established connected c1 calling=00891234567 called=121 "
+             "connected=121")
+        ev = s.event(r"^event call\.state line:pbx/121 ")
+        check(ev["state_name"] == "connected" and ev["connected_ms"] > 0 and
+              ev["remote"] == "+49891234567", f"established: {ev}")
+        check([c["call"] for c in s.calls("pbx/121")] == ["td/c1"], "calls()")
+        s.td("event pbx/121 connection_cleared null c1 cause=normalClearing")
+        ev = s.event(r"^event call\.state line:pbx/121 ")
+        check(ev["state"] == 0 and ev["cause"] == "normalClearing", f"cleared: {ev}")
+        check(s.calls("pbx/121") == [], "no calls left")
+        # an internal call: the other line's name, internal; outgoing from the caller
+        s.td("event pbx/121 originated initiated c2 calling=121 called=122")
+        ev = s.event(r"^event call\.state line:pbx/121 ")
+        check(ev["direction"] == 2 and ev["remote"] == num(122) and ev["internal"] == 1 and
+              ev["remote_name"] == "122", f"internal outgoing: {ev}")
+        # an outgoing call as a CSTA PBX reports it: the caller's connection is
+        # "connected" from originated on; connected_ms waits for established
+        s.td("event pbx/121 service_initiated initiated c5 calling=121")
+        s.td("event pbx/121 originated connected c5 calling=121 called=00301234")
+        s.td("event pbx/121 delivered connected c5 calling=121 called=00301234 "
+             "connected=00301234")
+        evs = [json.loads(e.split(" ", 3)[3]) for e in s.p.events(0.5)]
+        c5 = [e for e in evs if e["call"] == "td/c5"]
+        check(len(c5) == 3 and all(e["connected_ms"] == 0 for e in c5),
+              f"dialling is not connected: {c5}")
+        s.td("event pbx/121 established connected c5 calling=121 called=00301234 "
+             "connected=00301234")
+        ev = s.event(r"^event call\.state line:pbx/121 .*td/c5")
+        check(ev["connected_ms"] > 0, f"answered: {ev}")
+        s.td("event pbx/121 connection_cleared null c5")
+        s.event(r"^event call\.state line:pbx/121 .*td/c5")
+        # a forwarded call names who forwarded it
+        s.td("event pbx/121 delivered alerting c3 calling=00301234 called=124 redirecting=124")
+        ev = s.event(r"^event call\.state line:pbx/121 .*td/c3")
+        check(ev["diverted_from"] == num(124) and ev["remote"] == "+49301234", f"forwarded: {ev}")
+        # a call made with a project carries it
+        r = s.call(op="make", actor="alice", line="pbx/121", number="0301234", project="Account")
+        pbx = r["call"].split("/", 1)[1]
+        s.td(f"event pbx/121 originated initiated {pbx} calling=121 called=00301234")
+        ev = s.event(r"^event call\.state line:pbx/121 .*" + re.escape(r["call"]))
+        check(ev["project"] == "Account" and ev["remote"] == "+49301234", f"project: {ev}")
+        # events of lines the driver does not have, and of unknown calls, are dropped
+        s.td("event pbx/121 connection_cleared null nosuchcall")
+        check(s.p.events(0.3) == [], "no message for the end of an unknown call")
+
+    run(Server(), body)
+
+
+# ---- call control ---------------------------------------------------------------------
+
+
+def rights_matrix():
+    def body(s):
+        ring(s, "pbx/122", "b1", "00891234567", "122")
+        s.requests()
+        r = s.call(op="make", actor="alice", line="pbx/121", number="0891234567")
+        check(r["status"] == 0 and r["call"].startswith("td/tdc"), f"own line: {r}")
+        rq = s.requests()
+        check(len(rq) == 1 and rq[0]["op"] == "make" and rq[0]["line"] == "pbx/121" and
+              rq[0]["number"] == "00891234567", f"dialled through the dialplan: {rq}")
+        for q, what in (
+                (dict(op="make", actor="alice", line="pbx/122", number="0891234567"),
+                 "make on bob's line"),
+                (dict(op="answer", actor="alice", line="pbx/122", call="td/b1"),
+                 "answer on bob's line"),
+                (dict(op="pickup", actor="alice", line="pbx/121", target_line="pbx/122"),
+                 "pickup without the right"),
+                (dict(op="forward_set", actor="alice", line="pbx/122", mode="immediate",
+                      number="121"), "forwarding without the right"),
+                (dict(op="forward_set", actor="carol", line="pbx/122", mode="immediate",
+                      number="121"), "the pickup right is not the forwarding right"),
+                (dict(op="pickup", actor="dave", line="pbx/124", target_line="pbx/122"),
+                 "the forwarding right is not the pickup right"),
+                (dict(op="dnd_set", actor="alice", line="pbx/122", on=1), "dnd on bob's line"),
+                (dict(op="remote_office", actor="dave", line="pbx/122", on=1, number="0171"),
+                 "remote office on bob's line"),
+                (dict(op="make", actor="nobody", line="pbx/121", number="0891234567"),
+                 "an unknown user")):
+            r = s.call(**q)
+            check(r["status"] == -EPERM and r["reason"], f"{what}: {r}")
+        check(s.requests() == [], "refused requests never reach the driver")
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        check(r["status"] == 0 and r["call"] == "td/b1", f"pickup with the right: {r}")
+        r = s.call(op="forward_set", actor="dave", line="pbx/122", mode="busy", number="124")
+        check(r["status"] == 0, f"forwarding with the right: {r}")
+        r = s.call(op="dnd_set", actor="dave", line="pbx/122", on=1)
+        check(r["status"] == 0, f"dnd with the forwarding right: {r}")
+        r = s.call(op="answer", actor="bob", line="pbx/122", call="td/b1")
+        check(r["status"] == 0, f"answer on her own line: {r}")
+        r = s.call(op="hold", actor="", line="pbx/122", call="td/b1")
+        check(r["status"] == 0, f"the system may: {r}")
+        ops = [(q["op"], q["line"]) for q in s.requests()]
+        check(ops == [("deflect", "pbx/122"), ("forward_set", "pbx/122"), ("dnd_set", "pbx/122"),
+                      ("answer", "pbx/122"), ("hold", "pbx/122")], f"what reached the PBX: {ops}")
+        # no such line or call
+        check(s.call(op="make", actor="", line="pbx/999", number="1")["status"] == -ENOENT,
+              "no line")
+        check(s.call(op="hold", actor="bob", line="pbx/122", call="td/zz")["status"] == -ENOENT,
+              "no call")
+        check(s.call(op="make", actor="alice", line="pbx/121", number="")["status"] == -EINVAL,
+              "no number")
+
+    run(Server(), body)
+
+
+def pickup():
+    def body(s):
+        ring(s, "pbx/122", "b1", "00891234567", "122")
+        s.requests()
+        # default: the call is redirected to the picking line first
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        rq = s.requests()
+        check(r["status"] == 0 and [(q["op"], q["line"], q["call"], q["number"]) for q in rq] ==
+              [("deflect", "pbx/122", "b1", "123")], f"redirect first: {r} {rq}")
+        # the redirect fails: picked up directly
+        s.td("answer pbx/122 refuse invalidCallID")
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        rq = s.requests()
+        check(r["status"] == 0 and [(q["op"], q["line"]) for q in rq] ==
+              [("deflect", "pbx/122"), ("pickup", "pbx/123")] and rq[1]["target"] == "122" and
+              rq[1]["call"] == "b1", f"then pickup: {r} {rq}")
+        # a user's calls: target_user
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_user="bob")
+        check(r["status"] == 0, f"by user: {r}")
+        s.requests()
+        check(s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/121")["status"]
+              == -EPERM, "alice's calls")
+        check(s.call(op="pickup", actor="alice", line="pbx/121", target_line="pbx/121")["status"]
+              == -ENOENT, "nothing rings")
+
+    run(Server(), body)
+
+    def always(s):
+        ring(s, "pbx/122", "b1", "00891234567", "122")
+        s.requests()
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        rq = s.requests()
+        check(r["status"] == 0 and [q["op"] for q in rq] == ["pickup"], f"always pickup: {rq}")
+
+    run(Server(lines={"groups": [{"name": "pbx", "always_pickup": True}]}), always)
+
+    def code(s):
+        check(s.line("pbx/123")["caps"] & (1 << 12), "pickup offered through the code")
+        ring(s, "pbx/122", "b1", "00891234567", "122")
+        s.requests()
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        rq = s.requests()
+        check(r["status"] == 0 and [(q["op"], q["number"]) for q in rq] == [("make", "*8122")],
+              f"the pickup code is dialled: {rq}")
+
+    caps = ["make_call", "answer", "clear_connection", "hold"]
+    run(Server(lines={"groups": [{"name": "pbx", "pickup_code": "*8<NUMBER>"}]},
+               td_groups=[{"name": "pbx", "caps": caps}]), code)
+
+
+def capabilities():
+    def body(s):
+        ring(s, "pbx/121", "a1", "00891234567", "121")
+        li = s.line("pbx/121")
+        check(not li["caps"] & (1 << 4) and li["caps"] & (1 << 1), f"hold switched off: {li}")
+        s.requests()
+        r = s.call(op="hold", actor="alice", line="pbx/121", call="td/a1")
+        check(r["status"] == -ENOTSUP and "hold" in r["reason"], f"cti_off: {r}")
+        r = s.call(op="make", actor="dave", line="pbx/124", number="121")
+        check(r["status"] == -ENOTSUP, f"a line without make_call: {r}")
+        r = s.call(op="remote_office", actor="dave", line="pbx/124", on=1, number="0171")
+        check(r["status"] == -ENOTSUP, f"no remote office without forwarding/transfer: {r}")
+        check(s.requests() == [], "nothing reached the driver")
+        r = s.call(op="answer", actor="alice", line="pbx/121", call="td/a1")
+        check(r["status"] == 0, f"what is left works: {r}")
+
+    lines = [td_line(e) for e in (121, 122, 123)] + [td_line(124, caps=["answer"])]
+    run(Server(lines={"groups": [{"name": "pbx", "cti_off": ["hold"]}]}, td_lines=lines), body)
+
+
+def driver_answers():
+    def body(s):
+        ring(s, "pbx/121", "a1", "00891234567", "121")
+        s.td("answer pbx/121 refuse invalidCallID")
+        r = s.call(op="answer", actor="alice", line="pbx/121", call="td/a1")
+        check(r["status"] == -EREMOTEIO and r["reason"] == "invalidCallID", f"refused: {r}")
+        s.td("answer pbx/121 reject")
+        r = s.call(op="answer", actor="alice", line="pbx/121", call="td/a1")
+        check(r["status"] == -ENOTSUP, f"refused at once: {r}")
+        s.td("answer pbx/121 mute")
+        t0 = time.monotonic()
+        r = s.call(op="answer", actor="alice", line="pbx/121", call="td/a1")
+        dt = time.monotonic() - t0
+        check(r["status"] == -ETIMEDOUT and 0.5 <= dt < 3, f"timed out ({dt:.2f}s): {r}")
+        s.u.wait_for(r"warning \[lines\] request answer on line pbx/121: no answer from "
+                     r"driver td in time")
+        s.td("answer pbx/121 hold")
+        s.requests()
+        s.p.sock.sendall(b'ln.call {"op":"make","actor":"alice","line":"pbx/121",'
+                         b'"number":"0891234567"}\n')
+        s.u.wait_for(r"\[testdriver\] request make line pbx/121 .*token (\d+)")
+        token = s.requests()[0]["token"]
+        s.td(f"done {token} ok call=x77")
+        got = s.p._line(time.monotonic() + 5)
+        r = json.loads(got[3:])
+        check(r["status"] == 0 and r["call"] == "td/x77", f"answered later: {r}")
+        def counters():
+            plugins = json.loads(s.p.ok("srv.plugins"))
+            st = next(p for p in plugins if p["name"] == "lines")["status"]
+            return st["requests_failed"], st["requests"], st["requests_in_flight"]
+
+        before = counters()
+        _, li = s.admin("get pbx/121")
+        s.td(f"done {token} EREMOTEIO late")  # a second answer is ignored
+        s.td("done 99999 ok")  # and an unknown token
+        check(counters() == before, f"nothing counted: {before} {counters()}")
+        _, li2 = s.admin("get pbx/121")
+        check(li2["last_error"] == li["last_error"] and "late" not in li2["last_error"],
+              f"no error recorded: {li2}")
+        check(s.p.events(0.3) == [], "no second reply")
+        st = json.loads(s.p.ok("ln.calls pbx/121"))
+        check(len(st) == 1, "the call is still there")
+
+    run(Server(), body)
+
+
+def not_available():
+    def body(s):
+        s.p.ok("sub line.status line:pbx/121")
+        ring(s, "pbx/121", "a1", "00891234567", "121")
+        s.td("status pbx/121 not_available link down")
+        ev = s.event(r"^event line\.status line:pbx/121 ")
+        check(ev["status_name"] == "not_available" and ev["reason"] == "link down", f"{ev}")
+        check(len(s.calls("pbx/121")) == 1, "the call is kept")
+        s.requests()
+        r = s.call(op="answer", actor="alice", line="pbx/121", call="td/a1")
+        check(r["status"] == -ENETDOWN, f"not available: {r}")
+        check(s.requests() == [], "nothing sent")
+
+    run(Server(), body)
+
+
+def resync():
+    def body(s):
+        ring(s, "pbx/121", "c1", "00891234567", "121")
+        s.td("event pbx/121 established connected c1 calling=00891234567 called=121")
+        ring(s, "pbx/121", "c2", "00301111", "121")
+        s.td("status pbx/121 not_available")
+        s.td("status pbx/121 open")
+        s.p.ok("sub call.state line:pbx/121")
+        s.td("event pbx/121 snapshot connected c1 calling=00891234567 called=121")
+        s.td("event pbx/121 snapshot alerting c3 calling=00302222 called=121")
+        s.td("synced pbx/121")
+        evs = [json.loads(e.split(" ", 3)[3]) for e in s.p.events(0.5)]
+        got = [(e["call"], e["event_name"], e["state_name"]) for e in evs]
+        check(got == [("td/c3", "snapshot", "alerting"), ("td/c2", "call_cleared", "null")],
+              f"c1 kept without a duplicate, c3 new, c2 ended: {got}")
+        check(sorted(c["call"] for c in s.calls("pbx/121")) == ["td/c1", "td/c3"], "calls")
+        s.u.wait_for(r"info \[lines\] td: 1 line synchronised: 2 calls kept, 1 ended")
+        # a snapshot of a line that stayed open (the PBX lost messages): c3 ended unseen
+        s.td("resync pbx/121")
+        s.td("event pbx/121 snapshot connected c1 calling=00891234567 called=121")
+        s.td("synced pbx/121")
+        evs = [json.loads(e.split(" ", 3)[3]) for e in s.p.events(0.5)]
+        got = [(e["call"], e["event_name"], e["state_name"]) for e in evs]
+        check(got == [("td/c3", "call_cleared", "null")], f"resync of an open line: {got}")
+        # without resync, a line_synced ends nothing that an event named since OPEN
+        s.td("synced pbx/121")
+        check(s.p.events(0.3) == [] and len(s.calls("pbx/121")) == 1, "nothing more ends")
+
+    run(Server(), body)
+
+
+def transfer_keeps_id():
+    def body(s):
+        s.p.ok("sub call.state line:pbx/121")
+        ring(s, "pbx/121", "c1", "00891234567", "121")
+        s.td("event pbx/121 established connected c1 calling=00891234567 called=121")
+        s.td("event pbx/121 transferred connected c9 old=c1 connected=00301234")
+        s.td("event pbx/121 connection_cleared null c9")
+        evs = [json.loads(e.split(" ", 3)[3]) for e in s.p.events(0.5)]
+        check([e["call"] for e in evs] == ["td/c1"] * 4, f"one call id: {evs}")
+        check(evs[2]["remote"] == "+49301234" and evs[2]["event_name"] == "transferred",
+              f"the new party: {evs[2]}")
+        # a consultation transfer: the transferred-to line learns its new party from
+        # what the transferring line left behind (the PBX's event names only 122)
+        s.p.ok("sub call.state line:pbx/122")
+        ring(s, "pbx/121", "t1", "00891234567", "121")
+        s.td("event pbx/121 established connected t1 calling=00891234567 called=121")
+        s.td("event pbx/121 originated initiated t2 calling=121 called=122")
+        s.td("event pbx/122 delivered alerting t2 calling=121 called=122")
+        s.td("event pbx/122 established connected t2 calling=121 called=122")
+        s.p.events(0.3)
+        s.td("event pbx/121 transferred null t1 old=t2 connected=122")
+        s.td("event pbx/122 transferred connected t1 old=t2 connected=122")
+        evs = [json.loads(e.split(" ", 3)[3]) for e in s.p.events(0.5)]
+        at122 = [e for e in evs if e["line"] == "pbx/122"]
+        check(len(at122) == 1 and at122[0]["call"] == "td/t2" and
+              at122[0]["remote"] == "+49891234567", f"122 talks to the caller: {at122}")
+        check(sorted((e["call"], e["state"]) for e in evs if e["line"] == "pbx/121") ==
+              [("td/t1", 0), ("td/t2", 0)], f"121 has no call left: {evs}")
+        s.td("event pbx/122 connection_cleared null t1")
+        s.p.events(0.3)
+        s.p.ok("unsub call.state line:pbx/122")
+        # conference: the consultation merges into the held call
+        ring(s, "pbx/121", "k1", "00891", "121")
+        s.td("event pbx/121 originated initiated k2 calling=121 called=122")
+        s.td("event pbx/121 conferenced connected k1 old=k2")
+        evs = [(json.loads(e.split(" ", 3)[3])["call"], json.loads(e.split(" ", 3)[3])["state"])
+               for e in s.p.events(0.5)]
+        check(evs[-2:] == [("td/k2", 0), ("td/k1", 3)], f"conference: {evs}")
+
+    run(Server(), body)
+
+
+def redirection():
+    def body(s):
+        s.requests()
+        ring(s, "pbx/121", "r1", "00891234567", "121")
+        s.u.wait_for(r"\[testdriver\] request deflect line pbx/121 call r1 other - number 122 ",
+                     timeout=5)
+        # the PBX moves it; 122's own list does not apply, 121's goes on
+        s.td("event pbx/121 diverted null r1 calling=00891234567 called=121 connected=122")
+        s.td("event pbx/122 delivered alerting r1 calling=00891234567 called=121 "
+             "redirecting=121")
+        s.u.wait_for(r"\[testdriver\] request deflect line pbx/122 call r1 other - "
+                     r"number 00301234 ", timeout=5)
+        s.u.wait_for(r"info \[lines\] call r1 redirected from pbx/122 to 0301234 "
+                     r"\(not monitored: redirection ends\)")
+        time.sleep(1.5)
+        rq = [(q["op"], q["line"], q["number"]) for q in s.requests()]
+        check(rq == [("deflect", "pbx/121", "122"), ("deflect", "pbx/122", "00301234")],
+              f"two steps, then the chain ends at the unmonitored target: {rq}")
+        # a call that reached the line by forwarding is not redirected
+        s.td("event pbx/121 delivered alerting r2 calling=00891234567 called=124 "
+             "redirecting=124")
+        # an answered call is not redirected
+        ring(s, "pbx/121", "r3", "00891234567", "121")
+        s.td("event pbx/121 established connected r3 calling=00891234567 called=121")
+        time.sleep(1.6)
+        check(s.requests() == [], "no redirection of forwarded or answered calls")
+
+    lines = {"lines": [{"id": "pbx/121", "redirect": [{"to": "122", "ring_s": 1},
+                                                        {"to": "0301234", "ring_s": 1},
+                                                        {"to": "123", "ring_s": 1}]},
+                       {"id": "pbx/122", "redirect": [{"to": "124", "ring_s": 1}]}]}
+    run(Server(lines=lines), body)
+
+
+def remote_office():
+    def body(s):
+        s.requests()
+        r = s.call(op="remote_office", actor="alice", line="pbx/121", on=1,
+                   number="01715550121")
+        rq = s.requests()
+        check(r["status"] == 0 and [(q["op"], q["mode"], q["number"]) for q in rq] ==
+              [("forward_set", 0, "001715550121")], f"emulated: forwarding: {r} {rq}")
+        st, li = s.admin("get pbx/121")
+        check(li["remote_office"] == "001715550121", f"remote office on: {li}")
+        r = s.call(op="make", actor="alice", line="pbx/121", number="0891234567")
+        rq = s.requests()
+        check(r["status"] == 0 and [(q["op"], q["number"]) for q in rq] ==
+              [("make", "001715550121")], f"the business line calls the remote number: {rq}")
+        pbx = r["call"].split("/", 1)[1]
+        # the PBX's sequence for the caller: connected long before the mobile answers
+        s.td(f"event pbx/121 service_initiated initiated {pbx} calling=121")
+        s.td(f"event pbx/121 originated connected {pbx} calling=121 called=001715550121")
+        s.td(f"event pbx/121 delivered connected {pbx} calling=121 called=001715550121 "
+             f"connected=001715550121")
+        time.sleep(0.3)
+        check(s.requests() == [], "no transfer while the mobile rings")
+        pres = json.loads(s.p.ok("get alice alice"))
+        pres = pres.get("presence", pres)
+        check(pres["lines"][0].get("state") in ("dialing", 3), f"dialling, not connected: {pres}")
+        s.td(f"event pbx/121 established connected {pbx} calling=121 called=001715550121 "
+             f"connected=001715550121")
+        s.u.wait_for(r"info \[lines\] line pbx/121: remote office call transferred to "
+                     r"00891234567")
+        rq = s.requests()
+        check([(q["op"], q["call"], q["number"]) for q in rq] ==
+              [("transfer", pbx, "00891234567")], f"then transferred: {rq}")
+        r = s.call(op="remote_office", actor="alice", line="pbx/121", on=0)
+        rq = s.requests()
+        check(r["status"] == 0 and [q["op"] for q in rq] == ["forward_clear"], f"off: {rq}")
+        # native remote office: the driver gets the request itself
+        r = s.call(op="remote_office", actor="bob", line="pbx/122", on=1, number="0171555")
+        rq = s.requests()
+        check(r["status"] == 0 and [(q["op"], q["on"]) for q in rq] == [("remote_office", 1)],
+              f"native: {rq}")
+        # switched off for a group
+        r = s.call(op="remote_office", actor="carol", line="pbx/123", on=1, number="0171555")
+        check(r["status"] == -ENOTSUP, f"group switched off: {r}")
+
+    groups = [{"name": "pbx", "caps": ["*"]},
+              {"name": "nat", "caps": ["*"], "native_remote_office": True},
+              {"name": "off", "caps": ["*"]}]
+    lines = [td_line(121), dict(td_line(122), group="nat"), dict(td_line(123), group="off"),
+             td_line(124)]
+    run(Server(lines={"groups": [{"name": "off", "remote_office": False}]}, td_lines=lines,
+               td_groups=groups), body)
+
+
+# ---- error handling, administration ----------------------------------------------------
+
+
+def retry():
+    def body(s):
+        s.p.ok("sub line.status line:pbx/125")
+        check(s.line("pbx/125")["status_name"] == "failed", "failed at first")
+        s.u.wait_for(r"info \[testdriver\] open pbx/125", timeout=4)
+        check(s.line("pbx/125")["status_name"] == "failed", "still failing")
+        s.td("open pbx/125 ok")
+        ev = s.event(r"^event line\.status line:pbx/125 .*\"status_name\":\"open\"", timeout=4)
+        check(ev["reason"] == "", f"opened by a retry: {ev}")
+        st, li = s.admin("get pbx/125")
+        check(li["last_error"] == "failed: licence", f"the last error stays: {li}")
+        # open_delay_ms between opens: reinit reopens every line, 300 ms apart
+        s.td("opens")
+        t0 = time.monotonic()
+        s.td("reinit PBX restarted")
+        s.td("reinit PBX restarted")  # twice: each line is still queued once
+        s.u.wait_for(r"warning \[lines\] driver td re-initialised \(PBX restarted\): "
+                     r"reopening its lines")
+        deadline = time.monotonic() + 5
+        opens = []
+        while len(opens) < 3 and time.monotonic() < deadline:
+            opens += json.loads(s.td("opens"))
+            time.sleep(0.05)
+        dt = time.monotonic() - t0
+        time.sleep(1.0)
+        opens += json.loads(s.td("opens"))
+        # a line still queued is not queued again (pbx/125 went out before the
+        # second reinit and is queued again by it)
+        check(opens.count("pbx/121") == 1 and opens.count("pbx/122") == 1 and
+              opens.count("pbx/125") in (1, 2) and len(opens) <= 4 and dt >= 0.55,
+              f"reopened once each with the delay ({dt:.2f}s): {opens}")
+
+    lines = [td_line(121), td_line(122), td_line(125, open="fail", reason="licence")]
+    run(Server(lines={"error_handling": {"retry_s": 1, "open_delay_ms": 300}}, td_lines=lines),
+        body)
+
+    def wait(s):
+        s.td("opens")
+        s.td("reinit again")
+        s.u.wait_for(r"warning \[lines\] driver td re-initialised \(again\): waiting for its lines")
+        time.sleep(0.5)
+        check(s.td("opens") == "[]", "nothing reopened")
+        time.sleep(1.2)
+        check(s.td("opens") == "[]", "no retries with retry_s 0")
+
+    run(Server(lines={"error_handling": {"on_reinit": "wait", "retry_s": 0}},
+               td_lines=[td_line(121), td_line(125, open="fail", reason="licence")]), wait)
+
+
+def admin():
+    def body(s):
+        ring(s, "pbx/121", "a1", "00891234567", "121")
+        st, d = s.admin("list")
+        check(st == 0 and sorted(l["id"] for l in d["lines"]) ==
+              ["pbx/121", "pbx/122", "pbx/125"], f"list: {d}")
+        l121 = next(l for l in d["lines"] if l["id"] == "pbx/121")
+        check(l121["status"] == "open" and l121["calls"] == 1 and "make_call" in l121["caps"] and
+              l121["driver"] == "td" and l121["number"] == num(121), f"a line: {l121}")
+        st, d = s.admin("get pbx/125")
+        check(st == 0 and d["status"] == "failed" and d["last_error"] ==
+              "failed: overallMonitorLimitExceeded" and d["calls"] == [], f"get: {d}")
+        st, d = s.admin("get pbx/121")
+        check([c["call"] for c in d["calls"]] == ["td/a1"], f"calls: {d}")
+        st, d = s.admin("get pbx/999")
+        check(st == -ENOENT, f"unknown: {st} {d}")
+        st, d = s.admin("frobnicate")
+        check(st == -EINVAL, f"unknown command: {st}")
+        s.td("opens")
+        s.td("open pbx/125 ok")
+        st, d = s.admin("retry pbx/125")
+        check(st == 0 and d == {"id": "pbx/125", "queued": True}, f"retry: {d}")
+        s.u.wait_for(r"info \[lines\] td: 1 line open")
+        check(json.loads(s.td("opens")) == ["pbx/125"], "opened again")
+        # a failed request is a line's last error
+        s.td("answer pbx/121 refuse invalidCallID")
+        s.call(op="hold", actor="alice", line="pbx/121", call="td/a1")
+        st, d = s.admin("get pbx/121")
+        check(d["last_error"] == "hold: Remote I/O error: invalidCallID", f"last error: {d}")
+        # status counters for status.get
+        plugins = json.loads(s.p.ok("srv.plugins"))
+        st = next(p for p in plugins if p["name"] == "lines")["status"]
+        check(st["lines"] == 3 and st["by_status"]["open"] == 3 and st["calls"] == 1 and
+              st["requests_failed"] == 1 and st["drivers"] == ["td"] and
+              st["last_errors"][0]["line"] == "pbx/121", f"status: {st}")
+
+    lines = [td_line(121), td_line(122),
+             td_line(125, open="fail", reason="overallMonitorLimitExceeded")]
+    run(Server(lines={"error_handling": {"retry_s": 0}}, td_lines=lines), body)
+
+
+def admin_api():
+    """lines.list / lines.get / lines.retry through the administration protocol."""
+    from wsclient import RpcClient
+
+    def body(s):
+        i = s.u.wait_for(r"info \[admin-api\] administration on 127\.0\.0\.1 port (\d+)")
+        port = int(re.search(r"port (\d+)", s.u.lines[i]).group(1))
+        s.u.wait_for(r"warning \[admin-api\] no administrator account configured")
+        with open(os.path.join(s.u.state, "admin-password")) as f:
+            password = f.read().strip()
+        r = RpcClient(f"ws://127.0.0.1:{port}/ws")
+        try:
+            r.call("admin.login", {"login": "admin", "password": password})
+            got = r.call("lines.list", {})
+            byid = {l["id"]: l for l in got["lines"]}
+            check(sorted(byid) == ["pbx/121", "pbx/125"], f"lines.list: {got}")
+            check(byid["pbx/121"]["status"] == "open" and "answer" in byid["pbx/121"]["caps"] and
+                  byid["pbx/125"]["status"] == "failed" and
+                  byid["pbx/125"]["last_error"] == "failed: licence", f"lines: {byid}")
+            got = r.call("lines.get", {"id": "pbx/125"})
+            check(got["reason"] == "licence" and got["calls"] == [], f"lines.get: {got}")
+            e = r.call_error("lines.get", {"id": "pbx/999"})
+            check((e.get("data") or {}).get("reason") == "not_found", f"unknown line: {e}")
+            e = r.call_error("lines.get", {})
+            check((e.get("data") or {}).get("reason") == "invalid_params", f"no id: {e}")
+            # a retry is a write: also a refused one is audited
+            e = r.call_error("lines.retry", {})
+            check((e.get("data") or {}).get("reason") == "invalid_params", f"no id: {e}")
+            s.u.wait_for(r"audit: admin 'admin' from \S+: lines\.retry.*failed "
+                         r"\(invalid_params\)")
+            s.td("open pbx/125 ok")
+            got = r.call("lines.retry", {"id": "pbx/125"})
+            check(got == {"id": "pbx/125", "queued": True}, f"lines.retry: {got}")
+            s.u.wait_for(r"info \[lines\] td: 1 line open")
+            check(r.call("lines.get", {"id": "pbx/125"})["status"] == "open", "open now")
+            s.u.wait_for(r"\[admin-api\] .*lines\.retry.*pbx/125")
+        finally:
+            r.close()
+
+    extra = {"auth": {"hash_memory_kib": 1024, "hash_iterations": 1, "hash_parallelism": 1,
+                      "delay_base_ms": 0},
+             "admin-api": {"interfaces": [{"bind": "127.0.0.1", "port": 0}]}}
+    run(Server(td_lines=[td_line(121), td_line(125, open="fail", reason="licence")],
+               lines={"error_handling": {"retry_s": 0}}, extra=extra,
+               extra_tree=["auth", "admin-api"]), body)
+
+
+def presence_binding():
+    def body(s):
+        check(json.loads(s.p.ok("owners pbx/121")) == ["alice"], "bound by business number")
+        ring(s, "pbx/121", "a1", "00891234567", "121")
+        deadline = time.monotonic() + 5
+        while True:
+            v = json.loads(s.p.ok("get alice alice"))
+            pres = v.get("presence", v)
+            if pres.get("lines") and pres["lines"][0].get("state") in ("ringing", 2):
+                break
+            if time.monotonic() > deadline:
+                raise Failure(f"alice's line never rang in her presence: {v}")
+            time.sleep(0.1)
+        s.td("event pbx/121 connection_cleared null a1")
+        deadline = time.monotonic() + 5
+        while True:
+            v = json.loads(s.p.ok("get alice alice"))
+            pres = v.get("presence", v)
+            if pres["lines"][0].get("state") in ("idle", 1):
+                break
+            if time.monotonic() > deadline:
+                raise Failure(f"alice's line never idle again: {v}")
+            time.sleep(0.1)
+
+    run(Server(), body)
+
+
+def bad_driver_input():
+    def body(s):
+        s.td("garbage pbx/121")
+        s.u.wait_for(r"warning \[lines\] driver td: 1 malformed call event dropped")
+        s.td("event pbx/121 delivered alerting c1 calling=00891234567 called=121")
+        check(len(s.calls("pbx/121")) == 1, "still working")
+        check(s.p.cmd("td add pbx/121 pbx 121").startswith("err EEXIST"), "a line twice")
+        check(s.p.cmd("td add pbx/777 nogroup 777").startswith("err ENOENT"), "unknown group")
+        # the driver goes away: its lines are removed, requests end - a pickup
+        # whose redirect is under way does not fall back to a direct pickup
+        s.td("answer pbx/121 hold")
+        s.requests()
+        s.p.sock.sendall(b'ln.call {"op":"pickup","actor":"","line":"pbx/122",'
+                         b'"target_line":"pbx/121"}\n')
+        s.u.wait_for(r"\[testdriver\] request deflect line pbx/121")
+        s.p.sub = s.p.ok("sub line.status")
+        s.td("remove_driver")
+        got = s.p._line(time.monotonic() + 5)
+        while got.startswith("event "):
+            got = s.p._line(time.monotonic() + 5)
+        r = json.loads(got[3:])
+        check(r["status"] == -ENETDOWN, f"the request ends with the driver: {r}")
+        check(json.loads(s.p.ok("ln.list")) == [], "no lines")
+        check([q["op"] for q in s.requests()] == ["deflect"],
+              "nothing reached the removed driver")
+        check(not any("request pickup" in x for x in s.u.lines if x), "no direct pickup")
+
+    run(Server(), body)
+
+
+def reload():
+    def body(s):
+        check(s.line("pbx/121")["caps"] & (1 << 4), "hold at first")
+        s.p.ok("sub line.status line:pbx/121")
+        cfg = dict(s.cfg)
+        check(s.line("pbx/121")["journal"] == 0 and s.line("pbx/122")["journal"] == 0,
+              "no journal at first")
+        cfg["lines"] = dict(cfg["lines"], groups=[{"name": "pbx", "cti_off": ["hold"]}],
+                            lines=[{"id": "pbx/121", "name": "Empfang", "private": True,
+                                    "journal": True}])
+        s.u.write_config(cfg)
+        s.u.signal(signal.SIGHUP)
+        ev = s.event(r"^event line\.status line:pbx/121 ")
+        check(not ev["caps"] & (1 << 4) and ev["name"] == "Empfang" and ev["private"] == 1 and
+              ev["journal"] == 1, f"applied: {ev}")
+        check(s.line("pbx/122")["journal"] == 0, "only the line's journal")
+        cfg["lines"] = dict(cfg["lines"], groups=[{"name": "pbx", "journal_all": True}], lines=[])
+        s.u.write_config(cfg)
+        n = len(s.u.lines)
+        s.u.signal(signal.SIGHUP)
+        s.u.wait_for(r"info \[lines\] configuration applied to 4 lines", after=n)
+        check(s.line("pbx/122")["journal"] == 1, "journal_all of the group")
+        # a line that is not used any more is removed, and its driver closes it
+        cfg["lines"] = dict(cfg["lines"], groups=[{"name": "pbx", "use_all_lines": False}],
+                            lines=[{"id": "pbx/121"}, {"id": "pbx/122", "use": False}])
+        s.u.write_config(cfg)
+        s.td("closes")
+        s.u.signal(signal.SIGHUP)
+        s.u.wait_for(r"\[testdriver\] close pbx/124")
+        check(sorted(json.loads(s.p.ok("ln.list"))) == ["pbx/121"], "only pbx/121 used")
+        check(sorted(json.loads(s.td("closes"))) == ["pbx/122", "pbx/123", "pbx/124"],
+              "the others closed")
+        # a broken configuration keeps the running one
+        bad = dict(cfg)
+        bad["lines"] = dict(cfg["lines"], lines=[{"id": "a", "internal": "1"},
+                                                 {"id": "b", "internal": "1"}])
+        s.u.write_config(bad)
+        s.u.signal(signal.SIGHUP)
+        s.u.wait_for(r"error \[lines\] the new configuration is refused; the running one stays")
+        check(sorted(json.loads(s.p.ok("ln.list"))) == ["pbx/121"], "unchanged")
+
+    run(Server(), body)
+
+
+# ---- lines on interest, several PBXs, ids --------------------------------------------
+
+
+def interest():
+    """Open on interest (an unused line a user names) and create on interest (a group
+    without lines whose driver adds lines on demand): only extensions of the group's
+    PBX are asked for, as the PBX's extension."""
+    def body(s):
+        s.u.wait_for(r"info \[lines\] line pbx/124 opened on interest")
+        check("pbx/124" in json.loads(s.p.ok("ln.list")), "dave's line is used now")
+        s.u.wait_for(r"info \[testdriver\] wanted auto 125")
+        time.sleep(0.3)
+        wanted = json.loads(s.td("wanted"))
+        check(wanted == ["auto/125"], f"only the extension, only internal numbers: {wanted}")
+        li = s.line("auto/125")
+        check(li["status_name"] == "open" and li["number"] == num(125), f"created line: {li}")
+        check(json.loads(s.p.ok("owners auto/125")) == ["erin"], "bound to erin")
+
+    users = USERS + [user("erin", 125), user("frank", 999, phones={"business": "089 1234567"})]
+    groups = [{"name": "pbx", "caps": ["*"]},
+              {"name": "auto", "caps": ["*"], "create_on_interest": True}]
+    cfg = {"groups": [{"name": "pbx", "use_all_lines": False, "open_automatically": True},
+                      {"name": "auto", "create_automatically": True}],
+           "lines": [{"id": "pbx/121"}, {"id": "pbx/122"}, {"id": "pbx/123"}]}
+    run(Server(lines=cfg, td_groups=groups, users=users), body)
+
+
+def two_pbxs():
+    """Two PBXs with the same extensions: a device id is resolved on its own PBX."""
+    def body(s):
+        s.p.ok("sub call.state line:pbx2/122")
+        s.td("event pbx2/122 delivered alerting x1 calling=121 called=122")
+        ev = s.event(r"^event call\.state line:pbx2/122 ")
+        check(ev["remote_name"] == "Zed" and ev["internal"] == 1,
+              f"the caller is 121 of the same PBX: {ev}")
+        s.p.ok("sub call.state line:pbx/122")
+        s.td("event pbx/122 delivered alerting x1 calling=121 called=122")
+        ev = s.event(r"^event call\.state line:pbx/122 ")
+        check(ev["remote_name"] == "Alice", f"and on the other PBX its own 121: {ev}")
+
+    groups = [{"name": "pbx", "caps": ["*"]}, {"name": "pbx2", "caps": ["*"]}]
+    lines = [td_line(e) for e in (121, 122)] + [
+        {"id": "pbx2/121", "group": "pbx2", "device": "121"},
+        {"id": "pbx2/122", "group": "pbx2", "device": "122"}]
+    cfg = {"lines": [{"id": "pbx/121", "name": "Alice"}, {"id": "pbx2/121", "name": "Zed"}]}
+    run(Server(lines=cfg, td_lines=lines, td_groups=groups), body)
+
+
+def long_call_ids():
+    """PBX call ids of up to 63 bytes: published ids are never cut into one another."""
+    def body(s):
+        a, b = "A" * 58 + "1", "A" * 58 + "2"
+        ring(s, "pbx/121", a, "00891234567", "121")
+        ring(s, "pbx/121", b, "00301234", "121")
+        ids = sorted(c["call"] for c in s.calls("pbx/121"))
+        check(len(set(ids)) == 2 and all(len(i) < 64 and i.startswith("td/") for i in ids),
+              f"two distinct ids: {ids}")
+        short = "c" * 20
+        ring(s, "pbx/121", short, "00891234567", "121")
+        check(f"td/{short}" in [c["call"] for c in s.calls("pbx/121")], "a short id in full")
+        # the published id names the call in requests
+        r = s.call(op="answer", actor="alice", line="pbx/121",
+                   call=next(i for i in ids if i not in (f"td/{short}",)))
+        check(r["status"] == 0, f"control by the long id: {r}")
+
+    run(Server(), body)
+
+
+# ---- rights on dialling and extra lines -------------------------------------------
+
+
+def authorised_dial():
+    """Extra lines: control, and dialling unless an authorised-only computer lists
+    the line; pickup/forwarding with the extra line's pickup flag."""
+    def body(s):
+        ring(s, "pbx/123", "k1", "00891234567", "123")
+        r = s.call(op="make", actor="erin", line="pbx/124", number="0891234567")
+        check(r["status"] == 0, f"dialling on an extra line: {r}")
+        r = s.call(op="make", actor="erin", line="pbx/123", number="0891234567")
+        check(r["status"] == -EPERM and "only the owners" in r["reason"],
+              f"not on an authorised-only computer's line: {r}")
+        r = s.call(op="make", actor="carol", line="pbx/123", number="0891234567")
+        check(r["status"] == 0, f"its owner dials: {r}")
+        r = s.call(op="answer", actor="erin", line="pbx/123", call="td/k1")
+        check(r["status"] == 0, f"an extra line is controlled: {r}")
+        r = s.call(op="forward_set", actor="erin", line="pbx/123", mode="busy", number="125")
+        check(r["status"] == -EPERM, f"no forwarding without the pickup flag: {r}")
+        r = s.call(op="forward_set", actor="erin", line="pbx/124", mode="busy", number="125")
+        check(r["status"] == 0, f"forwarding with the pickup flag: {r}")
+        r = s.call(op="make", actor="erin", line="pbx/122", number="0891234567")
+        check(r["status"] == -EPERM, f"not her line at all: {r}")
+
+    users = USERS + [user("erin", 125, extra_lines=[{"line": "123"},
+                                                    {"line": "124", "pickup": True}])]
+    computers = [{"id": "desk", "lines": ["123"], "authorised_only": True}]
+    run(Server(users=users, computers=computers), body)
+
+
+def simulate_mode():
+    """The testdriver's simulate mode: request_done() from inside request(), events
+    in the order of a CSTA PBX, the second leg rings, answering connects both."""
+    def body(s):
+        s.p.ok("sub call.state")
+        r = s.call(op="make", actor="alice", line="pbx/121", number="122")
+        check(r["status"] == 0 and r["call"].startswith("td/tdc"), f"made: {r}")
+        evs = [json.loads(e.split(" ", 3)[3]) for e in s.p.events(0.5)]
+        mine = [(e["line"], e["event_name"], e["state_name"], e["connected_ms"]) for e in evs]
+        check(mine == [("pbx/121", "service_initiated", "initiated", 0),
+                       ("pbx/121", "originated", "connected", 0),
+                       ("pbx/122", "delivered", "alerting", 0),
+                       ("pbx/121", "delivered", "connected", 0)], f"events: {mine}")
+        r = s.call(op="answer", actor="bob", line="pbx/122", call=r["call"])
+        check(r["status"] == 0, f"answered: {r}")
+        evs = [json.loads(e.split(" ", 3)[3]) for e in s.p.events(0.5)]
+        got = sorted((e["line"], e["event_name"], e["connected_ms"] > 0) for e in evs)
+        check(got == [("pbx/121", "established", True), ("pbx/122", "established", True)],
+              f"both connected: {got}")
+        check(evs[0]["remote"] in (num(121), num(122)), f"parties: {evs}")
+        r = s.call(op="answer", actor="bob", line="pbx/122", call=evs[0]["call"])
+        check(r["status"] == -EREMOTEIO and r["reason"] == "invalidCallID",
+              f"a call that does not ring: {r}")
+
+    run(Server(simulate=True), body)
+
+
+def dial_results():
+    """What the dialplan says of a dialled number goes with the call: a private
+    project marks it private, postdial digits go out as DTMF once answered."""
+    def body(s):
+        s.p.ok("sub call.state line:pbx/121")
+        s.requests()
+        r = s.call(op="make", actor="alice", line="pbx/121", number="0891234567",
+                   project="Personal")
+        rq = s.requests()
+        check(r["status"] == 0 and rq[0]["number"] == "80891234567", f"private code: {rq}")
+        pbx = r["call"].split("/", 1)[1]
+        s.td(f"event pbx/121 originated connected {pbx} calling=121 called=80891234567")
+        ev = s.event(r"^event call\.state line:pbx/121 .*" + re.escape(r["call"]))
+        check(ev["private"] == 1 and ev["project"] == "Personal", f"a private call: {ev}")
+        s.td(f"event pbx/121 connection_cleared null {pbx}")
+        r = s.call(op="make", actor="alice", line="pbx/121", number="004989123456789012345")
+        rq = s.requests()
+        check(rq[0]["number"] == "00891234567890123", f"the dialled part: {rq}")
+        pbx = r["call"].split("/", 1)[1]
+        s.td(f"event pbx/121 originated connected {pbx} calling=121 called=00891234567890123")
+        s.td(f"event pbx/121 delivered connected {pbx} calling=121 called=00891234567890123")
+        time.sleep(0.3)
+        check(s.requests() == [], "no digits before the answer")
+        s.td(f"event pbx/121 established connected {pbx} calling=121 "
+             f"called=00891234567890123 connected=00891234567890123")
+        s.u.wait_for(r"\[testdriver\] request dtmf line pbx/121")
+        rq = s.requests()
+        check([(q["op"], q["call"], q["digits"]) for q in rq] == [("dtmf", pbx, "45")],
+              f"postdial digits once answered: {rq}")
+
+    run(Server(), body)
+
+
+def redirect_unwatched():
+    """A redirection to a line that is not open ends the chain, and says so."""
+    def body(s):
+        s.td("status pbx/122 failed licence")
+        ring(s, "pbx/121", "u1", "00891234567", "121")
+        s.u.wait_for(r"info \[lines\] call u1 redirected from pbx/121 to 122 "
+                     r"\(not monitored: redirection ends\)", timeout=5)
+
+    lines = {"lines": [{"id": "pbx/121", "redirect": [{"to": "122", "ring_s": 1},
+                                                        {"to": "123", "ring_s": 1}]}]}
+    run(Server(lines=lines), body)
+
+
+def pickup_named_call():
+    """A pickup that names the call takes that one, not just any ringing call."""
+    def body(s):
+        ring(s, "pbx/122", "p1", "00891234567", "122")
+        ring(s, "pbx/122", "p2", "00301234", "122")
+        s.requests()
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122",
+                   call="td/p1")
+        rq = s.requests()
+        check(r["status"] == 0 and r["call"] == "td/p1" and
+              [(q["op"], q["call"]) for q in rq] == [("deflect", "p1")], f"p1: {r} {rq}")
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122",
+                   call="td/zz")
+        check(r["status"] == -ENOENT, f"no such call: {r}")
+
+    run(Server(), body)
+
+
+if __name__ == "__main__":
+    main({f.__name__: f for f in (
+        config_errors, line_status, incoming_call, rights_matrix, pickup, capabilities,
+        driver_answers, not_available, resync, transfer_keeps_id, redirection, remote_office,
+        retry, admin, admin_api, presence_binding, bad_driver_input, reload, interest,
+        two_pbxs, long_call_ids, authorised_dial, simulate_mode, dial_results,
+        redirect_unwatched, pickup_named_call)})
