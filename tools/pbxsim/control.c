@@ -8,6 +8,8 @@
 
 #include "sim.h"
 
+/* A command line has at most this many bytes before its newline; a longer
+ * one is refused as a whole ("error line too long"), never cut and run. */
 #define LINE_MAX_LEN 4096
 #define MAX_WORDS    8
 
@@ -28,6 +30,10 @@ static const char *op_error(int err)
 		return "invalid calling party";
 	case M_ENOCALL:
 		return "no call";
+	case M_ECONNEXISTS:
+		return "connected call exists";
+	case M_ESAMEDEV:
+		return "a party is in both calls";
 	default:
 		return "out of memory";
 	}
@@ -96,11 +102,15 @@ static int cmd_fault(struct sim *s, char **w, int n, struct sbuf *reply)
 		csta_fault_garbage(s);
 	} else if (n == 2 && !strcmp(w[1], "oversize")) {
 		csta_fault_oversize(s);
+	} else if (n == 3 && !strcmp(w[1], "monitor-limit") && !strcmp(w[2], "off")) {
+		s->csta.monitor_limited = false;
 	} else if (n == 3 && !strcmp(w[1], "monitor-limit") && parse_ms(w[2], &v)) {
+		/* 0 is a limit too: every MonitorStart is refused. */
+		s->csta.monitor_limited = true;
 		s->csta.monitor_limit = (size_t)v;
 	} else {
 		sbuf_puts(reply,
-			  "error usage: fault drop|stall MS|garbage|oversize|monitor-limit N");
+			  "error usage: fault drop|stall MS|garbage|oversize|monitor-limit N|off");
 		return 0;
 	}
 	sim_log(s, "control: fault %s%s%s", w[1], n == 3 ? " " : "", n == 3 ? w[2] : "");
@@ -115,12 +125,16 @@ int ctl_exec(struct sim *s, const char *line, struct sbuf *reply, bool scenario)
 	static const enum cstate ringing[] = {CS_ALERTING};
 	static const enum cstate talking[] = {CS_CONNECTED};
 	static const enum cstate holding[] = {CS_HOLD};
-	char buf[LINE_MAX_LEN];
+	char buf[LINE_MAX_LEN + 2]; /* a line may end in \r */
 	char *w[MAX_WORDS], *save = NULL, *t;
 	int n = 0, err = 0;
 	struct conn *x;
 	struct device *d;
 
+	if (strlen(line) >= sizeof(buf)) { /* never cut a command and run the rest */
+		sbuf_puts(reply, "error line too long");
+		return 0;
+	}
 	snprintf(buf, sizeof(buf), "%s", line);
 	for (t = strtok_r(buf, " \t\r\n", &save); t && n < MAX_WORDS;
 	     t = strtok_r(NULL, " \t\r\n", &save))
@@ -203,10 +217,11 @@ int ctl_exec(struct sim *s, const char *line, struct sbuf *reply, bool scenario)
 		sbuf_printf(reply, "ok %zu", s->csta.nmons);
 		return 0;
 	} else if (!strcmp(w[0], "stats") && n == 1) {
-		sbuf_printf(reply, "ok sent=%llu received=%llu events=%llu calls=%llu",
+		sbuf_printf(reply, "ok sent=%llu received=%llu events=%llu calls=%llu skipped=%llu",
 			    (unsigned long long)s->csta.sent, (unsigned long long)s->csta.received,
 			    (unsigned long long)s->csta.events,
-			    (unsigned long long)s->m.calls_total);
+			    (unsigned long long)s->m.calls_total,
+			    (unsigned long long)s->load.skipped);
 		return 0;
 	} else if (!strcmp(w[0], "fault") && n >= 2) {
 		return cmd_fault(s, w, n, reply);
@@ -317,14 +332,33 @@ static void ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	}
 	sbuf_add(&c->in, buf->base, (size_t)n);
 	sbuf_init(&reply);
-	while (!c->closing && !s->stopping && c->in.len &&
-	       (nl = memchr(c->in.p, '\n', c->in.len))) {
-		int rc;
+	while (!c->closing && !s->stopping && c->in.len) {
+		size_t len;
+		int rc = 0;
 
+		nl = memchr(c->in.p, '\n', c->in.len);
+		if (!nl) {
+			/* Too long already: drop what came and skip to the end
+			 * of the line (answered once, when it ends). */
+			if (c->in.len > LINE_MAX_LEN + 1) {
+				c->skipping = true;
+				sbuf_reset(&c->in);
+			}
+			break;
+		}
 		*nl = '\0';
+		len = (size_t)(nl - c->in.p);
+		if (len && c->in.p[len - 1] == '\r')
+			len--;
 		sbuf_reset(&reply);
-		sim_log(s, "control: %s", c->in.p);
-		rc = ctl_exec(s, c->in.p, &reply, false);
+		if (c->skipping || len > LINE_MAX_LEN) {
+			sim_log(s, "control: a line longer than %d bytes refused", LINE_MAX_LEN);
+			sbuf_puts(&reply, "error line too long");
+			c->skipping = false;
+		} else {
+			sim_log(s, "control: %s", c->in.p);
+			rc = ctl_exec(s, c->in.p, &reply, false);
+		}
 		sbuf_consume(&c->in, (size_t)(nl - c->in.p) + 1);
 		client_reply(c, &reply, rc == 2);
 		if (rc == 2) {
@@ -333,7 +367,7 @@ static void ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		}
 	}
 	sbuf_free(&reply);
-	if (!c->closing && (c->in.len > LINE_MAX_LEN || !sbuf_ok(&c->in)))
+	if (!c->closing && !sbuf_ok(&c->in))
 		client_close(c);
 }
 

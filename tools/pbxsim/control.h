@@ -23,6 +23,7 @@ struct ctl_client {
 	struct ctl_client *prev, *next;
 	struct sbuf in;
 	bool closing;
+	bool skipping; /* inside a line that is too long: dropped up to its newline */
 };
 
 struct control {

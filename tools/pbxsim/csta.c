@@ -349,7 +349,8 @@ int csta_start(struct sim *s, const char *bind, int port, int *bound)
 	int sl = sizeof(ss);
 	int err;
 
-	s->csta.monitor_limit = s->o.monitor_limit;
+	s->csta.monitor_limited = s->o.monitor_limit >= 0;
+	s->csta.monitor_limit = s->o.monitor_limit >= 0 ? (size_t)s->o.monitor_limit : 0;
 	s->csta.server.data = s;
 	err = uv_tcp_init(s->loop, &s->csta.server);
 	if (err)

@@ -76,7 +76,8 @@ struct csta {
 	uint32_t next_mon;
 	uint32_t next_session;
 	size_t nmons;
-	size_t monitor_limit; /* 0 = none */
+	bool monitor_limited; /* false: no limit */
+	size_t monitor_limit; /* MonitorStart is refused at this many (0: every one) */
 	bool stalled;
 	uint64_t stall_started;
 	bool first_monitor; /* a MonitorStart has been answered */

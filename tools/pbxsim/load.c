@@ -19,16 +19,21 @@ static uint32_t rnd(struct load *l)
 	return x;
 }
 
-/* An extension with no call at all, or NULL after a few tries. */
-static struct device *idle_ext(struct sim *s, struct device * not )
+/* A random extension with no call at all (other than except), or NULL when
+ * there is none: one pick from the model's idle list, O(1). */
+static struct device *idle_ext(struct sim *s, struct device *except)
 {
-	for (int i = 0; i < 4; i++) {
-		struct device *d = s->m.exts[rnd(&s->load) % s->m.nexts];
+	struct model *m = &s->m;
+	size_t n = m->nidle, i;
 
-		if (d != not &&!d->conns)
-			return d;
-	}
-	return NULL;
+	if (except && except->idle_pos >= 0)
+		n--; /* except is in the list: one fewer to choose from */
+	if (n == 0)
+		return NULL;
+	i = rnd(&s->load) % m->nidle;
+	if (m->idle[i] == except)
+		i = (i + 1) % m->nidle;
+	return m->idle[i];
 }
 
 static void load_clear(struct sim *s, const struct sched_ent *e)
@@ -90,7 +95,8 @@ static void on_tick(uv_timer_t *t)
 	    (double)(now - l->started) >= s->o.load_duration_s * 1000.0) {
 		uv_timer_stop(t);
 		l->running = false;
-		sim_log(s, "load: generation ends after %llu attempts (%llu skipped: busy)",
+		sim_log(s,
+			"load: generation ends after %llu attempts (%llu skipped: no idle extension)",
 			(unsigned long long)l->attempts, (unsigned long long)l->skipped);
 		return;
 	}

@@ -2,9 +2,11 @@
  * tools/pbxsim/load.h - the load generator (--load CALLS_PER_S).
  *
  * A 5 ms uv_timer creates calls at the requested rate (fractions carry
- * over): each targets a random idle extension (a busy target is skipped,
- * not queued), comes from an outside number or, for --load-internal-pct
- * percent, from another idle extension, rings --load-ring-ms, is answered,
+ * over): each targets a random idle extension, picked in O(1) from the
+ * model's list of extensions without a connection (when there is none the
+ * attempt is skipped, not queued, and counted in `stats` skipped=N), comes
+ * from an outside number or, for --load-internal-pct percent, from another
+ * idle extension, rings --load-ring-ms, is answered,
  * lasts --load-hold-ms and is cleared by the caller. The answer and the
  * clear are entries of the timer heap. Generation stops after
  * --load-duration-s (calls in progress finish normally).

@@ -207,6 +207,7 @@ static int parse_args(struct sim *s, int argc, char **argv)
 	o->load_ring_ms = 1000;
 	o->edition = 3;
 	o->noanswer_s = 15;
+	o->monitor_limit = -1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_BIND:
@@ -263,7 +264,7 @@ static int parse_args(struct sim *s, int argc, char **argv)
 		case O_MONLIM:
 			if (!num_arg("--monitor-limit", optarg, 0, 1e9, &v))
 				return 2;
-			o->monitor_limit = (size_t)v;
+			o->monitor_limit = (long long)v;
 			break;
 		case O_REQSESS:
 			o->require_session = true;

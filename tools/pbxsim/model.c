@@ -136,6 +136,7 @@ static struct device *dev_new(struct model *m, const char *num, bool ext)
 		return NULL;
 	snprintf(d->num, sizeof(d->num), "%s", num);
 	d->ext = ext;
+	d->idle_pos = -1;
 	b = hash_str(num) & (m->dcap - 1);
 	d->hnext = m->dtab[b];
 	m->dtab[b] = d;
@@ -186,13 +187,41 @@ int model_add_ext(struct model *m, const char *num)
 		if (!e)
 			return -ENOMEM;
 		m->exts = e;
+		e = realloc(m->idle, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		m->idle = e;
 		m->extcap = cap;
 	}
 	d = dev_new(m, num, true);
 	if (!d)
 		return -ENOMEM;
 	m->exts[m->nexts++] = d;
+	d->idle_pos = (long)m->nidle;
+	m->idle[m->nidle++] = d;
 	return 0;
+}
+
+/* The idle list holds every extension without a connection; both changes
+ * are O(1) (the last entry fills the gap). */
+static void idle_remove(struct model *m, struct device *d)
+{
+	struct device *last;
+
+	if (d->idle_pos < 0)
+		return;
+	last = m->idle[--m->nidle];
+	m->idle[d->idle_pos] = last;
+	last->idle_pos = d->idle_pos;
+	d->idle_pos = -1;
+}
+
+static void idle_add(struct model *m, struct device *d)
+{
+	if (!d->ext || d->idle_pos >= 0 || d->conns)
+		return;
+	d->idle_pos = (long)m->nidle;
+	m->idle[m->nidle++] = d;
 }
 
 /* At most this many extensions in all (a typo like 1-99999999 stays cheap). */
@@ -392,7 +421,7 @@ static struct call *call_new(struct model *m)
 	return c;
 }
 
-static struct conn *conn_new(struct call *c, struct device *d, enum cstate st)
+static struct conn *conn_new(struct model *m, struct call *c, struct device *d, enum cstate st)
 {
 	struct conn *x = calloc(1, sizeof(*x)), **pp;
 
@@ -406,21 +435,26 @@ static struct conn *conn_new(struct call *c, struct device *d, enum cstate st)
 		;
 	*pp = x;
 	c->nconns++;
-	x->dnext = d->conns;
-	d->conns = x;
+	/* The device's list is in order of joining too: "answer" takes the
+	 * oldest ringing call, snapshots list the oldest first. */
+	for (pp = &d->conns; *pp; pp = &(*pp)->dnext)
+		;
+	*pp = x;
+	idle_remove(m, d);
 	return x;
 }
 
-static void conn_unlink_dev(struct conn *x)
+static void conn_unlink_dev(struct model *m, struct conn *x)
 {
 	struct conn **pp = &x->dev->conns;
 
 	for (; *pp; pp = &(*pp)->dnext) {
 		if (*pp == x) {
 			*pp = x->dnext;
-			return;
+			break;
 		}
 	}
+	idle_add(m, x->dev);
 }
 
 static void conn_unlink_call(struct conn *x)
@@ -450,7 +484,7 @@ static void conn_free(struct model *m, struct conn *x)
 	struct device *d = x->dev;
 
 	conn_unlink_call(x);
-	conn_unlink_dev(x);
+	conn_unlink_dev(m, x);
 	free(x);
 	dev_gc(m, d);
 }
@@ -488,6 +522,7 @@ void model_free(struct model *m)
 	free(m->ctab);
 	free(m->dtab);
 	free(m->exts);
+	free(m->idle);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -690,13 +725,28 @@ static int deliver(struct sim *s, struct call *c, const char *to, const char *re
 			return 0;
 		}
 	}
-	x = conn_new(c, d, CS_ALERTING);
+	x = conn_new(&s->m, c, d, CS_ALERTING);
 	if (!x)
 		return M_ENOMEM;
 	emit_delivered(s, x, cause);
-	if (d->ext && d->fwd[FWD_NOANSWER][0] && c->redirects < MAX_REDIRECTS)
+	if (d->ext && d->fwd[FWD_NOANSWER][0] && c->redirects < MAX_REDIRECTS) {
+		x->noanswer_due = uv_now(s->loop) + (uint64_t)s->o.noanswer_s * 1000;
 		sched_add(s, (uint64_t)s->o.noanswer_s * 1000, noanswer_due, c->id, 0, d->num);
+	}
 	return 0;
+}
+
+/* The no-answer timer names the call by id: a ringing connection that moved
+ * into another call (transfer, conference) gets a timer under the new id
+ * for the time it had left. */
+static void noanswer_rearm(struct sim *s, struct conn *x)
+{
+	uint64_t now = uv_now(s->loop);
+
+	if (x->st != CS_ALERTING || !x->noanswer_due)
+		return;
+	sched_add(s, x->noanswer_due > now ? x->noanswer_due - now : 0, noanswer_due, x->call->id,
+		  0, x->dev->num);
 }
 
 /* A new call from device fd (connected at once for outside callers; an
@@ -713,7 +763,7 @@ static int originate(struct sim *s, struct device *fd, const char *to, const cha
 		return M_ENOMEM;
 	snprintf(c->calling, sizeof(c->calling), "%s", fd->num);
 	snprintf(c->called, sizeof(c->called), "%s", to);
-	x = conn_new(c, fd, fd->ext ? CS_INITIATED : CS_CONNECTED);
+	x = conn_new(&s->m, c, fd, fd->ext ? CS_INITIATED : CS_CONNECTED);
 	if (!x) {
 		call_free(&s->m, c);
 		return M_ENOMEM;
@@ -741,6 +791,11 @@ int op_make_call(struct sim *s, const char *from, const char *to, struct call **
 {
 	struct device *fd = model_dev(&s->m, from);
 
+	/* A second call from a phone that is talking is a consultation
+	 * (ConsultationCall), never a plain MakeCall (ECMA-269 state
+	 * incompatibility connectedCallExists). */
+	if (fd && fd->ext && dev_conn_in(fd, 1u << CS_CONNECTED))
+		return M_ECONNEXISTS;
 	if (!fd || !fd->ext) {
 		if (!number_valid(from))
 			return M_EINVCALLING;
@@ -771,8 +826,15 @@ int op_clear_conn(struct sim *s, struct conn *x)
 	x->st = CS_NULL;
 	emit_cleared_conn(s, x, "normalClearing");
 	if (c->nconns <= 2) {
-		for (struct conn *y = c->conns; y; y = y->cnext)
+		/* The last other party's connection goes to null as well
+		 * (ECMA-269: a call cannot exist with one connection): its
+		 * own ConnectionCleared, then CallCleared. */
+		for (struct conn *y = c->conns; y; y = y->cnext) {
+			if (y->st == CS_NULL)
+				continue;
 			y->st = CS_NULL;
+			emit_cleared_conn(s, y, "normalClearing");
+		}
 		emit_call_cleared(s, c, NULL, "normalClearing");
 		call_free(&s->m, c);
 		return 0;
@@ -838,18 +900,31 @@ static int check_pair(struct conn *held, struct conn *active)
 	return 0;
 }
 
-/* Moves connection y (not of device except) into call to. */
-static void conn_move(struct conn *y, struct call *to)
+/* Whether a party of call a (other than device except) is in call b too:
+ * joining the calls would put one device twice into the result. */
+static bool calls_share_party(struct call *a, struct call *b, struct device *except)
 {
-	struct conn **pp;
+	for (struct conn *y = a->conns; y; y = y->cnext) {
+		if (y->dev != except && call_conn_of(b, y->dev))
+			return true;
+	}
+	return false;
+}
 
+/* Moves connection y into call to, at *at (the end when at is NULL);
+ * returns where the next one goes to keep the order. */
+static struct conn **conn_move(struct sim *s, struct conn *y, struct call *to, struct conn **at)
+{
 	conn_unlink_call(y);
 	y->call = to;
-	y->cnext = NULL;
-	for (pp = &to->conns; *pp; pp = &(*pp)->cnext)
-		;
-	*pp = y;
+	if (!at)
+		for (at = &to->conns; *at; at = &(*at)->cnext)
+			;
+	y->cnext = *at;
+	*at = y;
 	to->nconns++;
+	noanswer_rearm(s, y);
+	return &y->cnext;
 }
 
 static void list_entry(struct sbuf *b, const char *newcall, const char *oldcall, const char *dev)
@@ -880,6 +955,8 @@ int op_transfer(struct sim *s, struct conn *held, struct conn *active, struct ca
 	}
 	if (!to)
 		return M_ESTATE;
+	if (calls_share_party(c1, c2, a))
+		return M_ESAMEDEV;
 	/* The resulting call is the consultation call (secondaryOldCall):
 	 * the held party moves into it, the transferring device leaves both. */
 	b = ev_begin(s, &s->ev, "TransferedEvent", c2, "transfer");
@@ -899,12 +976,18 @@ int op_transfer(struct sim *s, struct conn *held, struct conn *active, struct ca
 	sbuf_puts(b, "</transferredConnections>");
 	ev_extra(&s->ev, a);
 	conn_free(&s->m, active);
-	while (c1->conns && c1->conns != held)
-		conn_move(c1->conns, c2);
-	while (held->cnext)
-		conn_move(held->cnext, c2);
-	/* The held party's number is now the far end for the consulted one. */
-	if (c2->conns)
+	/* The held call's parties go in front, in their order: the first of
+	 * them is the result's calling party (for the consulted device the
+	 * far end is now the party it was transferred to). */
+	{
+		struct conn **at = &c2->conns;
+
+		while (c1->conns && c1->conns != held)
+			at = conn_move(s, c1->conns, c2, at);
+		while (held->cnext)
+			at = conn_move(s, held->cnext, c2, at);
+	}
+	if (c2->conns && c2->conns != to)
 		snprintf(c2->calling, sizeof(c2->calling), "%s", c2->conns->dev->num);
 	ev_emit(s, &s->ev);
 	call_free(&s->m, c1);
@@ -942,6 +1025,10 @@ int op_sst(struct sim *s, struct conn *active, const char *to, struct call **out
 	sbuf_puts(b, "</transferredConnections>");
 	ev_extra(&s->ev, a);
 	conn_free(&s->m, active);
+	/* When the transferring device made the call, the party it leaves
+	 * behind is the calling party from now on. */
+	if (!strcmp(c->calling, a->num) && c->conns)
+		snprintf(c->calling, sizeof(c->calling), "%s", c->conns->dev->num);
 	ev_emit(s, &s->ev);
 	*out = c;
 	return deliver(s, c, to, a->num, "singleStepTransfer");
@@ -967,9 +1054,11 @@ int op_conference(struct sim *s, struct conn *held, struct conn *active, struct 
 
 	if (!added)
 		return M_ESTATE;
+	if (calls_share_party(c2, c1, a))
+		return M_ESAMEDEV;
 	conn_free(&s->m, active);
 	while (c2->conns)
-		conn_move(c2->conns, c1);
+		conn_move(s, c2->conns, c1, NULL);
 	held->st = CS_CONNECTED;
 	b = ev_begin(s, &s->ev, "ConferencedEvent", c1, "conference");
 	ev_conn(b, "primaryOldCall", c1->idstr, a->num);
@@ -1032,7 +1121,8 @@ int op_pickup(struct sim *s, struct conn *x, struct device *by)
 	struct device *d = x->dev;
 	struct conn *y;
 
-	if (!by->ext)
+	/* Only a call ringing at one of this PBX's phones can be picked up. */
+	if (!by->ext || !d->ext)
 		return M_EINVDEV;
 	if (x->st != CS_ALERTING)
 		return M_ESTATE;
@@ -1042,7 +1132,7 @@ int op_pickup(struct sim *s, struct conn *x, struct device *by)
 	emit_diverted(s, c, d, by->num, "callPickup");
 	snprintf(c->lastredir, sizeof(c->lastredir), "%s", d->num);
 	conn_free(&s->m, x);
-	y = conn_new(c, by, CS_CONNECTED);
+	y = conn_new(&s->m, c, by, CS_CONNECTED);
 	if (!y)
 		return M_ENOMEM;
 	emit_established(s, y, "callPickup");

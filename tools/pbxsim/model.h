@@ -25,6 +25,15 @@
  * forwarding on no answer, is diverted after --noanswer-s. External
  * numbers always ring; they answer only when told (control "answer") or
  * in the load mode.
+ *
+ * Clearing: when a party leaves a 2-party call the other connection goes
+ * to null too (ECMA-269: no call with a single connection), so the events
+ * are ConnectionCleared for the leaving party, ConnectionCleared for the
+ * other, CallCleared; ClearCall ends every connection at once and sends
+ * CallCleared alone. A transfer or conference never puts a device into
+ * one call twice. A device's connections are kept oldest first, and the
+ * extensions without any connection are kept in an index-addressed list
+ * (model.idle) so the load mode finds an idle one in O(1).
  */
 #ifndef PBXSIM_MODEL_H
 #define PBXSIM_MODEL_H
@@ -51,7 +60,9 @@ enum {
 	M_EINVDEST,	    /* operation invalidDestination */
 	M_EINVCALLING,	    /* operation invalidCallingDevice */
 	M_ENOMEM,	    /* systemResourceAvailability resourceLimitExceeded */
-	M_ENOCALL,	    /* stateIncompatibility (nothing to pick up) */
+	M_ENOCALL,	    /* stateIncompatibility invalidObjectState (nothing to pick up) */
+	M_ECONNEXISTS,	    /* stateIncompatibility connectedCallExists */
+	M_ESAMEDEV,	    /* operation notDifferentDevices (a party in both calls) */
 };
 
 struct device {
@@ -63,14 +74,16 @@ struct device {
 	struct conn *conns;	  /* list through conn.dnext */
 	struct monitor *mons;	  /* list through monitor.dnext */
 	struct device *hnext;
+	long idle_pos; /* extensions: index in model.idle while it has no connection, else -1 */
 };
 
 struct conn {
 	struct call *call;
 	struct device *dev;
 	enum cstate st;
-	struct conn *cnext; /* in call */
-	struct conn *dnext; /* in device */
+	uint64_t noanswer_due; /* alerting with forwarding on no answer: when (loop ms), else 0 */
+	struct conn *cnext;    /* in call */
+	struct conn *dnext;    /* in device, oldest first */
 };
 
 struct call {
@@ -93,8 +106,12 @@ struct model {
 	uint32_t next_call;
 	uint64_t calls_total;
 	size_t nexts;
-	struct device **exts; /* extensions in configuration order (load mode) */
+	struct device **exts; /* extensions in configuration order */
 	size_t extcap;
+	/* Extensions without any connection, in no order (the load mode picks
+	 * one at random in O(1)); device.idle_pos is the index. */
+	struct device **idle;
+	size_t nidle;
 	int npgroups;
 };
 
@@ -118,7 +135,7 @@ struct call *model_call_id(struct model *m, uint32_t id);
 struct conn *model_conn(struct model *m, const char *callid, const char *dev, int *err);
 /* A device's connection in a call, or NULL. */
 struct conn *call_conn_of(struct call *c, struct device *d);
-/* The device's first connection in one of the states of mask (1 << st). */
+/* The device's oldest connection in one of the states of mask (1 << st). */
 struct conn *dev_conn_in(struct device *d, unsigned mask);
 bool dev_busy(struct device *d);
 /* Whether a number can be dialled at all (digits, + * #, 1..NUM_MAX-1). */

@@ -2,7 +2,10 @@
  * tools/pbxsim/services.c - the CSTA services: one request document in,
  * its positive response or a CSTAErrorCode out, the call model doing the
  * work (and sending the events). Element names are ECMA-323's; only local
- * names are matched, so every edition's namespace is accepted.
+ * names are matched, so every edition's namespace is accepted. Error values
+ * are spelled as in ECMA-323's error definitions (category element
+ * operation, stateIncompatibility, systemResourceAvailability or
+ * securityError, with one of that category's enumerated values).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,11 +56,18 @@ static void send_error(struct link *l, const char *invoke, int err)
 		cat = "stateIncompatibility";
 		val = "invalidObjectState";
 		break;
+	case M_ECONNEXISTS:
+		cat = "stateIncompatibility";
+		val = "connectedCallExists";
+		break;
+	case M_ESAMEDEV:
+		val = "notDifferentDevices";
+		break;
 	case M_EINVDEST:
 		val = "invalidDestination";
 		break;
 	case M_EINVCALLING:
-		val = "invalidCallingDevice";
+		val = "invalidCallingDeviceID";
 		break;
 	case M_ENOMEM:
 		cat = "systemResourceAvailability";
@@ -67,17 +77,17 @@ static void send_error(struct link *l, const char *invoke, int err)
 		val = "valueOutOfRange";
 		break;
 	case S_EUNKNOWN:
-		val = "requestIncompatibleWithObject";
+		val = "serviceNotSupported";
 		break;
 	case S_EMONLIMIT:
 		cat = "systemResourceAvailability";
 		val = "overallMonitorLimitExceeded";
 		break;
 	case S_ECROSSREF:
-		val = "invalidCrossRefID";
+		val = "invalidMonitorCrossRefID";
 		break;
 	case S_ESESSION:
-		cat = "securityError";
+		cat = "security";
 		val = "securityInfoViolated";
 		break;
 	default:
@@ -244,7 +254,7 @@ static int svc_monitor_start(struct req *r)
 	d = model_dev(&s->m, num);
 	if (!d || !d->ext)
 		return M_EINVDEV;
-	if (s->csta.monitor_limit && s->csta.nmons >= s->csta.monitor_limit)
+	if (s->csta.monitor_limited && s->csta.nmons >= s->csta.monitor_limit)
 		return S_EMONLIMIT;
 	mon = calloc(1, sizeof(*mon));
 	if (!mon)
@@ -522,7 +532,7 @@ static int svc_directed_pickup(struct req *r)
 	struct conn *x;
 	struct device *by;
 	struct call *c;
-	int err = get_conn(r, "callToBePickedUp", &x);
+	int err = get_ext_conn(r, "callToBePickedUp", &x);
 
 	if (!err)
 		err = get_ext(r, "requestingDevice", &by);

@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 void sim_log(struct sim *s, const char *fmt, ...)
 {
@@ -17,10 +19,59 @@ void sim_log(struct sim *s, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Whether xml[i] starts a <password> or <passWord> start tag (any prefix,
+ * any attributes); *end is then the index after its '>'. */
+static bool password_tag(const char *xml, size_t len, size_t i, size_t *end)
+{
+	size_t j = i + 1, name;
+
+	if (xml[i] != '<' || j >= len || xml[j] == '/')
+		return false;
+	name = j;
+	while (j < len && xml[j] != '>' && xml[j] != ' ' && xml[j] != '\t' && xml[j] != '/') {
+		if (xml[j] == ':')
+			name = j + 1; /* after a namespace prefix */
+		j++;
+	}
+	if (j - name != 8 || strncasecmp(xml + name, "password", 8))
+		return false;
+	while (j < len && xml[j] != '>')
+		j++;
+	if (j >= len || xml[j - 1] == '/')
+		return false;
+	*end = j + 1;
+	return true;
+}
+
+/* One line per document: line breaks become spaces, and what a password
+ * element holds is replaced by "***" (logs must not carry secrets). */
 void sim_log_doc(struct sim *s, char dir, const char invoke[4], const char *xml, size_t len)
 {
-	if (s->o.verbose)
-		fprintf(stderr, "%c %.4s %.*s\n", dir, invoke, (int)len, xml);
+	struct sbuf line;
+	size_t i = 0;
+
+	if (!s->o.verbose)
+		return;
+	sbuf_init(&line);
+	sbuf_printf(&line, "%c %.4s ", dir, invoke);
+	while (i < len) {
+		size_t end;
+
+		if (password_tag(xml, len, i, &end)) {
+			sbuf_add(&line, xml + i, end - i);
+			sbuf_puts(&line, "***");
+			i = end;
+			while (i < len && xml[i] != '<')
+				i++;
+			continue;
+		}
+		sbuf_add(&line, xml[i] == '\n' || xml[i] == '\r' ? " " : xml + i, 1);
+		i++;
+	}
+	sbuf_add(&line, "\n", 1);
+	if (sbuf_ok(&line))
+		fwrite(line.p, 1, line.len, stderr);
+	sbuf_free(&line);
 }
 
 void sim_session_ready(struct sim *s)

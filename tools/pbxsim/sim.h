@@ -31,7 +31,7 @@ struct opts {
 	unsigned load_hold_ms;
 	unsigned load_ring_ms;
 	unsigned load_internal_pct;
-	size_t monitor_limit;
+	long long monitor_limit; /* -1 = none */
 	bool require_session;
 	const char *user;
 	const char *password;
