@@ -55,8 +55,13 @@
  * "invalidCallID"), -ETIMEDOUT, -ENETDOWN, -ENOTSUP.
  *
  * Every function runs on the loop thread, and every slot of the manager's
- * vtable may be called from within ops->request() (a driver that knows the
- * answer at once may call request_done() before returning 0).
+ * vtable may be called from within any ops callback (a driver that knows
+ * the answer at once may call request_done() before request() returns 0;
+ * open() may report line_status() at once). The manager, in turn, may call
+ * ops back from within its slots, so a driver re-finds its own records
+ * after each call into the manager instead of holding pointers into tables
+ * that may grow. After driver_remove() the handle is gone: pending tokens
+ * are dropped without a request_done().
  *
  * Capabilities. A group and each line carry a UCS_CAP_* mask (ucs/lines.h):
  * what the driver can do for them. The manager intersects it with what the
