@@ -234,7 +234,6 @@ struct lm {
 
 	const struct ucs_msg_type *t_status, *t_state, *t_control, *t_result, *t_admin,
 		*t_admin_result;
-	const struct ucs_msg_type *t_presence; /* found when presence runs */
 	struct ucs_server *server, *admin_server;
 
 	struct lm_req *reqs; /* in flight */

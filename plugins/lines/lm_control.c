@@ -86,18 +86,33 @@ void lm_control_reply(struct lm *m, struct ucs_request *req, int status, const c
 	m->host->bus->reply(req, status, msg);
 }
 
+/* Does the request create a call (ucs/lines.h: "the new call (make,
+ * consult, pickup)")? A pickup by feature code goes out as a make. */
+static bool creates_call(int op)
+{
+	return op == UCS_OP_MAKE || op == UCS_OP_CONSULT || op == UCS_OP_PICKUP;
+}
+
 /* The usual end of a request: the answer goes to the requester; a call the
- * request created is named by its published id. */
+ * request created is named by its published id. Whatever id a driver hands
+ * back for another operation (a transfer's surviving call, say) is not a
+ * new call: the result's call stays empty and the call is not marked as
+ * made by the request. */
 void lm_reply_done(struct lm *m, struct lm_req *rq, int status, const char *reason,
 		   const char *call)
 {
 	struct lm_line *l = lm_line_find(m, rq->line);
 	struct ucs_id id = {{0}};
 
-	if (call && *call && l) {
-		lm_call_id(l, call, &id);
-		if (status == 0)
-			lm_calls_made(m, l, call, &rq->extra);
+	if (status == 0 && call && *call && l && creates_call(rq->rq.op)) {
+		/* a call whose events came first is named as it was published */
+		const struct lm_call *c = lm_call_by_pbx(l, call);
+
+		if (c)
+			id = c->ci.call;
+		else
+			lm_call_id(l, call, &id);
+		lm_calls_made(m, l, call, &rq->extra);
 	}
 	lm_control_reply(m, rq->bus_req, status, id.text, reason);
 }

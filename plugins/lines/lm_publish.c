@@ -7,7 +7,8 @@
  * presence: one "presence.in.line" per line whenever its state as presence
  * sees it may have changed (idle at start, then per call event, forwarding
  * and do-not-disturb). Presence registers that type; the manager looks it
- * up when it publishes, so presence may start after it or not at all.
+ * up every time it publishes, so presence may start after it, stop before
+ * it, or not run at all.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,11 +79,15 @@ void lm_publish_call(struct lm *m, struct lm_line *l, const struct lm_call *c)
 	publish(m, m->t_state, l->info.id.text, &c->ci, sizeof(c->ci));
 }
 
+/* Presence's type, found again for every message: presence owns it, and
+ * when presence stops first (a clean stop runs in reverse dependency order,
+ * and the two do not depend on each other) the type is withdrawn while
+ * drivers still remove their lines; a pointer kept from before would have
+ * every line's last words logged as "publishing after its type was
+ * withdrawn". The lookup is one hash probe. */
 static const struct ucs_msg_type *presence_type(struct lm *m)
 {
-	if (!m->t_presence)
-		m->t_presence = m->host->bus->type_find(UCS_PRESENCE_IN_LINE_TYPE, 1);
-	return m->t_presence;
+	return m->host->bus->type_find(UCS_PRESENCE_IN_LINE_TYPE, 1);
 }
 
 /* The line as presence sees it: the most telling of its calls. */
@@ -157,7 +162,7 @@ void lm_publish_gone(struct lm *m, struct lm_line *l)
 	const struct ucs_msg_type *t = presence_type(m);
 	struct ucs_presence_line in = {.size = sizeof(in), .state = UCS_LINE_GONE};
 
-	if (!t)
+	if (!t || !m->started)
 		return;
 	in.line = l->info.id;
 	in.internal = l->info.internal;

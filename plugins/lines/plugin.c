@@ -210,10 +210,12 @@ static void lm_stop(void *state)
 {
 	struct lm *m = state;
 
+	/* nothing more on the bus: what stop ends below (a request answered
+	 * -ESHUTDOWN, a redirection dropped) is no news to anyone */
+	m->started = false;
 	lm_requests_fini(m);
 	lm_redirect_fini(m);
 	lm_open_stop(m);
-	m->started = false;
 }
 
 static void lm_fini(void *state)

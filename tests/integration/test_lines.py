@@ -23,6 +23,7 @@ FIXTURES = os.path.join(SOURCE, "plugins", "dialplan", "tests", "fixtures")
 DATA = os.path.join(SOURCE, "config", "default")
 
 EPERM, ENOENT, EINVAL, ENETDOWN, ENOTSUP, ETIMEDOUT, EREMOTEIO = 1, 2, 22, 100, 95, 110, 121
+WITHDRAWN = re.compile(r"after its type was withdrawn")
 
 
 def num(ext):
@@ -116,6 +117,10 @@ class Server:
             self.p = None
         rc, _ = self.u.stop()
         check(rc == 0, f"clean exit ({rc})")
+        # presence stops before the driver removes its lines: the line manager
+        # must not publish into the types presence took with it
+        bad = [x for x in self.u.lines if x and WITHDRAWN.search(x)]
+        check(not bad, f"publishing into a withdrawn type at stop: {bad[:3]} ({len(bad)})")
 
     def close(self):
         if self.p:
@@ -1057,10 +1062,99 @@ def pickup_named_call():
     run(Server(), body)
 
 
+def clean_stop():
+    """A clean stop with lines, calls and presence: presence owns
+    "presence.in.line" and stops before the driver removes its lines (they do
+    not depend on each other; the loader stops in reverse start order), so
+    the line manager's last words for each line must not go into that
+    withdrawn type: no "publishing ... after its type was withdrawn"."""
+    lines = [td_line(e) for e in range(121, 141)]
+
+    def body(s):
+        ring(s, "pbx/121", "a1", "00891234567", "121")
+        s.td("event pbx/122 established connected b1 calling=122 called=00301234 "
+             "connected=00301234")
+        s.td("event pbx/123 held held c1 calling=00891 called=123")
+        check(len(s.calls("pbx/121")) == 1 and len(s.calls("pbx/123")) == 1, "calls are up")
+        # presence runs and hears the line manager (the type is live until it stops)
+        check(json.loads(s.p.ok("owners pbx/121")) == ["alice"], "presence is bound")
+        s.p.close()
+        s.p = None
+        rc, _ = s.u.stop()
+        check(rc == 0, f"clean exit ({rc})")
+        log = s.u.log()
+        # the lines went at stop (after presence: with the type pointer kept
+        # from start, this case logged 2 warnings per line, 40 here)
+        gone = s.u.index(r"info \[lines\] driver td removed")
+        check(gone > s.u.index(r"\[core\] SIGTERM: stopping"),
+              "the driver removed its lines at stop")
+        bad = [x for x in s.u.lines if x and WITHDRAWN.search(x)]
+        check(not bad, f"no publishing into withdrawn types: {bad[:3]} ({len(bad)} lines)")
+        check(not re.search(r"(warning|error) \[lines\]", log.split("stopping", 1)[-1]),
+              f"the line manager stops quietly:\n{log[-3000:]}")
+
+    srv = Server(td_lines=lines)
+    try:
+        srv.start()
+        body(srv)
+    finally:
+        srv.close()
+
+
+def control_results():
+    """call.control's result names a call only for the requests that create
+    one (make, consult, pickup), by its published id "<driver>/<pbx id>";
+    whatever id a driver hands back for another operation stays out."""
+    def body(s):
+        ring(s, "pbx/121", "a1", "00891234567", "121")
+        s.td("event pbx/121 established connected a1 calling=00891234567 called=121 "
+             "connected=121")
+        r = s.call(op="consult", actor="alice", line="pbx/121", call="td/a1", number="122")
+        check(r["status"] == 0 and re.fullmatch(r"td/tdc\d+", r["call"]),
+              f"consult names the consultation call: {r}")
+        # the driver answers later and hands back a call id with each answer
+        s.td("answer pbx/121 hold")
+
+        def later(q, pbx_call):
+            s.requests()
+            mark = len(s.u.lines)
+            s.p.sock.sendall(("ln.call " + json.dumps(q) + "\n").encode())
+            s.u.wait_for(r"\[testdriver\] request %s line pbx/121 .*token (\d+)" % q["op"],
+                         after=mark)
+            rq = s.requests()
+            check(len(rq) == 1 and rq[0]["op"] == q["op"], f"one request: {rq}")
+            token = rq[0]["token"]
+            s.td(f"done {token} ok call={pbx_call}")
+            got = s.p._line(time.monotonic() + 5)
+            check(got.startswith("ok "), f"reply: {got}")
+            return json.loads(got[3:])
+
+        r = later(dict(op="transfer", actor="alice", line="pbx/121", call="td/a1",
+                       number="123"), "a1")
+        check(r["status"] == 0 and r["call"] == "", f"a transfer creates no call: {r}")
+        r = later(dict(op="hold", actor="alice", line="pbx/121", call="td/a1"), "a1")
+        check(r["status"] == 0 and r["call"] == "", f"hold creates no call: {r}")
+        r = later(dict(op="make", actor="alice", line="pbx/121", number="0891234567"), "m5")
+        check(r["status"] == 0 and r["call"] == "td/m5", f"make: the published id: {r}")
+        # the made call's first event came before the answer: named as published
+        s.td("event pbx/121 originated initiated m6 calling=121 called=00891234567")
+        r = later(dict(op="make", actor="alice", line="pbx/121", number="0891234567"), "m6")
+        check(r["status"] == 0 and r["call"] == "td/m6" and
+              [c["call"] for c in s.calls("pbx/121") if c["call"] == "td/m6"] == ["td/m6"],
+              f"make after its event: {r}")
+        s.td("answer pbx/121 ok")
+        # a pickup (directly: group "always pickup") names the picked call
+        ring(s, "pbx/122", "p1", "00891234567", "122")
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        check(r["status"] == 0 and re.fullmatch(r"td/\S+", r["call"]), f"pickup: {r}")
+
+    run(Server(lines={"groups": [{"name": "pbx", "always_pickup": True}]}), body)
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (
         config_errors, line_status, incoming_call, rights_matrix, pickup, capabilities,
         driver_answers, not_available, resync, transfer_keeps_id, redirection, remote_office,
         retry, admin, admin_api, presence_binding, bad_driver_input, reload, interest,
         two_pbxs, long_call_ids, authorised_dial, simulate_mode, dial_results,
-        redirect_unwatched, pickup_named_call)})
+        redirect_unwatched, pickup_named_call, clean_stop, control_results)})

@@ -178,17 +178,18 @@ static void report_open(struct td *t, struct td_line *l)
 static struct td_leg *leg_new(struct td *t, size_t line, const char *call, const char *calling,
 			      const char *called)
 {
+	/* the leg is built aside: the strings may be another leg's (a pickup
+	 * copies the ringing leg), which the compiler cannot tell from this
+	 * slot, so no snprintf may write where it reads */
+	struct td_leg n = {.used = 1, .line = line};
+
+	snprintf(n.call, sizeof(n.call), "%s", call);
+	snprintf(n.calling, sizeof(n.calling), "%s", calling);
+	snprintf(n.called, sizeof(n.called), "%s", called);
 	for (size_t i = 0; i < MAX_LEGS; i++)
 		if (!t->legs[i].used) {
-			struct td_leg *g = &t->legs[i];
-
-			memset(g, 0, sizeof(*g));
-			g->used = 1;
-			g->line = line;
-			snprintf(g->call, sizeof(g->call), "%s", call);
-			snprintf(g->calling, sizeof(g->calling), "%s", calling);
-			snprintf(g->called, sizeof(g->called), "%s", called);
-			return g;
+			t->legs[i] = n;
+			return &t->legs[i];
 		}
 	return NULL;
 }
