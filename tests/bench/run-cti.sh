@@ -17,25 +17,58 @@
 # Order: ucsd starts first (its CSTA link retries until the PBX listens),
 # the sessions log in and subscribe, then pbxsim starts with --load; once
 # every extension is monitored and synchronised (no more requests from ucsd)
-# and the load has run for the warm-up, the measurement window opens (pbxsim `stats` read, the generator signalled)
-# and closes BENCH_CTI_WINDOW_S later the same way.
+# and the load has run for the warm-up, the measurement window opens
+# (pbxsim `stats` read, the generator signalled) and closes
+# BENCH_CTI_WINDOW_S later the same way.
+#
+# What is counted where. pbxsim sends one CSTA event document per monitor
+# (an internal call's event goes to both extensions' monitors); line-csta
+# reports it for that one line; lines publishes one call.state for it; and
+# exactly one session watches each line (fan-out 1). pbxsim's own counter
+# is what it QUEUED on the link, not what ucsd read: it is the offered
+# load. What ucsd processed is the line manager's own counter of the call
+# events line-csta handed it ("events" in the lines plugin's status, read
+# through admin-api's status.get at both ends of the window). The sessions
+# receive fewer call.event notifications than that by design: the manager
+# publishes nothing for an event that changes nothing (the CallCleared after
+# the line's own ConnectionCleared, a snapshot of an unchanged call).
 #
 # Figures ("bench NAME VALUE UNIT"):
 #   cti_monitor_5000_s         pbxsim's start to 5,000 monitors (ucsd's link
 #                              connects at its next retry, within 0.5 s)
 #   cti_sync_5000_s            ... to the last request of the start (snapshot,
-#                              forwarding, do-not-disturb of every device), under load
-#   cti_pbx_events_s           CSTA events pbxsim sent per second in the window
-#                              (each one decoded by line-csta, turned into call
-#                              state by lines, formatted and fanned out)
+#                              forwarding, do-not-disturb of every device), under
+#                              load: when pbxsim's received counter last grew
+#                              (polled every 0.2 s; settled after 2 s unchanged)
+#   cti_events_processed_s     call events line-csta decoded and the line
+#                              manager took per second in the window (lines'
+#                              status counter; "nan" without admin-api)
+#   cti_pbx_events_offered_s   CSTA event documents pbxsim queued per second in
+#                              the window (the offered load; "# " line: processed
+#                              in % of offered: below 100 % means a backlog)
 #   cti_pbx_call_attempts_s    calls pbxsim's load started per second
-#   cti_client_call_events_s   call.event notifications received by the
-#                              sessions per second (and its worst / best second)
+#   cti_client_call_events_s   call.event notifications the sessions received
+#                              per second in the window: formatted and delivered
+#                              (and its worst / best second)
 #   cti_loop_worst_stall_ms    the longest time ucsd's loop was held, from the
-#                              loopstall plugin's 5 ms timer, over the window
+#                              loopstall plugin's 5 ms timer, over the window;
+#                              CAVEAT: a gap is not necessarily ucsd's doing.
+#                              The "# " line beside it splits the worst gap:
+#                              time the loop thread was on a CPU (ucsd's own
+#                              work holding the loop), time it was runnable but
+#                              waited for a CPU (scheduling delay: the cores are
+#                              shared with pbxsim, the generator and anything
+#                              else on the machine), and its involuntary
+#                              switches; the rest it slept (in epoll, or
+#                              blocked in a system call)
 #   cti_ucsd_cpu_pct           ucsd's CPU (all threads) over the window, in % of
 #                              one core (pbxsim's and the generator's as "# " lines)
 #   cti_ucsd_rss_kb / cti_ucsd_rss_peak_kb   VmRSS at the window's end, VmHWM
+#
+# The run fails (exit 1) when line-csta logged a lost link
+# ("[line-csta] link pbx: connection lost") from the start of the load to
+# the window's end, when pbxsim has fewer monitors than extensions at the
+# end, or when a session was lost.
 #
 # Knobs (environment): BENCH_CTI_EXTENSIONS (5000), BENCH_CTI_SESSIONS (1000),
 # BENCH_CTI_RATE (5000 calls/s), BENCH_CTI_HOLD_MS (200), BENCH_CTI_RING_MS
@@ -51,6 +84,10 @@ pbxsim=$build/tools/pbxsim/pbxsim
 ucsd=$build/core/ucsd
 passwd=$build/plugins/auth/ucs-passwd
 plugins="dialplan userdb-file auth presence lines line-csta client-api"
+# admin-api, when built, shows the line manager's counters (status.get)
+if [ -e "$build/plugins/admin-api.so" ]; then
+	plugins="$plugins admin-api"
+fi
 for f in "$gen" "$stall" "$pbxsim" "$ucsd" "$passwd"; do
 	if [ ! -e "$f" ]; then
 		echo "# run-cti: $f not built (ninja -C $build benchmarks)"
@@ -130,6 +167,25 @@ while b"\n" not in buf:
 print(buf.split(b"\n")[0].decode())
 PY
 }
+# The line manager's and line-csta's counters through admin-api's status.get:
+# "events=N documents_in=N" (empty without admin-api).
+adminstat() {
+	[ -n "$aport" ] || return 0
+	python3 - "$aport" "$password" "$src/tests/integration" <<'PY'
+import sys, time
+sys.path.insert(0, sys.argv[3])
+from wsclient import RawClient
+c = RawClient(int(sys.argv[1]), timeout=10)
+c.handshake("/ws")
+r = c.call("admin.login", {"login": "bench", "password": sys.argv[2]}, id=1)
+assert "result" in r, r
+r = c.call("status.get", {}, id=2)
+plugins = {p["name"]: p.get("status") or {} for p in r["result"]["plugins"] or []}
+docs = sum(l.get("documents_in", 0) for l in plugins.get("line-csta", {}).get("links", []))
+print("events=%d documents_in=%d at=%.3f" % (plugins["lines"]["events"], docs, time.time()))
+c.close()
+PY
+}
 field() { # NAME "ok a=1 b=2": the value of NAME
 	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
@@ -188,6 +244,15 @@ EOF
 
 csta_port=$(free_port)
 port=$(free_port)
+aport=
+admin_cfg=
+case " $plugins " in
+*" admin-api "*)
+	aport=$(free_port)
+	admin_cfg="\"admin-api\": {\"interfaces\": [{\"bind\": \"127.0.0.1\", \"port\": $aport, \"tls\": \"plain\"}],
+                \"accounts\": [{\"login\": \"bench\", \"password_hash\": \"$hash\"}], \"create_admin\": false},"
+	;;
+esac
 cat >"$scratch/etc/ucsd.json" <<EOF
 {
   "dialplan": {"config_dir": "$scratch/loc", "data_dir": "$src/config/default",
@@ -198,6 +263,7 @@ cat >"$scratch/etc/ucsd.json" <<EOF
   "line-csta": {"links": [{"name": "pbx", "host": "127.0.0.1", "port": $csta_port,
                            "location": "Bench", "devices": ["$first_ext-$last_ext"]}],
                 "reconnect_min_ms": 200, "reconnect_max_ms": 500},
+  $admin_cfg
   "loopstall": {"tick_ms": 5, "report_s": 1}
 }
 EOF
@@ -228,6 +294,7 @@ fi
 grep '^# ' "$scratch/gen.out" || true
 
 # the PBX with its load; ucsd's link connects at its next retry
+ll=$(wc -l <"$scratch/ucsd.log")
 t0=$(date +%s.%N)
 $prio "$pbxsim" --port "$csta_port" --control 0 --extensions "$first_ext-$last_ext" \
 	--load "$rate" --load-duration-s 3600 --load-hold-ms "$hold_ms" \
@@ -252,31 +319,36 @@ t1=$(date +%s.%N)
 echo "bench cti_monitor_${n_ext}_s $(echo "$t1 - $t0" | bc -l | awk '{printf "%.2f", $1}') s"
 # After the monitors, line-csta asks for each device's calls, forwarding and
 # do-not-disturb: the start is over when nothing more arrives at the PBX for
-# two seconds (the load itself sends no requests).
+# two seconds (the load itself sends no requests); its end is the time the
+# received counter was last seen to grow.
 last=-1
 same=0
 i=0
-while [ $same -lt 4 ]; do
+t2=$t1
+while [ $same -lt 10 ]; do
 	got=$(field received "$(pbxctl stats)")
+	now=$(date +%s.%N)
 	if [ "$got" = "$last" ]; then
 		same=$((same + 1))
 	else
 		same=0
+		t2=$now
 	fi
 	last=$got
-	if [ $i -ge 240 ]; then
+	if [ $i -ge 600 ]; then
 		echo "# run-cti: the requests of the start did not settle within 120 s"
 		exit 1
 	fi
-	sleep 0.5
+	sleep 0.2
 	i=$((i + 1))
 done
-t2=$(date +%s.%N)
-echo "bench cti_sync_${n_ext}_s $(echo "$t2 - $t0 - 2" | bc -l | awk '{printf "%.2f", $1}') s"
+echo "bench cti_sync_${n_ext}_s $(echo "$t2 - $t0" | bc -l | awk '{printf "%.2f", $1}') s"
 echo "# run-cti: $last CSTA requests from ucsd by then"
 
 sleep "$warmup_s"
 s0=$(pbxctl stats)
+ts0=$(date +%s.%N)
+a0=$(adminstat)
 c0=$(cpu_s "$pid")
 p0=$(cpu_s "$ppid_")
 g0=$(cpu_s "$gpid")
@@ -285,12 +357,15 @@ w0=$(date +%s.%N)
 kill -USR1 "$gpid"
 sleep "$window_s"
 s1=$(pbxctl stats)
+ts1=$(date +%s.%N)
+a1=$(adminstat)
 c1=$(cpu_s "$pid")
 p1=$(cpu_s "$ppid_")
 g1=$(cpu_s "$gpid")
 w1=$(date +%s.%N)
 kill -USR2 "$gpid"
 l1=$(wc -l <"$scratch/ucsd.log")
+mons=$(pbxctl monitors)
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
 echo "# run-cti: pbxsim stats at the window's start: $s0"
@@ -298,24 +373,63 @@ echo "# run-cti: pbxsim stats at the window's end:   $s1"
 secs=$(echo "$w1 - $w0" | bc -l)
 ev=$(($(field events "$s1") - $(field events "$s0")))
 calls=$(($(field calls "$s1") - $(field calls "$s0")))
-echo "bench cti_pbx_events_s $(echo "$ev / $secs" | bc -l | awk '{printf "%.0f", $1}') events/s"
-echo "bench cti_pbx_call_attempts_s $(echo "$calls / $secs" | bc -l | awk '{printf "%.0f", $1}') calls/s"
+# each counter over the time between its own two readings
+offered=$(echo "$ev / ($ts1 - $ts0)" | bc -l | awk '{printf "%.0f", $1}')
+calls_s=$(echo "$calls / ($ts1 - $ts0)" | bc -l | awk '{printf "%.0f", $1}')
 worst=$(sed -n "$((l0 + 1)),${l1}p" "$scratch/ucsd.log" |
 	sed -n 's/.*\[loopstall\] period worst \([0-9.]*\) ms.*/\1/p' | sort -g | tail -n 1)
-echo "# run-cti: the loop's worst stall of each second in the window (ms): $(sed -n "$((l0 + 1)),${l1}p" "$scratch/ucsd.log" |
-	sed -n 's/.*\[loopstall\] period worst \([0-9.]*\) ms.*/\1/p' | awk '{printf "%.0f ", $1}')"
-echo "bench cti_loop_worst_stall_ms ${worst:-nan} ms"
-echo "bench cti_ucsd_cpu_pct $(echo "($c1 - $c0) / $(getconf CLK_TCK) / $secs * 100" | bc -l | awk '{printf "%.0f", $1}') %"
+worst_line=$(sed -n "$((l0 + 1)),${l1}p" "$scratch/ucsd.log" |
+	sed -n 's/.*\[loopstall\] period worst \([0-9.]*\) ms (\(.*\)),.*/\1 \2/p' |
+	sort -g | tail -n 1 | cut -d' ' -f2-)
+stalls=$(sed -n "$((l0 + 1)),${l1}p" "$scratch/ucsd.log" |
+	sed -n 's/.*\[loopstall\] period worst \([0-9.]*\) ms.*/\1/p' | awk '{printf "%.0f ", $1}')
 tck=$(getconf CLK_TCK)
-echo "# run-cti: CPU over the window: pbxsim $(echo "($p1 - $p0) / $tck / $secs * 100" | bc -l | awk '{printf "%.0f", $1}') %, the sessions' generator $(echo "($g1 - $g0) / $tck / $secs * 100" | bc -l | awk '{printf "%.0f", $1}') % (of one core each; $(nproc) cores shared by all three)"
-echo "bench cti_ucsd_rss_kb $rss kB"
-echo "bench cti_ucsd_rss_peak_kb $hwm kB"
+ucpu=$(echo "($c1 - $c0) / $tck / $secs * 100" | bc -l | awk '{printf "%.0f", $1}')
+pcpu=$(echo "($p1 - $p0) / $tck / $secs * 100" | bc -l | awk '{printf "%.0f", $1}')
+gcpu=$(echo "($g1 - $g0) / $tck / $secs * 100" | bc -l | awk '{printf "%.0f", $1}')
 
 status=0
 kill -TERM "$gpid"
 wait "$gpid" || status=1
 gpid=
+processed=
+if [ -n "$a0" ] && [ -n "$a1" ]; then
+	echo "# run-cti: ucsd's counters at the window's start: $a0"
+	echo "# run-cti: ucsd's counters at the window's end:   $a1"
+	processed=$(echo "($(field events "$a1") - $(field events "$a0")) / ($(field at "$a1") - $(field at "$a0"))" |
+		bc -l | awk '{printf "%.0f", $1}')
+fi
+echo "# run-cti: fan-out: one session per line; pbxsim sends one event document per monitor"
+echo "#   (an internal call's event goes to both monitors), line-csta hands each to the line"
+echo "#   manager for its one line, the line's one session gets a call.event when it changed"
+echo "bench cti_events_processed_s ${processed:-nan} events/s"
+echo "bench cti_pbx_events_offered_s $offered events/s"
+if [ -n "$processed" ] && [ "$offered" -gt 0 ]; then
+	echo "# run-cti: processed $(echo "$processed * 100 / $offered" | bc -l | awk '{printf "%.1f", $1}') % of offered"
+fi
+echo "bench cti_pbx_call_attempts_s $calls_s calls/s"
+echo "# run-cti: the loop's worst stall of each second in the window (ms): $stalls"
+echo "bench cti_loop_worst_stall_ms ${worst:-nan} ms"
+echo "# run-cti: the worst gap: ${worst_line:-?}"
+echo "#   (caveat: only the on-CPU part is ucsd's work holding the loop; waiting for a CPU is"
+echo "#   scheduling delay on shared cores; the rest the loop thread slept or was blocked)"
+echo "bench cti_ucsd_cpu_pct $ucpu %"
+echo "# run-cti: CPU over the window: pbxsim $pcpu %, the sessions' generator $gcpu % (of one core each; $(nproc) cores shared by all three)"
+echo "bench cti_ucsd_rss_kb $rss kB"
+echo "bench cti_ucsd_rss_peak_kb $hwm kB"
 grep -v '^ready$' "$scratch/gen.out" | grep -v '^# bench-cti: .* sessions ready' || true
+# a lost link or a lost monitor makes the figures meaningless
+drops=$(sed -n "$((ll + 1)),${l1}p" "$scratch/ucsd.log" | grep -c '\[line-csta\] link [^ ]*: connection lost' || true)
+if [ "$drops" -gt 0 ]; then
+	echo "# run-cti: FAILED: line-csta lost its link $drops time(s) during the load:"
+	sed -n "$((ll + 1)),${l1}p" "$scratch/ucsd.log" | grep '\[line-csta\] link [^ ]*: connection lost' |
+		head -n 3 | sed 's/^/#   /'
+	status=1
+fi
+if [ "$mons" != "ok $n_ext" ]; then
+	echo "# run-cti: FAILED: pbxsim has $mons monitors at the window's end, not $n_ext"
+	status=1
+fi
 # what went wrong inside ucsd, if anything
 grep -E ' (warning|error) \[' "$scratch/ucsd.log" | sed 's/[0-9]\+/N/g' | sort | uniq -c |
 	sort -rn | head -n 10 | sed 's/^/# ucsd: /' || true

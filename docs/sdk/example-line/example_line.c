@@ -15,6 +15,13 @@
  * returns 0 from request() and calls request_done() when the PBX's answer
  * arrives.
  *
+ * Opening: every line is OPEN at start, followed by its snapshot and
+ * line_synced(). The manager may ask to open a line that is open already
+ * (it re-opens every line after a driver_reinit()): that is a resync of an
+ * open line - line_resync(), the snapshot, line_synced() - not a second OPEN
+ * (el_open_line). The manager's slots are called from inside ops->open()
+ * and ops->request(), which the contract allows.
+ *
  * What the driver does NOT do (the line manager does it): numbers are
  * reported as the PBX uses them ("11"), never formatted; no rights, no
  * users, no dialplan, no journal; no check of the capability mask on
@@ -46,6 +53,7 @@
 struct el_line {
 	char device[32];     /* the PBX's number of the extension */
 	char id[UCS_ID_MAX]; /* "<group>/<device>" */
+	int open;	     /* reported UCS_LS_OPEN (and not reported otherwise since) */
 };
 
 /* A call of the loopback PBX: two legs, 0 the caller's and 1 the callee's,
@@ -143,14 +151,31 @@ static void el_emit_both(struct el *e, const struct el_call *c, int event)
 /*
  * A line was opened (at start, or again on the manager's request): it is
  * OPEN, then the calls its device has now are reported as snapshots, then
- * line_synced() - the manager ends every call it still held for the line
- * that the snapshot did not name.
+ * line_synced() - the manager ends every call of the line that no event
+ * named since the line turned OPEN.
+ *
+ * The manager may ask to open a line that is open already (it re-opens
+ * every line after driver_reinit()). Reporting OPEN again would change
+ * nothing, and its line_synced() would end calls by the events of the
+ * previous open: the status did not change, so the snapshot begins with
+ * line_resync() instead. A manager older than that slot has no resync; the
+ * snapshot is then reported without line_synced() (a call it does not name
+ * stays until its next event: better than ending a live one).
  */
 static void el_open_line(struct el *e, int li)
 {
-	const char *id = e->lines[li].id;
+	struct el_line *l = &e->lines[li];
+	const char *id = l->id;
+	int synced = 1;
 
-	e->mgr->line_status(e->drv, id, UCS_LS_OPEN, "");
+	if (!l->open) {
+		l->open = 1;
+		e->mgr->line_status(e->drv, id, UCS_LS_OPEN, "");
+	} else if (UCS_HAS_SLOT(e->mgr, struct ucs_linemgr_api, line_resync)) {
+		e->mgr->line_resync(e->drv, id);
+	} else {
+		synced = 0;
+	}
 	for (size_t i = 0; i < EL_MAX_CALLS; i++) {
 		const struct el_call *c = &e->calls[i];
 
@@ -158,7 +183,8 @@ static void el_open_line(struct el *e, int li)
 			if (c->line[leg] == li && c->state[leg] != UCS_CS_NULL)
 				el_emit(e, c, leg, UCS_CE_SNAPSHOT, "");
 	}
-	e->mgr->line_synced(e->drv, id);
+	if (synced)
+		e->mgr->line_synced(e->drv, id);
 }
 
 /* ---- the requests of the manager, carried out by the loopback PBX ---- */
@@ -326,9 +352,12 @@ static int el_read_config(struct el *e)
 	const struct ucs_cfg_api *cfg = e->host->cfg;
 	const struct ucs_cfg *section = cfg->section(e->self);
 	int n = cfg->count(section, "devices");
+	/* both have defaults, but get_string() answers NULL for an absent key */
+	const char *group = cfg->get_string(section, "group");
+	const char *location = cfg->get_string(section, "location");
 
-	snprintf(e->group, sizeof(e->group), "%s", cfg->get_string(section, "group"));
-	snprintf(e->location, sizeof(e->location), "%s", cfg->get_string(section, "location"));
+	snprintf(e->group, sizeof(e->group), "%s", group ? group : "");
+	snprintf(e->location, sizeof(e->location), "%s", location ? location : "");
 	if (n < 1 || n > EL_MAX_LINES || !e->group[0]) {
 		LOG(e, UCS_LOG_ERROR, "1 to %d devices and a group name, please", EL_MAX_LINES);
 		return -EINVAL;
@@ -337,6 +366,8 @@ static int el_read_config(struct el *e)
 		struct el_line *l = &e->lines[i];
 		const char *dev = cfg->list_string(section, "devices", (size_t)i);
 
+		if (!dev)
+			dev = "";
 		if (!dev[0] || strlen(dev) >= sizeof(l->device) || el_line_by_device(e, dev) >= 0) {
 			LOG(e, UCS_LOG_ERROR, "device '%s' is empty, too long or given twice", dev);
 			return -EINVAL;
@@ -417,13 +448,18 @@ static int el_start(void *state)
 	return 0;
 }
 
-/* Step 6: the lines become REMOVED; nothing of ours is called afterwards. */
+/* Step 6: the lines become REMOVED; nothing of ours is called afterwards.
+ * The handle is dead after driver_remove(): a real driver also drops its
+ * pending request tokens here without request_done() (the manager failed
+ * those requests itself) and never touches e->drv again. */
 static void el_stop(void *state)
 {
 	struct el *e = state;
 
 	e->mgr->driver_remove(e->drv);
 	e->drv = NULL;
+	for (size_t i = 0; i < e->n_lines; i++)
+		e->lines[i].open = 0;
 }
 
 static void el_fini(void *state)
