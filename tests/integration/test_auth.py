@@ -705,10 +705,17 @@ def cancel_and_stop():
         # not cancelled: done() exactly once
         ans = p.ok(f"auth.cancel user alice {hx('right')} 127.0.0.1 1000 0", timeout=15)
         check(ans == "done_calls=1 cancelled=0", f"an answered login: {ans}")
-        # hanging up does not dodge the count: three cancelled guesses lock
+        # hanging up does not dodge the count: three cancelled guesses lock.
+        # Each guess must have started before its cancel (one cancelled while
+        # still queued never ran, so it rightly counts nothing): the next
+        # guess goes only after the last one's failure was decided, so it
+        # never waits behind another hash in the pool, even on a slow
+        # (sanitizer) build.
         for _ in range(3):
+            mark = len(u.lines)
             ans = p.ok(f"auth.cancel user alice {hx('guess')} 127.0.0.1 40 500")
             check(ans == "done_calls=0 cancelled=1", ans)
+            u.wait_for(r'audit: login failed: login="alice"', timeout=30, after=mark)
         expect(login(p, "alice", "right"), "EAGAIN", "locked by cancelled guesses")
         p.ok("auth.release alice")
         # stop with logins running and queued: no answer after the stop
