@@ -66,14 +66,20 @@ void csta_reader_free(struct csta_reader *r)
 	r->len = r->cap = 0;
 }
 
-/* Appends to the partial frame; the buffer never grows beyond one frame. */
-static int reader_keep(struct csta_reader *r, const uint8_t *data, size_t len)
+/* Moves input into the partial frame until it holds want bytes or the input
+ * runs out (*data and *len advance past what it took); the buffer never grows
+ * beyond one frame. */
+static int reader_fill(struct csta_reader *r, size_t want, const uint8_t **data, size_t *len)
 {
-	if (r->len + len > r->cap) {
+	size_t take = want - r->len;
+
+	if (take > *len)
+		take = *len;
+	if (r->len + take > r->cap) {
 		size_t cap = r->cap ? r->cap : 1024;
 		uint8_t *p;
 
-		while (cap < r->len + len)
+		while (cap < r->len + take)
 			cap *= 2;
 		p = realloc(r->buf, cap);
 		if (!p)
@@ -81,8 +87,10 @@ static int reader_keep(struct csta_reader *r, const uint8_t *data, size_t len)
 		r->buf = p;
 		r->cap = cap;
 	}
-	memcpy(r->buf + r->len, data, len);
-	r->len += len;
+	memcpy(r->buf + r->len, *data, take);
+	r->len += take;
+	*data += take;
+	*len -= take;
 	return 0;
 }
 
@@ -97,14 +105,9 @@ int csta_reader_feed(struct csta_reader *r, const uint8_t *data, size_t len, cst
 
 		/* Complete the header first, then exactly the body it announces. */
 		if (r->len < CSTA_HEADER_BYTES) {
-			take = CSTA_HEADER_BYTES - r->len;
-			if (take > len)
-				take = len;
-			err = reader_keep(r, data, take);
+			err = reader_fill(r, CSTA_HEADER_BYTES, &data, &len);
 			if (err)
 				goto out;
-			data += take;
-			len -= take;
 			if (r->len < CSTA_HEADER_BYTES)
 				break;
 		}
@@ -123,14 +126,9 @@ int csta_reader_feed(struct csta_reader *r, const uint8_t *data, size_t len, cst
 			len -= take;
 			continue;
 		}
-		take = total - r->len;
-		if (take > len)
-			take = len;
-		err = reader_keep(r, data, take);
+		err = reader_fill(r, total, &data, &len);
 		if (err)
 			goto out;
-		data += take;
-		len -= take;
 		if (r->len == total) {
 			r->len = 0;
 			err = h(arg, invoke, (const char *)r->buf + CSTA_HEADER_BYTES,

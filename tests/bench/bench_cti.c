@@ -8,8 +8,8 @@
  * lines.subscribe (every line of hers) - and then only receives: it counts
  * the call.event and line.event notifications the server fans out to it.
  * Session i logs in as PREFIX + i with `digits` digits. At most `window`
- * sessions are in a phase's operation at once. The framing and the upgrade
- * are wsrpc's own client side (ws_frame.h, ws_http.h).
+ * sessions are in a phase's operation at once. The WebSocket client side is
+ * bench_ws.h's, shared with bench_sessions.c.
  *
  * Once every session is subscribed it prints "ready" on stdout (the script
  * then starts the PBX's load). The measurement window is opened by SIGUSR1
@@ -32,13 +32,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <uv.h>
 
+#include "bench_ws.h"
 #include "ws_frame.h"
-#include "ws_http.h"
 
 #define READ_BUF   (256 * 1024)
 #define MAX_SECOND 3600
@@ -88,23 +87,6 @@ struct bench {
 };
 
 static uint8_t read_buf[READ_BUF];
-static uint64_t rng_state = 0x2545f4914f6cdd1du;
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint32_t rnd32(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
-}
 
 static void pump(struct bench *b);
 static void finish(struct bench *b);
@@ -131,56 +113,11 @@ static void fail(struct conn *c, const char *msg)
 	pump(b);
 }
 
-static void on_written(uv_write_t *req, int status)
+static int raw_send(void *session, const uint8_t *data, size_t len)
 {
-	(void)status;
-	free(req);
-}
+	struct conn *c = session;
 
-static int raw_send(struct conn *c, const void *data, size_t len)
-{
-	uv_write_t *req = malloc(sizeof(*req) + len);
-	uv_buf_t buf;
-	int err;
-
-	if (!req)
-		return -ENOMEM;
-	memcpy(req + 1, data, len);
-	buf = uv_buf_init((char *)(req + 1), (unsigned)len);
-	err = uv_write(req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
-	if (err)
-		free(req);
-	return err;
-}
-
-static int ws_send(struct conn *c, int opcode, const void *payload, size_t len)
-{
-	uint8_t mask[4], *frame = malloc(14 + len);
-	uint32_t m = rnd32();
-	size_t hl;
-	int err;
-
-	if (!frame)
-		return -ENOMEM;
-	memcpy(mask, &m, 4);
-	hl = ws_frame_header(frame, 1, opcode, len, mask);
-	memcpy(frame + hl, payload, len);
-	ws_mask(frame + hl, len, mask, 0);
-	err = raw_send(c, frame, hl + len);
-	free(frame);
-	return err;
-}
-
-static int rpc_send(struct conn *c, const char *method, json_t *params)
-{
-	json_t *msg = json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id",
-				(json_int_t)++c->next_id, "method", method, "params", params);
-	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
-	int err = text ? ws_send(c, WS_OP_TEXT, text, strlen(text)) : -ENOMEM;
-
-	json_decref(msg);
-	free(text);
-	return err;
+	return bench_write((uv_stream_t *)&c->tcp, data, len);
 }
 
 /* ---- the setup of one session ---- */
@@ -195,11 +132,12 @@ static void step_done(struct conn *c, enum cstate next)
 	if (next == C_OPEN) {
 		snprintf(login, sizeof(login), "%s%0*d", b->o.prefix, b->o.digits, c->idx);
 		c->state = C_LOGIN;
-		err = rpc_send(c, "auth.login",
-			       json_pack("{s:s, s:s}", "login", login, "password", b->o.password));
+		err = bench_rpc_send(
+			raw_send, c, &c->next_id, "auth.login",
+			json_pack("{s:s, s:s}", "login", login, "password", b->o.password));
 	} else if (next == C_AUTHED) {
 		c->state = C_SUB;
-		err = rpc_send(c, "lines.subscribe", json_object());
+		err = bench_rpc_send(raw_send, c, &c->next_id, "lines.subscribe", json_object());
 	} else if (next == C_READY) {
 		b->inflight--;
 		b->ready++;
@@ -261,7 +199,7 @@ static int on_ws_message(int opcode, const uint8_t *data, size_t len, void *arg)
 
 	switch (opcode) {
 	case WS_OP_PING:
-		ws_send(c, WS_OP_PONG, data, len);
+		bench_ws_send(raw_send, c, WS_OP_PONG, data, len);
 		return 0;
 	case WS_OP_PONG:
 		return 0;
@@ -294,21 +232,14 @@ static void on_data(struct conn *c, const uint8_t *data, size_t len)
 
 	if (c->state == C_HTTP) {
 		size_t consumed = 0;
-		int status = 0;
-		uint8_t *nb = realloc(c->hbuf, c->hlen + len);
+		int status;
 
-		if (!nb) {
-			fail(c, "out of memory");
-			return;
-		}
-		c->hbuf = nb;
-		memcpy(c->hbuf + c->hlen, data, len);
-		c->hlen += len;
-		r = ws_http_client_check(c->hbuf, c->hlen, c->key, &consumed, &status);
+		r = bench_ws_upgrade_answer(&c->hbuf, &c->hlen, data, len, c->key, &consumed,
+					    &status);
 		if (r == -EAGAIN)
 			return;
 		if (r) {
-			fail(c, "upgrade refused");
+			fail(c, r == -ENOMEM ? "out of memory" : "upgrade refused");
 			return;
 		}
 		ws_reader_init(&c->rd, WS_CLIENT, 16u << 20, 64u << 20);
@@ -349,8 +280,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
-	char host[300], rq[1024];
-	int n;
 
 	free(req);
 	if (status) {
@@ -358,10 +287,8 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-	snprintf(host, sizeof(host), "%s:%d", c->b->o.host, c->b->o.port);
-	n = ws_http_client_request(host, "/ws", rq, sizeof(rq), c->key);
 	c->state = C_HTTP;
-	if (n <= 0 || (size_t)n >= sizeof(rq) || raw_send(c, rq, (size_t)n))
+	if (bench_ws_upgrade(raw_send, c, c->b->o.host, c->b->o.port, c->key))
 		fail(c, "sending the upgrade request failed");
 }
 
@@ -399,7 +326,7 @@ static void pump(struct bench *b)
 	if (b->in_setup && b->next == b->o.n && b->inflight == 0) {
 		b->in_setup = 0;
 		printf("# bench-cti: %d sessions ready, %d failed, setup %.1f s\n", b->ready,
-		       b->failed, (double)(mono_ns() - b->t_setup0) / 1e9);
+		       b->failed, (double)(bench_mono_ns() - b->t_setup0) / 1e9);
 		printf("ready\n");
 		fflush(stdout);
 		uv_timer_stop(&b->deadline);
@@ -419,7 +346,7 @@ static void on_second(uv_timer_t *t)
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct bench *b = s->data;
-	uint64_t now = mono_ns();
+	uint64_t now = bench_mono_ns();
 
 	if (signum == SIGUSR1 && b->window_state == 0) {
 		b->window_state = 1;
@@ -546,7 +473,7 @@ int main(int argc, char **argv)
 		return 1;
 	b.loop = uv_default_loop();
 	b.in_setup = 1;
-	b.t_setup0 = mono_ns();
+	b.t_setup0 = bench_mono_ns();
 	uv_timer_init(b.loop, &b.deadline);
 	uv_timer_init(b.loop, &b.second);
 	b.deadline.data = b.second.data = &b;

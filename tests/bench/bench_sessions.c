@@ -10,7 +10,8 @@
  * it stays idle, answering pings. Session i logs in as user i and watches
  * users i+1 .. i+watch (round the ring), so every user has `watch`
  * watchers. The framing and the upgrade are wsrpc's own client side
- * (ws_frame.h, ws_http.h), the code ucsctl uses too.
+ * (ws_frame.h, ws_http.h), the code ucsctl uses too, through bench_ws.h
+ * (shared with bench_cti.c).
  *
  * The run goes in phases, each over all N sessions with at most `window`
  * of them in flight: connect (+ TLS + upgrade), login, subscribe. Between
@@ -38,7 +39,6 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -49,8 +49,8 @@
 #include <mbedtls/ssl.h>
 #include <uv.h>
 
+#include "bench_ws.h"
 #include "ws_frame.h"
-#include "ws_http.h"
 
 #define READ_BUF    65536
 #define MAX_SOURCES 64
@@ -153,23 +153,6 @@ struct bench {
 };
 
 static uint8_t read_buf[READ_BUF];
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint32_t rnd32(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
-}
 
 static void sample_add(struct samples *s, uint64_t v)
 {
@@ -308,29 +291,11 @@ static void fail(struct conn *c, const char *fmt, ...)
 
 /* ---- output ---- */
 
-static void on_written(uv_write_t *req, int status)
-{
-	(void)status; /* a failed write shows as a read error or EOF */
-	free(req);
-}
-
 static int raw_send(struct conn *c, const void *data, size_t len)
 {
-	uv_write_t *req;
-	uv_buf_t buf;
-	int err;
-
 	if (c->closing)
 		return -ENOTCONN;
-	req = malloc(sizeof(*req) + len);
-	if (!req)
-		return -ENOMEM;
-	memcpy(req + 1, data, len);
-	buf = uv_buf_init((char *)(req + 1), (unsigned)len);
-	err = uv_write(req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
-	if (err)
-		free(req);
-	return err;
+	return bench_write((uv_stream_t *)&c->tcp, data, len);
 }
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
@@ -357,8 +322,9 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 }
 
 /* Plain bytes to the server: through TLS or straight to the socket. */
-static int app_send(struct conn *c, const uint8_t *data, size_t len)
+static int app_send(void *session, const uint8_t *data, size_t len)
 {
+	struct conn *c = session;
 	size_t off = 0;
 
 	if (!c->ssl)
@@ -373,43 +339,6 @@ static int app_send(struct conn *c, const uint8_t *data, size_t len)
 	return 0;
 }
 
-static int ws_send(struct conn *c, int opcode, const void *payload, size_t len)
-{
-	uint8_t mask[4], *frame;
-	size_t hl;
-	uint32_t m = rnd32();
-	int err;
-
-	memcpy(mask, &m, 4);
-	frame = malloc(14 + len);
-	if (!frame)
-		return -ENOMEM;
-	hl = ws_frame_header(frame, 1, opcode, len, mask);
-	memcpy(frame + hl, payload, len);
-	ws_mask(frame + hl, len, mask, 0);
-	err = app_send(c, frame, hl + len);
-	free(frame);
-	return err;
-}
-
-static int rpc_send(struct conn *c, const char *method, json_t *params)
-{
-	json_t *msg = json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id",
-				(json_int_t)++c->next_id, "method", method, "params", params);
-	char *text;
-	int err;
-
-	if (!msg)
-		return -ENOMEM;
-	text = json_dumps(msg, JSON_COMPACT);
-	json_decref(msg);
-	if (!text)
-		return -ENOMEM;
-	err = ws_send(c, WS_OP_TEXT, text, strlen(text));
-	free(text);
-	return err;
-}
-
 /* ---- phase operations ---- */
 
 static void op_done(struct conn *c, enum cstate next)
@@ -417,7 +346,7 @@ static void op_done(struct conn *c, enum cstate next)
 	struct bench *b = c->b;
 
 	c->state = next;
-	sample_add(&b->op_lat[b->phase], mono_ns() - c->t_op);
+	sample_add(&b->op_lat[b->phase], bench_mono_ns() - c->t_op);
 	b->done++;
 	b->inflight--;
 	pump(b);
@@ -430,9 +359,9 @@ static void send_login(struct conn *c)
 
 	user_id(c->b, c->idx, login, sizeof(login));
 	c->state = C_LOGIN;
-	c->t_op = mono_ns();
-	err = rpc_send(c, "auth.login",
-		       json_pack("{s:s, s:s}", "login", login, "password", c->b->o.password));
+	c->t_op = bench_mono_ns();
+	err = bench_rpc_send(app_send, c, &c->next_id, "auth.login",
+			     json_pack("{s:s, s:s}", "login", login, "password", c->b->o.password));
 	if (err)
 		fail(c, "sending auth.login: %s", strerror(-err));
 }
@@ -449,8 +378,9 @@ static void send_subscribe(struct conn *c)
 		json_array_append_new(users, json_string(id));
 	}
 	c->state = C_SUB;
-	c->t_op = mono_ns();
-	err = rpc_send(c, "presence.subscribe", json_pack("{s:o}", "users", users));
+	c->t_op = bench_mono_ns();
+	err = bench_rpc_send(app_send, c, &c->next_id, "presence.subscribe",
+			     json_pack("{s:o}", "users", users));
 	if (err)
 		fail(c, "sending presence.subscribe: %s", strerror(-err));
 }
@@ -533,14 +463,14 @@ static void on_reply(struct conn *c, json_t *msg)
 static int on_ws_message(int opcode, const uint8_t *data, size_t len, void *arg)
 {
 	struct conn *c = arg;
-	uint64_t now = mono_ns();
+	uint64_t now = bench_mono_ns();
 	json_error_t jerr;
 	json_t *msg;
 	const char *method;
 
 	switch (opcode) {
 	case WS_OP_PING:
-		ws_send(c, WS_OP_PONG, data, len);
+		bench_ws_send(app_send, c, WS_OP_PONG, data, len);
 		return 0;
 	case WS_OP_PONG:
 		return 0;
@@ -583,19 +513,16 @@ static void on_app_data(struct conn *c, const uint8_t *data, size_t len)
 
 	if (c->state == C_HTTP) {
 		size_t consumed = 0;
-		int status = 0;
-		uint8_t *nb = realloc(c->hbuf, c->hlen + len);
+		int status;
 
-		if (!nb) {
+		r = bench_ws_upgrade_answer(&c->hbuf, &c->hlen, data, len, c->key, &consumed,
+					    &status);
+		if (r == -EAGAIN)
+			return;
+		if (r == -ENOMEM) {
 			fail(c, "out of memory");
 			return;
 		}
-		c->hbuf = nb;
-		memcpy(c->hbuf + c->hlen, data, len);
-		c->hlen += len;
-		r = ws_http_client_check(c->hbuf, c->hlen, c->key, &consumed, &status);
-		if (r == -EAGAIN)
-			return;
 		if (r) {
 			fail(c, "upgrade refused: HTTP %d", status);
 			return;
@@ -620,13 +547,8 @@ static void on_app_data(struct conn *c, const uint8_t *data, size_t len)
 
 static void send_upgrade(struct conn *c)
 {
-	char req[1024], host[300];
-	int n;
-
-	snprintf(host, sizeof(host), "%s:%d", c->b->o.host, c->b->o.port);
-	n = ws_http_client_request(host, "/ws", req, sizeof(req), c->key);
 	c->state = C_HTTP;
-	if (n <= 0 || (size_t)n >= sizeof(req) || app_send(c, (const uint8_t *)req, (size_t)n))
+	if (bench_ws_upgrade(app_send, c, c->b->o.host, c->b->o.port, c->key))
 		fail(c, "sending the upgrade request failed");
 }
 
@@ -748,7 +670,7 @@ static void start_connect(struct conn *c)
 	uv_connect_t *req;
 	int err;
 
-	c->t_op = mono_ns();
+	c->t_op = bench_mono_ns();
 	c->state = C_CONNECTING;
 	uv_tcp_init(b->loop, &c->tcp);
 	c->tcp.data = c;
@@ -894,7 +816,7 @@ static void on_idle_end(uv_timer_t *t);
 
 static void next_phase(struct bench *b)
 {
-	b->phase_t1 = mono_ns();
+	b->phase_t1 = bench_mono_ns();
 	uv_timer_stop(&b->timer);
 	switch (b->phase) {
 	case PH_CONNECT:
@@ -914,7 +836,7 @@ static void next_phase(struct bench *b)
 	}
 	b->phase++;
 	b->next = b->inflight = b->done = 0;
-	b->phase_t0 = mono_ns();
+	b->phase_t0 = bench_mono_ns();
 	cpu_mark(b);
 	if (b->phase <= PH_SUBSCRIBE) {
 		if (b->o.watch == 0 && b->phase == PH_SUBSCRIBE) {
@@ -956,7 +878,7 @@ static void on_idle_end(uv_timer_t *t)
 		uv_stop(b->loop);
 		return;
 	}
-	b->ev_t0 = mono_ns();
+	b->ev_t0 = bench_mono_ns();
 	cpu_mark(b);
 	printf("# %s: events: %.0f changes/s for %.1f s, %d watchers per user\n", b->o.name,
 	       b->o.rate, b->o.events_s, b->o.watch);
@@ -1000,7 +922,7 @@ static void on_events_end(uv_timer_t *t)
 {
 	struct bench *b = t->data;
 
-	b->ev_t1 = mono_ns();
+	b->ev_t1 = bench_mono_ns();
 	cpu_take(b, PH_EVENTS);
 	b->poll_tries = 0;
 	uv_timer_start(&b->poll, on_result_poll, 0, 100);
@@ -1284,7 +1206,7 @@ int main(int argc, char **argv)
 	if (!b || parse_opts(&b->o, argc, argv))
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	rng_state ^= mono_ns() ^ ((uint64_t)getpid() << 32);
+	bench_ws_seed(bench_mono_ns() ^ ((uint64_t)getpid() << 32));
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)b->o.n + 16) {
 		fprintf(stderr,
 			"bench-sessions: %d sessions need more than the %lu descriptors "
@@ -1314,7 +1236,7 @@ int main(int argc, char **argv)
 	       b->o.name, b->o.n, b->o.host, b->o.port, b->o.tls ? " (TLS)" : "", b->o.window,
 	       b->o.watch, b->o.n_sources ? b->o.n_sources : 1, b->o.pid, b->rss_start);
 	b->phase = PH_CONNECT;
-	b->phase_t0 = mono_ns();
+	b->phase_t0 = bench_mono_ns();
 	cpu_mark(b);
 	uv_timer_start(&b->timer, on_phase_timeout, (uint64_t)(b->o.phase_timeout_s * 1000), 0);
 	pump(b);

@@ -16,11 +16,14 @@ import tempfile
 import threading
 import time
 
+from wsclient import WsError
+
 BUILD = os.environ.get("UCSD_BUILD_ROOT") or sys.argv[1]
 UCSD = os.path.join(BUILD, "core", "ucsd")
 TEST_PLUGINS = os.path.join(BUILD, "tests", "plugins")
 TREE_PLUGINS = os.path.join(BUILD, "plugins")
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UCS_PASSWD = os.path.join(BUILD, "plugins", "auth", "ucs-passwd")
 
 
 class Failure(Exception):
@@ -259,6 +262,39 @@ class Probe:
 
     def close(self):
         self.sock.close()
+
+
+_hashes = {}
+
+
+def phc(password):
+    """An argon2id hash of password with test costs (ucs-passwd hash), for the
+    password_hash of a test user."""
+    if password not in _hashes:
+        r = subprocess.run([UCS_PASSWD, "hash", "--memory", "1024", "--iterations", "1",
+                            "--parallelism", "1"], input=password + "\n", capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 0 and r.stdout.startswith("$argon2id$"), f"ucs-passwd: {r}")
+        _hashes[password] = r.stdout.strip()
+    return _hashes[password]
+
+
+def wait_rpc_event(c, method, pred=lambda p: True, timeout=5, what="matching"):
+    """The params of the first notification `method` that a wsclient.RpcClient
+    got whose params satisfy pred (the ones before it are dropped); a Failure
+    naming what was waited for when none comes within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Failure(f"no {method} {what} within {timeout}s; "
+                          f"left: {c.notifications(method)}")
+        try:
+            p = c.wait_notification(method, timeout=left)
+        except WsError as e:
+            raise Failure(f"no {method} {what} within {timeout}s ({e})") from None
+        if pred(p):
+            return p
 
 
 def main(cases):

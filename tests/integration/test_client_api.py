@@ -29,31 +29,15 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 
-from harness import BUILD, SOURCE, Failure, Probe, Ucsd, check, main
-from wsclient import RpcClient, RpcError, WsError
+from harness import SOURCE, Probe, Ucsd, check, main, phc, wait_rpc_event
+from wsclient import RpcClient, RpcError
 
 FIXTURES = os.path.join(SOURCE, "plugins", "dialplan", "tests", "fixtures")
 DATA = os.path.join(SOURCE, "config", "default")
-UCS_PASSWD = os.path.join(BUILD, "plugins", "auth", "ucs-passwd")
 CHEAP = {"hash_memory_kib": 1024, "hash_iterations": 1, "hash_parallelism": 1,
          "delay_base_ms": 0}
-
-_hashes = {}
-
-
-def phc(password):
-    """An argon2id hash of password with test costs (ucs-passwd hash)."""
-    if password not in _hashes:
-        r = subprocess.run([UCS_PASSWD, "hash", "--memory", "1024", "--iterations", "1",
-                            "--parallelism", "1"], input=password + "\n", capture_output=True,
-                           text=True, timeout=30)
-        check(r.returncode == 0 and r.stdout.startswith("$argon2id$"), f"ucs-passwd: {r}")
-        _hashes[password] = r.stdout.strip()
-    return _hashes[password]
-
 
 def num(ext):
     return f"+4981513685{ext}"
@@ -186,26 +170,9 @@ def err(c, method, params=None, reason=None, code=None):
     return e
 
 
-def wait_event(c, method, pred=lambda p: True, timeout=5):
-    """The first notification `method` whose params satisfy pred (the ones
-    before it are dropped)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Failure(f"no {method} matching within {timeout}s; "
-                          f"left: {c.notifications(method)}")
-        try:
-            p = c.wait_notification(method, timeout=left)
-        except WsError as e:
-            raise Failure(f"no {method} matching within {timeout}s ({e})") from None
-        if pred(p):
-            return p
-
-
 def presence_of(c, target, pred, timeout=5):
-    return wait_event(c, "presence.event", lambda p: p["user"] == target and
-                      "presence" in p and pred(p["presence"]), timeout)["presence"]
+    return wait_rpc_event(c, "presence.event", lambda p: p["user"] == target and
+                          "presence" in p and pred(p["presence"]), timeout)["presence"]
 
 
 def quiet(c, method, secs=0.5):
@@ -513,7 +480,7 @@ def presence_subscribe():
         err(b, "presence.set", {"state": "away", "user": "nobody"}, "not_found")
         # a user deleted while watched: one last event, then nothing
         s.p().ok("ud.remove user carol")
-        ev = wait_event(b, "presence.event", lambda p: p["user"] == "carol")
+        ev = wait_rpc_event(b, "presence.event", lambda p: p["user"] == "carol")
         check(ev == {"user": "carol", "removed": True}, f"removed: {ev}")
     run(Server(users=[user("alice", 121), user("bob", 122), user("carol", 123)]), body)
 
@@ -606,7 +573,7 @@ def rights_matrix():
         # tina: an incoming call from zed, answered; forwarded; a note
         t.call("lines.subscribe")
         call = z.call("call.make", {"number": "151"})["call"]
-        wait_event(t, "call.event", lambda e: e["call"] == call and e["state"] == "alerting")
+        wait_rpc_event(t, "call.event", lambda e: e["call"] == call and e["state"] == "alerting")
         t.call("call.answer", {"call": call})
         t.call("line.forward.set", {"line": "pbx/151", "mode": "immediate", "to": "0891234"})
         t.call("presence.set", {"note": "note-t"})
@@ -722,33 +689,33 @@ def lines_and_calls():
         z.call("lines.subscribe")
         # zed calls dave: dave sees zed's number, alice (extra line, incoming hidden) not
         call = z.call("call.make", {"number": "126"})["call"]
-        ev = wait_event(d, "call.event", lambda e: e["call"] == call and
-                        e["state"] == "alerting")
+        ev = wait_rpc_event(d, "call.event", lambda e: e["call"] == call and
+                            e["state"] == "alerting")
         check(ev["remote"]["canonical"] == num(129) and ev["direction"] == "incoming", f"{ev}")
-        ev = wait_event(a, "call.event", lambda e: e["call"] == call and
-                        e["state"] == "alerting")
+        ev = wait_rpc_event(a, "call.event", lambda e: e["call"] == call and
+                            e["state"] == "alerting")
         check(ev["remote"] is None and ev["line"] == "pbx/126", f"hidden: {ev}")
         # the snapshot of a new subscription hides it just the same
         snap = s.client("alice").call("lines.subscribe", {"lines": ["pbx/126"]})
         check(len(snap["calls"]) == 1 and snap["calls"][0]["remote"] is None, f"{snap}")
         d.call("call.answer", {"call": call})
-        wait_event(z, "call.event", lambda e: e["call"] == call and
-                   e["event"] == "established")
+        wait_rpc_event(z, "call.event", lambda e: e["call"] == call and
+                       e["event"] == "established")
         # dave calls out: outgoing is shown on alice's extra line
         out = d.call("call.make", {"number": "+49891234567"})["call"]
-        ev = wait_event(a, "call.event", lambda e: e["call"] == out)
+        ev = wait_rpc_event(a, "call.event", lambda e: e["call"] == out)
         check(ev["remote"]["canonical"] == "+49891234567", f"shown: {ev}")
         # alice's own calls
         mine = a.call("call.make", {"number": "129"})["call"]
-        ev = wait_event(a, "call.event", lambda e: e["call"] == mine and
-                        e["line"] == "pbx/121" and e["event"] == "delivered")
+        ev = wait_rpc_event(a, "call.event", lambda e: e["call"] == mine and
+                            e["line"] == "pbx/121" and e["event"] == "delivered")
         check(ev["remote"]["canonical"] == num(129) and ev["direction"] == "outgoing", f"{ev}")
-        wait_event(z, "call.event", lambda e: e["call"] == mine and e["state"] == "alerting")
+        wait_rpc_event(z, "call.event", lambda e: e["call"] == mine and e["state"] == "alerting")
         z.call("call.answer", {"call": mine})
-        wait_event(a, "call.event", lambda e: e["call"] == mine and e["event"] == "established"
-                   and e["line"] == "pbx/121")
+        wait_rpc_event(a, "call.event", lambda e: e["call"] == mine and
+                       e["event"] == "established" and e["line"] == "pbx/121")
         check(a.call("call.hold", {"call": mine}) == {}, "hold")
-        wait_event(a, "call.event", lambda e: e["call"] == mine and e["state"] == "held")
+        wait_rpc_event(a, "call.event", lambda e: e["call"] == mine and e["state"] == "held")
         a.call("call.retrieve", {"call": mine})
         a.call("call.dtmf", {"call": mine, "digits": "12#"})
         err(a, "call.dtmf", {"call": mine, "digits": "x"}, "invalid_params")
@@ -756,7 +723,8 @@ def lines_and_calls():
         err(a, "call.transfer", {"call": mine}, "invalid_params")
         err(a, "call.transfer", {"call": mine, "to": "1", "with": "x"}, "invalid_params")
         a.call("call.clear", {"call": mine})
-        wait_event(z, "call.event", lambda e: e["call"] == mine and e["event"] == "call_cleared")
+        wait_rpc_event(z, "call.event",
+                       lambda e: e["call"] == mine and e["event"] == "call_cleared")
         # the call is gone: not_found, and never sent
         err(a, "call.hold", {"call": mine}, "not_found")
         # zed's call on dave's line is not alice's to answer... but it is on her extra line
@@ -768,12 +736,12 @@ def lines_and_calls():
         err(a, "call.make", {}, "invalid_params")
         # forwarding and do-not-disturb on her line: line.event
         a.call("line.forward.set", {"line": "pbx/121", "mode": "immediate", "to": "+49891234"})
-        ev = wait_event(a, "line.event", lambda e: e["line"]["forwarding"]["immediate"]["on"])
+        ev = wait_rpc_event(a, "line.event", lambda e: e["line"]["forwarding"]["immediate"]["on"])
         check(ev["line"]["forwarding"]["immediate"]["to"]["canonical"] == "+49891234", f"{ev}")
         a.call("line.forward.clear", {"line": "pbx/121"})
-        wait_event(a, "line.event", lambda e: not e["line"]["forwarding"]["immediate"]["on"])
+        wait_rpc_event(a, "line.event", lambda e: not e["line"]["forwarding"]["immediate"]["on"])
         a.call("line.dnd.set", {"line": "pbx/121", "on": True})
-        wait_event(a, "line.event", lambda e: e["line"]["dnd"] is True)
+        wait_rpc_event(a, "line.event", lambda e: e["line"]["dnd"] is True)
         err(a, "line.forward.set", {"line": "pbx/121", "mode": "sometimes", "to": "1"},
             "invalid_params")
         # an extra line without "pickup": no forwarding on it
@@ -998,7 +966,7 @@ def shutdown():
         rc, secs = s.u.stop()
         check(rc == 0 and secs < 5, f"stopped: {rc} in {secs:.1f}s")
         for x in (a, b):
-            wait_event(x, "server.event", lambda e: e.get("kind") == "shutdown")
+            wait_rpc_event(x, "server.event", lambda e: e.get("kind") == "shutdown")
             check(x.wait_closed()[0] == 1001, f"closed: {x.closed}")
     srv.start()
     try:
@@ -1171,9 +1139,9 @@ def extra_line_filtered():
         d.call("lines.subscribe", {"lines": ["pbx/126"]})
         d.call("line.forward.set", {"line": "pbx/126", "mode": "immediate", "to": "0171 5555"})
         # the owner sees it, alice gets the event without number and target
-        mine = wait_event(d, "line.event", lambda p: p["line"]["forwarding"]["immediate"]["on"])
+        mine = wait_rpc_event(d, "line.event", lambda p: p["line"]["forwarding"]["immediate"]["on"])
         check(mine["line"]["forwarding"]["immediate"]["to"] is not None, f"{mine}")
-        e = wait_event(a, "line.event")
+        e = wait_rpc_event(a, "line.event")
         f = e["line"]["forwarding"]["immediate"]
         check(f["on"] is None and f["to"] is None and e["line"]["number"] is None, f"{e}")
         own = a.call("lines.list")["lines"]

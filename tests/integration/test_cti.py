@@ -50,11 +50,11 @@ import subprocess
 import threading
 import time
 
-from harness import BUILD, SOURCE, Failure, Ucsd, check, check_sanitizers, main
-from wsclient import RpcClient, WsError
+from harness import (BUILD, SOURCE, Failure, Ucsd, check, check_sanitizers, main, phc,
+                     wait_rpc_event)
+from wsclient import RpcClient
 
 PBXSIM = os.path.join(BUILD, "tools", "pbxsim", "pbxsim")
-UCS_PASSWD = os.path.join(BUILD, "plugins", "auth", "ucs-passwd")
 UCS_DIALPLAN = os.path.join(BUILD, "tools", "ucs-dialplan", "ucs-dialplan")
 FIXTURES = os.path.join(SOURCE, "plugins", "dialplan", "tests", "fixtures")
 DATA = os.path.join(SOURCE, "config", "default")
@@ -182,19 +182,6 @@ class Pbx:
 
 # ---- ucsd --------------------------------------------------------------------------------
 
-_hashes = {}
-
-
-def phc(password):
-    if password not in _hashes:
-        r = subprocess.run([UCS_PASSWD, "hash", "--memory", "1024", "--iterations", "1",
-                            "--parallelism", "1"], input=password + "\n", capture_output=True,
-                           text=True, timeout=30)
-        check(r.returncode == 0 and r.stdout.startswith("$argon2id$"), f"ucs-passwd: {r}")
-        _hashes[password] = r.stdout.strip()
-    return _hashes[password]
-
-
 def user(uid, ext, **fields):
     doc = {"id": uid, "login": uid, "first_phone": f"pbx/{ext}"}
     doc.update(fields)
@@ -312,28 +299,14 @@ def err(c, method, params, reason):
     return e
 
 
-def wait_event(c, method, pred=lambda p: True, timeout=5, what=""):
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Failure(f"no {method} {what} within {timeout}s; "
-                          f"left: {c.notifications(method)}")
-        try:
-            p = c.wait_notification(method, timeout=left)
-        except WsError as e:
-            raise Failure(f"no {method} {what} within {timeout}s ({e})") from None
-        if pred(p):
-            return p
-
-
 def call_ev(c, line, pred, what, timeout=5):
-    return wait_event(c, "call.event", lambda e: e["line"] == line and pred(e), timeout, what)
+    return wait_rpc_event(c, "call.event", lambda e: e["line"] == line and pred(e), timeout, what)
 
 
 def line_ev(c, line, pred, what, timeout=5):
-    return wait_event(c, "line.event", lambda e: e["line"]["id"] == line and pred(e["line"]),
-                      timeout, what)["line"]
+    return wait_rpc_event(c, "line.event",
+                          lambda e: e["line"]["id"] == line and pred(e["line"]), timeout,
+                          what)["line"]
 
 
 def seen(c, pred, what, timeout=5):

@@ -541,48 +541,30 @@ static struct device *dev_for(struct model *m, const char *num)
 
 /* ---- events of the model ---- */
 
-static void emit_conn_event(struct sim *s, const char *type, const char *field,
-			    const char *devfield, struct conn *x, const char *cause)
+/* The parties every call progress event (Delivered, Established, Diverted,
+ * Failed) names after its own fields. */
+static void ev_parties(struct sbuf *b, const struct call *c)
+{
+	ev_dev(b, "callingDevice", c->calling);
+	ev_dev(b, "calledDevice", c->called);
+	ev_redir(b, c->lastredir);
+}
+
+/* An event about connection x: the event type names the field for the
+ * connection (connfield) and for its device (devfield); the call progress
+ * events add the call's parties. */
+static void emit_conn_event(struct sim *s, const char *type, const char *connfield,
+			    const char *devfield, bool parties, struct conn *x, const char *cause)
 {
 	struct sbuf *b;
 
 	if (!ev_wanted(x->call, NULL))
 		return;
 	b = ev_begin(s, &s->ev, type, x->call, cause);
-	ev_conn(b, field, x->call->idstr, x->dev->num);
+	ev_conn(b, connfield, x->call->idstr, x->dev->num);
 	ev_dev(b, devfield, x->dev->num);
-	ev_emit(s, &s->ev);
-}
-
-static void emit_delivered(struct sim *s, struct conn *x, const char *cause)
-{
-	struct call *c = x->call;
-	struct sbuf *b;
-
-	if (!ev_wanted(c, NULL))
-		return;
-	b = ev_begin(s, &s->ev, "DeliveredEvent", c, cause);
-	ev_conn(b, "connection", c->idstr, x->dev->num);
-	ev_dev(b, "alertingDevice", x->dev->num);
-	ev_dev(b, "callingDevice", c->calling);
-	ev_dev(b, "calledDevice", c->called);
-	ev_redir(b, c->lastredir);
-	ev_emit(s, &s->ev);
-}
-
-static void emit_established(struct sim *s, struct conn *x, const char *cause)
-{
-	struct call *c = x->call;
-	struct sbuf *b;
-
-	if (!ev_wanted(c, NULL))
-		return;
-	b = ev_begin(s, &s->ev, "EstablishedEvent", c, cause);
-	ev_conn(b, "establishedConnection", c->idstr, x->dev->num);
-	ev_dev(b, "answeringDevice", x->dev->num);
-	ev_dev(b, "callingDevice", c->calling);
-	ev_dev(b, "calledDevice", c->called);
-	ev_redir(b, c->lastredir);
+	if (parties)
+		ev_parties(b, x->call);
 	ev_emit(s, &s->ev);
 }
 
@@ -599,24 +581,9 @@ static void emit_diverted(struct sim *s, struct call *c, struct device *d, const
 	ev_conn(b, "connection", c->idstr, d->num);
 	ev_dev(b, "divertingDevice", d->num);
 	ev_dev(b, "newDestination", newdest);
-	ev_dev(b, "callingDevice", c->calling);
-	ev_dev(b, "calledDevice", c->called);
-	ev_redir(b, c->lastredir);
+	ev_parties(b, c);
 	if (!call_conn_of(c, d))
 		ev_extra(&s->ev, d);
-	ev_emit(s, &s->ev);
-}
-
-static void emit_cleared_conn(struct sim *s, struct conn *x, const char *cause)
-{
-	struct call *c = x->call;
-	struct sbuf *b;
-
-	if (!ev_wanted(c, NULL))
-		return;
-	b = ev_begin(s, &s->ev, "ConnectionClearedEvent", c, cause);
-	ev_conn(b, "droppedConnection", c->idstr, x->dev->num);
-	ev_dev(b, "releasingDevice", x->dev->num);
 	ev_emit(s, &s->ev);
 }
 
@@ -663,9 +630,7 @@ static void call_failed(struct sim *s, struct call *c, const char *to, const cha
 		b = ev_begin(s, &s->ev, "FailedEvent", c, cause);
 		ev_conn(b, "failedConnection", c->idstr, x->dev->num);
 		ev_dev(b, "failingDevice", to);
-		ev_dev(b, "callingDevice", c->calling);
-		ev_dev(b, "calledDevice", c->called);
-		ev_redir(b, c->lastredir);
+		ev_parties(b, c);
 		ev_emit(s, &s->ev);
 	}
 	/* An outside caller hears the busy tone and hangs up; an extension
@@ -728,7 +693,7 @@ static int deliver(struct sim *s, struct call *c, const char *to, const char *re
 	x = conn_new(&s->m, c, d, CS_ALERTING);
 	if (!x)
 		return M_ENOMEM;
-	emit_delivered(s, x, cause);
+	emit_conn_event(s, "DeliveredEvent", "connection", "alertingDevice", true, x, cause);
 	if (d->ext && d->fwd[FWD_NOANSWER][0] && c->redirects < MAX_REDIRECTS) {
 		x->noanswer_due = uv_now(s->loop) + (uint64_t)s->o.noanswer_s * 1000;
 		sched_add(s, (uint64_t)s->o.noanswer_s * 1000, noanswer_due, c->id, 0, d->num);
@@ -770,7 +735,7 @@ static int originate(struct sim *s, struct device *fd, const char *to, const cha
 	}
 	if (fd->ext) {
 		emit_conn_event(s, "ServiceInitiatedEvent", "initiatedConnection",
-				"initiatingDevice", x, cause);
+				"initiatingDevice", false, x, cause);
 		x->st = CS_CONNECTED;
 		if (ev_wanted(c, NULL)) {
 			b = ev_begin(s, &s->ev, "OriginatedEvent", c, cause);
@@ -815,7 +780,8 @@ int op_answer(struct sim *s, struct conn *x)
 	if (x->st != CS_ALERTING)
 		return M_ESTATE;
 	x->st = CS_CONNECTED;
-	emit_established(s, x, "newCall");
+	emit_conn_event(s, "EstablishedEvent", "establishedConnection", "answeringDevice", true, x,
+			"newCall");
 	return 0;
 }
 
@@ -824,7 +790,8 @@ int op_clear_conn(struct sim *s, struct conn *x)
 	struct call *c = x->call;
 
 	x->st = CS_NULL;
-	emit_cleared_conn(s, x, "normalClearing");
+	emit_conn_event(s, "ConnectionClearedEvent", "droppedConnection", "releasingDevice", false,
+			x, "normalClearing");
 	if (c->nconns <= 2) {
 		/* The last other party's connection goes to null as well
 		 * (ECMA-269: a call cannot exist with one connection): its
@@ -833,7 +800,8 @@ int op_clear_conn(struct sim *s, struct conn *x)
 			if (y->st == CS_NULL)
 				continue;
 			y->st = CS_NULL;
-			emit_cleared_conn(s, y, "normalClearing");
+			emit_conn_event(s, "ConnectionClearedEvent", "droppedConnection",
+					"releasingDevice", false, y, "normalClearing");
 		}
 		emit_call_cleared(s, c, NULL, "normalClearing");
 		call_free(&s->m, c);
@@ -857,7 +825,7 @@ int op_hold(struct sim *s, struct conn *x)
 	if (x->st != CS_CONNECTED)
 		return M_ESTATE;
 	x->st = CS_HOLD;
-	emit_conn_event(s, "HeldEvent", "heldConnection", "holdingDevice", x, "normal");
+	emit_conn_event(s, "HeldEvent", "heldConnection", "holdingDevice", false, x, "normal");
 	return 0;
 }
 
@@ -866,7 +834,7 @@ int op_retrieve(struct sim *s, struct conn *x)
 	if (x->st != CS_HOLD)
 		return M_ESTATE;
 	x->st = CS_CONNECTED;
-	emit_conn_event(s, "RetrievedEvent", "retrievedConnection", "retrievingDevice", x,
+	emit_conn_event(s, "RetrievedEvent", "retrievedConnection", "retrievingDevice", false, x,
 			"normal");
 	return 0;
 }
@@ -898,6 +866,17 @@ static int check_pair(struct conn *held, struct conn *active)
 	if (held->st != CS_HOLD || active->st != CS_CONNECTED)
 		return M_ESTATE;
 	return 0;
+}
+
+/* The first party of x's call other than x: in a consultation call, the
+ * party it reached (NULL when x is alone). */
+static struct conn *other_conn(struct conn *x)
+{
+	for (struct conn *y = x->call->conns; y; y = y->cnext) {
+		if (y != x)
+			return y;
+	}
+	return NULL;
 }
 
 /* Whether a party of call a (other than device except) is in call b too:
@@ -941,18 +920,13 @@ int op_transfer(struct sim *s, struct conn *held, struct conn *active, struct ca
 {
 	struct call *c1 = held->call, *c2 = active->call;
 	struct device *a = held->dev;
-	struct conn *to = NULL;
+	struct conn *to;
 	struct sbuf *b;
 	int err = check_pair(held, active);
 
 	if (err)
 		return err;
-	for (struct conn *y = c2->conns; y; y = y->cnext) {
-		if (y != active) {
-			to = y;
-			break;
-		}
-	}
+	to = other_conn(active);
 	if (!to)
 		return M_ESTATE;
 	if (calls_share_party(c1, c2, a))
@@ -1038,18 +1012,13 @@ int op_conference(struct sim *s, struct conn *held, struct conn *active, struct 
 {
 	struct call *c1 = held->call, *c2 = active->call;
 	struct device *a = held->dev;
-	struct conn *added = NULL;
+	struct conn *added;
 	struct sbuf *b;
 	int err = check_pair(held, active);
 
 	if (err)
 		return err;
-	for (struct conn *y = c2->conns; y; y = y->cnext) {
-		if (y != active) {
-			added = y;
-			break;
-		}
-	}
+	added = other_conn(active);
 	size_t n1 = (size_t)c1->nconns, i = 0;
 
 	if (!added)
@@ -1135,7 +1104,8 @@ int op_pickup(struct sim *s, struct conn *x, struct device *by)
 	y = conn_new(&s->m, c, by, CS_CONNECTED);
 	if (!y)
 		return M_ENOMEM;
-	emit_established(s, y, "callPickup");
+	emit_conn_event(s, "EstablishedEvent", "establishedConnection", "answeringDevice", true, y,
+			"callPickup");
 	return 0;
 }
 

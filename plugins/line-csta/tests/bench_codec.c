@@ -11,28 +11,7 @@
 #include <time.h>
 
 #include "csta_codec.h"
-
-static char *slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", CSTA_DOCS_DIR, name);
-	f = fopen(path, "rb");
-	if (!f)
-		exit(2);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-		exit(2);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
+#include "csta_docs.h"
 
 static double now_s(void)
 {
@@ -70,7 +49,7 @@ int main(void)
 	csta_codec_init();
 	for (size_t i = 0; i < 4; i++) {
 		size_t n;
-		char *doc = slurp(names[i], &n);
+		char *doc = csta_doc_load(names[i], &n);
 
 		if (len + n + 8 > cap) {
 			cap = (len + n + 8) * 2;

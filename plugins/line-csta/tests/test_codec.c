@@ -19,36 +19,12 @@
 
 #include "check.h"
 #include "csta_codec.h"
-
-static char *slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", CSTA_DOCS_DIR, name);
-	f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot open %s\n", path);
-		exit(2);
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-		exit(2);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
+#include "csta_docs.h"
 
 static int decode_file(const char *name, struct csta_msg *m)
 {
 	size_t len;
-	char *xml = slurp(name, &len);
+	char *xml = csta_doc_load(name, &len);
 	int err = csta_decode(xml, len, m);
 
 	free(xml);
