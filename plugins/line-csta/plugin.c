@@ -275,7 +275,8 @@ static int csta_status(void *state, char *buf, size_t cap)
 }
 
 static const char *const requires_[] = {UCS_LINEMGR_SERVICE, NULL};
-static const char *const provides_[] = {"ucs.line-driver", NULL};
+/* a capability of its own: two drivers (a vendor's next to this one) must not collide */
+static const char *const provides_[] = {"ucs.line-driver.csta", NULL};
 
 static const struct ucs_plugin_desc desc = {
 	UCS_PLUGIN_HEADER,

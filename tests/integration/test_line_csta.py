@@ -64,7 +64,7 @@ class Pbx:
                 self.proc.wait()
 
 
-def start(pbx, link=None, lines=None, **settings):
+def start(pbx, link=None, lines=None, extra=None, **settings):
     cfg = {"name": "pbx1", "host": "127.0.0.1", "port": pbx.port, "devices": ["100-105"],
            "keepalive_s": 5}
     cfg.update(link or {})
@@ -74,8 +74,9 @@ def start(pbx, link=None, lines=None, **settings):
     config = {"dialplan": DIALPLAN, "line-csta": section}
     if lines is not None:
         config["lines"] = lines
-    u = Ucsd(plugins=["svcprobe"], tree_plugins=["dialplan", "lines", "line-csta"],
-             config=config)
+    config.update(extra or {})
+    u = Ucsd(plugins=["svcprobe"] + (["testdriver"] if "testdriver" in config else []),
+             tree_plugins=["dialplan", "lines", "line-csta"], config=config)
     u.start()
     p = Probe(u)
     p.ok("sub line.status")
@@ -90,11 +91,11 @@ def event(p, typ, line, pattern=".", timeout=10):
     return json.loads(ev.split(" ", 3)[3])
 
 
-def run(body, *pbx_args, link=None, lines=None, **settings):
+def run(body, *pbx_args, link=None, lines=None, extra=None, **settings):
     pbx = Pbx(*pbx_args)
     u = p = None
     try:
-        u, p = start(pbx, link, lines, **settings)
+        u, p = start(pbx, link, lines, extra, **settings)
         body(pbx, u, p)
         check(u.alive(), "ucsd still runs")
         code, _ = u.stop()
@@ -133,6 +134,26 @@ def open_():
         check('"connected":true' in plugins and '"monitors":6' in plugins,
               f"status counters: {plugins[:2000]}")
     run(body)
+
+
+def two_drivers():
+    """A second driver (a vendor's, here the test driver) runs next to
+    line-csta: both register with the line manager and serve their own
+    groups and lines."""
+    td = {"testdriver": {"groups": [{"name": "vendor", "caps": ["*"]}],
+                         "lines": [{"id": "vendor/300", "group": "vendor", "device": "300"}]}}
+
+    def body(pbx, u, p):
+        all_open(u)
+        u.wait_for(r"info \[lines\] driver line-csta registered$")
+        u.wait_for(r"info \[lines\] driver \S+ registered$")
+        check(len(re.findall(r"\[lines\] driver \S+ registered", u.log())) == 2,
+              "both drivers registered")
+        info = json.loads(p.ok("ln.line vendor/300"))
+        check(info["group"] == "vendor", f"the other driver's line: {info}")
+        check(not re.search(r"refused|more than one|already provided", u.log()),
+              "the loader refused nothing")
+    run(body, extra=td)
 
 
 def incoming():
@@ -436,6 +457,6 @@ def tls():
         pbx.close()
 
 
-main({"open": open_, "tls": tls, "incoming": incoming, "requests": requests,
+main({"open": open_, "two_drivers": two_drivers, "tls": tls, "incoming": incoming, "requests": requests,
       "monitor_limit": monitor_limit, "login_retry": login_retry, "drop_resync": drop_resync,
       "garbage": garbage, "oversize": oversize, "stall": stall})
