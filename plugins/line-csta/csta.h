@@ -39,7 +39,7 @@
 
 #define CSTA_NAME_MAX	   64
 #define CSTA_INVOKE_MAX	   9998
-#define CSTA_WINDOW	   32	  /* monitor/snapshot/query requests in flight per link */
+#define CSTA_WINDOW	   32	  /* default monitors_in_flight: requests in flight per link */
 #define CSTA_MAX_DEVICES   100000 /* per link */
 #define CSTA_SESSION_S	   180	  /* requested application session duration */
 /* A SnapshotDevice that fails (error, timeout, a wrong answer) is tried
@@ -68,6 +68,9 @@ struct csta_link_cfg {
 	char **devices; /* expanded device numbers */
 	size_t ndevices;
 	int keepalive_s;
+	int edition;		     /* ECMA-323 edition of the documents sent: 3..5 */
+	uint32_t monitor_delay_ms;   /* pause between two MonitorStart; 0: none */
+	uint32_t monitors_in_flight; /* device layer requests in flight */
 };
 
 struct csta_settings {
@@ -147,9 +150,10 @@ struct csta_devs {
 	size_t monitors; /* devices in CSTA_MON_OPEN */
 	uint32_t *q;	 /* FIFO of devices waiting for a monitor or snapshot */
 	size_t qhead, qlen, qcap;
-	int announce;	   /* log once every device of a (re)connect was answered */
-	uint64_t retry_at; /* when the snapshot retry timer fires; 0: not armed */
-	size_t answered;   /* MonitorStarts the PBX answered (granted or refused) since UP */
+	int announce;		  /* log once every device of a (re)connect was answered */
+	uint64_t retry_at;	  /* when the snapshot retry timer fires; 0: not armed */
+	size_t answered;	  /* MonitorStarts the PBX answered (granted or refused) since UP */
+	uint64_t next_monitor_at; /* monitor_delay_ms: no MonitorStart before this, ms */
 };
 
 /* ---- links (csta_link.c) ---- */

@@ -25,8 +25,10 @@
  * knows; fields a document does not carry stay "". Device identifiers are
  * kept as the PBX wrote them, only the XML around them is removed.
  *
- * Encoding. csta_encode_*() write one document into a caller's buffer with
- * the ed3 namespace (the edition every PBX accepts); text is escaped.
+ * Encoding. csta_encode_*() write one document into a caller's buffer in
+ * the buffer's ECMA-323 namespace: ed3 (the edition every PBX accepts)
+ * unless csta_buf_edition() chose ed4 or ed5 (a link's "edition" key, for a
+ * PBX that answers only its own edition); text is escaped.
  * csta_frame() prepends the header.
  */
 #ifndef CSTA_CODEC_H
@@ -38,6 +40,8 @@
 #define CSTA_HEADER_BYTES 8
 #define CSTA_INVOKE_EVENT 9999
 #define CSTA_NS_ED3	  "http://www.ecma-international.org/standards/ecma-323/csta/ed3"
+#define CSTA_NS_ED4	  "http://www.ecma-international.org/standards/ecma-323/csta/ed4"
+#define CSTA_NS_ED5	  "http://www.ecma-international.org/standards/ecma-323/csta/ed5"
 #define CSTA_NS_SESSION	  "http://www.ecma-international.org/standards/ecma-354/appl_session"
 
 /* ---- framing ---- */
@@ -181,8 +185,13 @@ struct csta_buf {
 	char *p;
 	size_t len, cap;
 	int overflow;
+	const char *ns; /* the ECMA-323 namespace of the documents (CSTA_NS_ED*) */
 };
+/* An empty buffer; its documents in the ed3 namespace. */
 void csta_buf_init(struct csta_buf *b, char *mem, size_t cap);
+/* The namespace of edition 3, 4 or 5 for the buffer's documents; -EINVAL
+ * (the buffer keeps its namespace) for any other edition. */
+int csta_buf_edition(struct csta_buf *b, int edition);
 
 /* A connection id as a request carries it; device alone when call is "". */
 struct csta_conn_ref {

@@ -15,6 +15,8 @@
 
 #include "csta.h"
 
+static const char *const editions[] = {"ed3", "ed4", "ed5", NULL};
+
 static const struct ucs_cfg_key link_keys[] = {
 	UCS_CFG_KEY_("name", UCS_CFG_STRING, UCS_CFG_REQUIRED, NULL, 0, 0, NULL, NULL,
 		     "the link's name: the line group's name and the prefix of its line ids"),
@@ -33,6 +35,13 @@ static const struct ucs_cfg_key link_keys[] = {
 	UCS_CFG_LIST_KEY("devices", "[\"auto\"]",
 			 "devices to monitor: \"100-199\", \"250\"; \"auto\": on demand"),
 	UCS_CFG_INT_KEY("keepalive_s", "30", 1, 3600, "seconds between keep-alives"),
+	UCS_CFG_INT_KEY("monitor_delay_ms", "0", 0, 60000,
+			"pause between two MonitorStart requests (for a PBX that fails when "
+			"lines are opened too fast); 0: no pause"),
+	UCS_CFG_CHOICE_KEY("edition", "\"ed3\"", editions,
+			   "ECMA-323 edition (namespace) of the documents sent: ed3, ed4, ed5"),
+	UCS_CFG_INT_KEY("monitors_in_flight", "32", 1, 1024,
+			"monitor, snapshot and query requests of the device layer in flight"),
 	UCS_CFG_END,
 };
 
@@ -181,6 +190,15 @@ static int read_link(struct ucs_plugin *self, const struct ucs_host *host, const
 	lc->tls = cfg->get_bool(n, "tls", &b) ? 0 : b;
 	lc->session = cfg->get_bool(n, "session", &b) ? 0 : b;
 	lc->keepalive_s = cfg->get_int(n, "keepalive_s", &v) ? 30 : (int)v;
+	{
+		const char *ed = cfg->get_string(n, "edition");
+
+		/* the validator allows only ed3..ed5: "edN" -> N */
+		lc->edition = ed && strlen(ed) == 3 ? ed[2] - '0' : 3;
+	}
+	lc->monitor_delay_ms = cfg->get_int(n, "monitor_delay_ms", &v) ? 0 : (uint32_t)v;
+	lc->monitors_in_flight =
+		cfg->get_int(n, "monitors_in_flight", &v) ? CSTA_WINDOW : (uint32_t)v;
 	if (lc->user[0] || lc->password[0])
 		lc->session = 1;
 	if (!lc->host[0] || lc->port == 0) {

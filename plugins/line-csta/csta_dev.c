@@ -5,9 +5,12 @@
  * device has as far as the driver needs them.
  *
  * Opening is paced: a link with thousands of devices does not send
- * thousands of MonitorStart at once but keeps CSTA_WINDOW monitor and
- * snapshot requests in flight, from a FIFO of devices that wait; each
- * answer lets the next one go. A device whose monitor the PBX refused stays
+ * thousands of MonitorStart at once but keeps monitors_in_flight (32)
+ * monitor and snapshot requests in flight, from a FIFO of devices that
+ * wait; each answer lets the next one go. A PBX that fails when lines are
+ * opened too fast (the manual's error-handling case) gets monitor_delay_ms
+ * between two MonitorStart as well: the FIFO waits for the link's retry
+ * timer, which then pumps again. A device whose monitor the PBX refused stays
  * FAILED (with the PBX's words as the reason) until the line manager asks
  * to open it again, or the link reconnects.
  *
@@ -281,17 +284,26 @@ static int next_query(struct csta_link *l, struct csta_dev *v, uint64_t now, int
 	return 0;
 }
 
+static void arm_retry(struct csta_link *l, uint64_t at);
+
 void csta_devs_pump(struct csta_link *l)
 {
 	struct csta_devs *d = &l->devs;
 	uint64_t now = l->ctx->host->timer->now_ms();
+	uint32_t delay = l->cfg->monitor_delay_ms;
 
-	while (d->qlen && d->inflight < CSTA_WINDOW && csta_link_is_up(l)) {
+	while (d->qlen && d->inflight < l->cfg->monitors_in_flight && csta_link_is_up(l)) {
 		uint32_t i = d->q[d->qhead];
 		struct csta_dev *v = &d->v[i];
 		struct csta_req_args a = {0};
 		int kind = 0, req = 0, err;
 
+		/* monitor_delay_ms: the next MonitorStart waits for its turn,
+		 * and so does the FIFO behind it (the retry timer pumps again) */
+		if (delay && v->wanted && v->mon == CSTA_MON_IDLE && now < d->next_monitor_at) {
+			arm_retry(l, d->next_monitor_at);
+			break;
+		}
 		d->qhead = (d->qhead + 1) % d->qcap;
 		d->qlen--;
 		v->queued = 0;
@@ -329,6 +341,8 @@ void csta_devs_pump(struct csta_link *l)
 					   csta_req_name(req), v->device, strerror(-err));
 		} else {
 			d->inflight++;
+			if (kind == CSTA_P_MONITOR && delay)
+				d->next_monitor_at = now + delay;
 			if (kind == CSTA_P_MONITOR)
 				v->mon = CSTA_MON_STARTING;
 			else

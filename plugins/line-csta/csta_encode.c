@@ -17,8 +17,19 @@ void csta_buf_init(struct csta_buf *b, char *mem, size_t cap)
 	b->len = 0;
 	b->cap = cap;
 	b->overflow = 0;
+	b->ns = CSTA_NS_ED3;
 	if (cap)
 		mem[0] = '\0';
+}
+
+int csta_buf_edition(struct csta_buf *b, int edition)
+{
+	static const char *const ns[] = {CSTA_NS_ED3, CSTA_NS_ED4, CSTA_NS_ED5};
+
+	if (edition < 3 || edition > 5)
+		return -EINVAL;
+	b->ns = ns[edition - 3];
+	return 0;
 }
 
 static void put(struct csta_buf *b, const char *s, size_t l)
@@ -150,7 +161,7 @@ int csta_encode_request(struct csta_buf *b, const struct csta_req_args *a)
 
 	if (!strcmp(name, "?"))
 		return -EINVAL;
-	open_doc(b, name, CSTA_NS_ED3);
+	open_doc(b, name, b->ns);
 	switch (a->req) {
 	case CSTA_R_MAKE_CALL:
 		elem(b, "callingDevice", a->device);
@@ -250,7 +261,9 @@ int csta_encode_start_session(struct csta_buf *b, const char *user, const char *
 	elem(b, "applicationID", "ucsd");
 	if ((user && user[0]) || (password && password[0])) {
 		open_tag(b, "applicationSpecificInfo");
-		puts_(b, "<SessionLoginInfo xmlns=\"" CSTA_NS_ED3 "\">");
+		puts_(b, "<SessionLoginInfo xmlns=\"");
+		puts_(b, b->ns);
+		puts_(b, "\">");
 		elem(b, "userName", user);
 		elem(b, "password", password);
 		close_tag(b, "SessionLoginInfo");
@@ -258,7 +271,7 @@ int csta_encode_start_session(struct csta_buf *b, const char *user, const char *
 	}
 	close_tag(b, "applicationInfo");
 	open_tag(b, "requestedProtocolVersions");
-	elem(b, "protocolVersion", CSTA_NS_ED3);
+	elem(b, "protocolVersion", b->ns);
 	close_tag(b, "requestedProtocolVersions");
 	elem(b, "requestedSessionDuration", d);
 	close_tag(b, "StartApplicationSession");
@@ -290,14 +303,14 @@ int csta_encode_stop_session(struct csta_buf *b, const char *session_id)
 
 int csta_encode_system_status_response(struct csta_buf *b)
 {
-	open_doc(b, "SystemStatusResponse", CSTA_NS_ED3);
+	open_doc(b, "SystemStatusResponse", b->ns);
 	close_tag(b, "SystemStatusResponse");
 	return finish(b);
 }
 
 int csta_encode_request_system_status_response(struct csta_buf *b)
 {
-	open_doc(b, "RequestSystemStatusResponse", CSTA_NS_ED3);
+	open_doc(b, "RequestSystemStatusResponse", b->ns);
 	elem(b, "systemStatus", "normal");
 	close_tag(b, "RequestSystemStatusResponse");
 	return finish(b);
@@ -305,7 +318,7 @@ int csta_encode_request_system_status_response(struct csta_buf *b)
 
 int csta_encode_error(struct csta_buf *b, const char *category, const char *value)
 {
-	open_doc(b, "CSTAErrorCode", CSTA_NS_ED3);
+	open_doc(b, "CSTAErrorCode", b->ns);
 	elem(b, category, value);
 	close_tag(b, "CSTAErrorCode");
 	return finish(b);

@@ -144,6 +144,7 @@ static struct csta_buf doc_buf(struct csta_link *l)
 	struct csta_buf b;
 
 	csta_buf_init(&b, l->sendbuf + CSTA_HEADER_BYTES, sizeof(l->sendbuf) - CSTA_HEADER_BYTES);
+	(void)csta_buf_edition(&b, l->cfg->edition); /* 3..5: checked by the key's choices */
 	return b;
 }
 

@@ -7,6 +7,7 @@ the dialplan, and svcprobe shows what consumers see: "line.status" and
 and the plugins' status counters. Every case starts its own pbxsim and
 ucsd and stops both, also when it fails.
 """
+import datetime
 import json
 import os
 import re
@@ -457,6 +458,31 @@ def tls():
         pbx.close()
 
 
+def monitor_delay():
+    """monitor_delay_ms: the six MonitorStarts of a connect, and again of a
+    reconnect, go at least 300 ms apart (the log's clock: five gaps)."""
+    def stamp(u, i):
+        m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ", u.lines[i])
+        check(m is not None, f"a time stamp in {u.lines[i]!r}")
+        return datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f")
+
+    def paced(u, after):
+        up = u.wait_for(r"\[line-csta\] link pbx1: connected to ", after=after)
+        done = u.wait_for(r"\[line-csta\] link pbx1: 6 of 6 devices monitored$", after=up)
+        took = (stamp(u, done) - stamp(u, up)).total_seconds()
+        check(took >= 1.5, f"six MonitorStarts 300 ms apart took {took:.3f} s")
+        check(took < 6, f"six MonitorStarts 300 ms apart took {took:.3f} s")
+        return done
+
+    def body(pbx, u, p):
+        done = paced(u, 0)
+        pbx.cmd("fault drop")
+        u.wait_for(r"\[line-csta\] link pbx1: connection lost", after=done)
+        paced(u, done)
+    run(body, link={"monitor_delay_ms": 300})
+
+
 main({"open": open_, "two_drivers": two_drivers, "tls": tls, "incoming": incoming, "requests": requests,
       "monitor_limit": monitor_limit, "login_retry": login_retry, "drop_resync": drop_resync,
-      "garbage": garbage, "oversize": oversize, "stall": stall})
+      "garbage": garbage, "oversize": oversize, "stall": stall,
+      "monitor_delay": monitor_delay})

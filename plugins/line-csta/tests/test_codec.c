@@ -541,6 +541,55 @@ static void test_snapshot_sizes(void)
 	free(doc);
 }
 
+/* The edition of the documents sent: ed3 by default, ed4/ed5 on request,
+ * every document of the driver in it, and decodable by our own decoder. */
+static void test_encode_edition(void)
+{
+	static const char *const ns[] = {CSTA_NS_ED3, CSTA_NS_ED4, CSTA_NS_ED5};
+	char mem[4096];
+	struct csta_buf b;
+	struct csta_msg m;
+	int len;
+
+	for (int ed = 3; ed <= 5; ed++) {
+		csta_buf_init(&b, mem, sizeof(mem));
+		CHECK_INT(csta_buf_edition(&b, ed), ==, 0);
+		len = csta_encode_request(
+			&b, &(struct csta_req_args){.req = CSTA_R_MONITOR_START, .device = "120"});
+		CHECK(len > 0);
+		CHECK_CONTAINS(mem, ns[ed - 3]);
+		for (int o = 3; o <= 5; o++)
+			if (o != ed)
+				CHECK(!strstr(mem, ns[o - 3]));
+		csta_buf_init(&b, mem, sizeof(mem));
+		CHECK_INT(csta_buf_edition(&b, ed), ==, 0);
+		len = csta_encode_system_status_response(&b);
+		CHECK(len > 0);
+		CHECK_CONTAINS(mem, ns[ed - 3]);
+		CHECK_INT(csta_decode(mem, (size_t)len, &m), ==, 0);
+		csta_buf_init(&b, mem, sizeof(mem));
+		CHECK_INT(csta_buf_edition(&b, ed), ==, 0);
+		len = csta_encode_error(&b, "operation", "invalidCallID");
+		CHECK_CONTAINS(mem, ns[ed - 3]);
+		csta_buf_init(&b, mem, sizeof(mem));
+		CHECK_INT(csta_buf_edition(&b, ed), ==, 0);
+		len = csta_encode_start_session(&b, "u", "p", 180);
+		CHECK(len > 0);
+		CHECK(well_formed(mem, (size_t)len));
+		CHECK_CONTAINS(mem, CSTA_NS_SESSION);
+		CHECK_CONTAINS(mem, ns[ed - 3]);
+	}
+	/* anything else is refused and the buffer keeps its edition */
+	csta_buf_init(&b, mem, sizeof(mem));
+	CHECK_INT(csta_buf_edition(&b, 4), ==, 0);
+	CHECK_INT(csta_buf_edition(&b, 2), ==, -EINVAL);
+	CHECK_INT(csta_buf_edition(&b, 6), ==, -EINVAL);
+	len = csta_encode_request(
+		&b, &(struct csta_req_args){.req = CSTA_R_MONITOR_START, .device = "120"});
+	CHECK(len > 0);
+	CHECK_CONTAINS(mem, CSTA_NS_ED4);
+}
+
 int main(void)
 {
 	csta_codec_init();
@@ -550,5 +599,6 @@ int main(void)
 	test_namespaces_and_refusals();
 	test_framing();
 	test_encode();
+	test_encode_edition();
 	return check_report();
 }

@@ -1914,6 +1914,145 @@ static void test_manager_calls_back(void)
 	d->fini(state);
 }
 
+/* ---- monitor pacing: monitor_delay_ms and monitors_in_flight ---- */
+
+static void *start_paced(int delay_ms, int in_flight)
+{
+	const struct ucs_plugin_desc *d = ucs_plugin_descriptor();
+	void *state = NULL;
+	char cfg[1024];
+
+	reset_world();
+	snprintf(cfg, sizeof(cfg),
+		 "{\"line-csta\": {\"links\": [{\"name\": \"p\", \"host\": \"h\", \"port\": 7010,"
+		 " \"devices\": [\"120-123\"], \"keepalive_s\": 3600,"
+		 " \"monitor_delay_ms\": %d, \"monitors_in_flight\": %d}],"
+		 " \"request_timeout_ms\": 5000}}",
+		 delay_ms, in_flight);
+	CHECK_INT(load_config(cfg), ==, 0);
+	CHECK_INT(d->init((struct ucs_plugin *)1, &host, &state), ==, 0);
+	CHECK_INT(d->start(state), ==, 0);
+	return state;
+}
+
+static void test_monitor_pacing(void)
+{
+	const struct ucs_plugin_desc *d = ucs_plugin_descriptor();
+	void *state;
+	struct ucs_conn *c;
+	char xml[8192], want[64];
+	int inv[4];
+
+	/* the keys are declared: out of range is the validator's error */
+	reset_world();
+	CHECK(load_config("{\"line-csta\": {\"links\": [{\"name\": \"a\", \"host\": \"h\","
+			  " \"port\": 1, \"monitor_delay_ms\": -1}]}}") != 0);
+	CHECK(load_config("{\"line-csta\": {\"links\": [{\"name\": \"a\", \"host\": \"h\","
+			  " \"port\": 1, \"monitors_in_flight\": 0}]}}") != 0);
+
+	/* 100 ms between two MonitorStart (a reconnect takes the same path) */
+	state = start_paced(100, 32);
+	c = conn_to(7010);
+	c->h->on_connected(c, c->arg);
+	for (int i = 0; i < 4; i++) {
+		inv[i] = expect(c, "MonitorStart", xml, sizeof(xml));
+		snprintf(want, sizeof(want), "<deviceObject>12%d</deviceObject>", i);
+		CHECK_CONTAINS(xml, want);
+		CHECK(nothing_sent(c));
+		if (i < 3) {
+			advance(99);
+			CHECK(nothing_sent(c));
+			advance(1);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		feed(c, inv[i],
+		     "<MonitorStartResponse " NS "><monitorCrossRefID>%d</monitorCrossRefID>"
+		     "</MonitorStartResponse>",
+		     i + 1);
+	/* snapshots are not paced */
+	for (int i = 0; i < 4; i++)
+		feed(c, expect(c, "SnapshotDevice", NULL, 0), "<SnapshotDeviceResponse " NS "/>");
+	CHECK(nothing_sent(c));
+	CHECK_CONTAINS(logtext, "link p: 4 of 4 devices monitored");
+	d->stop(state);
+	d->fini(state);
+
+	/* default: no delay, every MonitorStart at once */
+	state = start_paced(0, 32);
+	c = conn_to(7010);
+	c->h->on_connected(c, c->arg);
+	for (int i = 0; i < 4; i++)
+		CHECK(expect(c, "MonitorStart", NULL, 0) > 0);
+	d->stop(state);
+	d->fini(state);
+
+	/* monitors_in_flight: 2 outstanding, each answer lets the next go */
+	state = start_paced(0, 2);
+	c = conn_to(7010);
+	c->h->on_connected(c, c->arg);
+	inv[0] = expect(c, "MonitorStart", NULL, 0);
+	inv[1] = expect(c, "MonitorStart", NULL, 0);
+	CHECK(nothing_sent(c));
+	feed(c, inv[0],
+	     "<MonitorStartResponse " NS "><monitorCrossRefID>1</monitorCrossRefID>"
+	     "</MonitorStartResponse>");
+	inv[2] = expect(c, "MonitorStart", xml, sizeof(xml));
+	CHECK_CONTAINS(xml, "<deviceObject>122</deviceObject>");
+	CHECK(nothing_sent(c));
+	d->stop(state);
+	d->fini(state);
+}
+
+/* ---- edition: the namespace of the documents sent ---- */
+
+static void test_edition(void)
+{
+	const struct ucs_plugin_desc *d = ucs_plugin_descriptor();
+	void *state = NULL;
+	struct ucs_conn *c;
+	char xml[8192];
+	int inv;
+
+	reset_world();
+	CHECK(load_config("{\"line-csta\": {\"links\": [{\"name\": \"a\", \"host\": \"h\","
+			  " \"port\": 1, \"edition\": \"ed6\"}]}}") != 0);
+	CHECK_INT(load_config("{\"line-csta\": {\"links\": ["
+			      "{\"name\": \"e5\", \"host\": \"h\", \"port\": 7020,"
+			      " \"devices\": [\"120\"], \"edition\": \"ed5\", \"session\": true},"
+			      "{\"name\": \"e3\", \"host\": \"h\", \"port\": 7021,"
+			      " \"devices\": [\"130\"]}]}}"),
+		  ==, 0);
+	CHECK_INT(d->init((struct ucs_plugin *)1, &host, &state), ==, 0);
+	CHECK_INT(d->start(state), ==, 0);
+
+	c = conn_to(7020);
+	c->h->on_connected(c, c->arg);
+	inv = expect(c, "StartApplicationSession", xml, sizeof(xml));
+	CHECK_CONTAINS(xml, "<protocolVersion>" CSTA_NS_ED5 "</protocolVersion>");
+	CHECK(!strstr(xml, CSTA_NS_ED3));
+	feed(c, inv,
+	     "<StartApplicationSessionPosResponse " NS_SESSION "><sessionID>s1</sessionID>"
+	     "<actualProtocolVersion>" CSTA_NS_ED5 "</actualProtocolVersion>"
+	     "<actualSessionDuration>180</actualSessionDuration>"
+	     "</StartApplicationSessionPosResponse>");
+	inv = expect(c, "MonitorStart", xml, sizeof(xml));
+	CHECK_CONTAINS(xml, "<MonitorStart xmlns=\"" CSTA_NS_ED5 "\">");
+	/* the PBX's own documents may come in any edition */
+	feed(c, 4242, "<SystemStatus " NS "><systemStatus>normal</systemStatus></SystemStatus>");
+	CHECK_INT(expect(c, "SystemStatusResponse", xml, sizeof(xml)), ==, 4242);
+	CHECK_CONTAINS(xml, CSTA_NS_ED5);
+	CHECK(!strstr(xml, CSTA_NS_ED3));
+
+	/* the other link keeps the default, ed3 */
+	c = conn_to(7021);
+	c->h->on_connected(c, c->arg);
+	CHECK(expect(c, "MonitorStart", xml, sizeof(xml)) > 0);
+	CHECK_CONTAINS(xml, "<MonitorStart xmlns=\"" CSTA_NS_ED3 "\">");
+	d->stop(state);
+	d->fini(state);
+}
+
 int main(void)
 {
 	core_log_init();
@@ -1930,6 +2069,8 @@ int main(void)
 	test_backoff();
 	test_request_refusals();
 	test_manager_calls_back();
+	test_monitor_pacing();
+	test_edition();
 	reset_world();
 	core_config_free(config);
 	return check_report();
