@@ -172,6 +172,7 @@ struct ca_sess {
 	struct ca_user *user;	      /* NULL until logged in */
 	char login[UCS_ID_MAX + 192]; /* the user's login as the store spells it */
 	char token[64];		      /* "" when none */
+	char computer[UCS_ID_MAX];    /* the computer logged on from ("" none) */
 	bool idle;
 	bool busy_login;	   /* a login or resume is in progress */
 	struct ca_op ops;	   /* list head */
@@ -349,11 +350,17 @@ enum ca_access {
 	CA_NONE = 0,
 	CA_OWN = 1,   /* bound to her */
 	CA_EXTRA = 2, /* one of her extra lines */
+	/* the first or second phone of a computer she logged on to last (a
+	 * roaming user: the computer's last_user); controlled like her own */
+	CA_ROAMING = 3,
 };
 struct ca_line_access {
 	enum ca_access kind;
-	int32_t cls;	/* enum ucs_line_class when own */
+	int32_t cls;	/* enum ucs_line_class when own or roaming */
 	uint32_t extra; /* UCS_UD_LINE_* when extra */
+	/* roaming on a line of an authorised-only computer: only the line's
+	 * owners dial on it (the line manager's rule, lm_rights.c) */
+	bool no_dial;
 	/* What a Line object shows (own lines: everything; an extra line: the
 	 * rights on one of its owners for the class the line has for her):
 	 * CA_SEE_* bits. */
@@ -368,8 +375,8 @@ struct ca_line_access {
 void ca_line_access(struct ca *ca, const struct ucs_ud_user *u, const char *line,
 		    const struct ucs_line_info *info, struct ca_line_access *out);
 #define MAX_USER_LINES 256
-/* The user's lines (own, then extra) with the line manager's view of each
- * and her access; the count (at most max). */
+/* The user's lines (own, then extra, then roaming) with the line
+ * manager's view of each and her access; the count (at most max). */
 int ca_user_lines(struct ca *ca, const struct ucs_ud_user *u, const struct ucs_lines_api *la,
 		  struct ucs_id *ids, struct ucs_line_info *infos, struct ca_line_access *acc,
 		  size_t max);

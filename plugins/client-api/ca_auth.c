@@ -10,20 +10,29 @@
  *   -EHOSTUNREACH -> unavailable (the directory could not be asked)
  * A session logs in once: a second auth.login or auth.resume on a logged-in
  * session (or while one runs) is invalid_request.
+ *
+ * Roaming users: auth.login may name the computer the client runs on. A
+ * successful login records it as the computer's last logon (ucs.userdb
+ * computer_logon), which gives the user the phones that stand next to that
+ * computer (the line manager's rights). An unknown computer is no error: the
+ * session just has no computer. A resume does not log on again.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ca.h"
 
 #define LOGIN_MAX    256
 #define PASSWORD_MAX 1024
+#define COMPUTER_MAX (UCS_ID_MAX - 1)
 
 struct login_op {
 	struct ca_op op;
 	struct ucs_auth_op *auth_op;
+	char computer[UCS_ID_MAX]; /* lower case; "" none */
 };
 
 static json_t *juser(const struct ucs_ud_user *u)
@@ -42,10 +51,32 @@ static json_t *jserver(struct ca *ca)
 			 "presence_domain", env->presence_domain(), "protocol", 1);
 }
 
+/* Records the user's logon at the computer the login named; an unknown
+ * computer (or a store that cannot write) leaves the session without one. */
+static void computer_logon(struct ca_sess *s, const struct ucs_ud_user *u, const char *computer)
+{
+	struct ca *ca = s->ca;
+	int err;
+
+	if (!computer || !*computer)
+		return;
+	err = ca->udb->computer_logon(computer, u->id, (int64_t)time(NULL));
+	if (err) {
+		CA_LOG(ca, err == -ENOENT ? UCS_LOG_INFO : UCS_LOG_WARNING,
+		       "%s logged in from computer %s: %s (session %llu has no computer)", u->login,
+		       computer,
+		       err == -ENOENT ? "no such computer in the user store" : strerror(-err),
+		       (unsigned long long)s->id);
+		return;
+	}
+	snprintf(s->computer, sizeof(s->computer), "%s", computer);
+}
+
 /* The session becomes the user's: the answer to a login or a resume. The
  * answer is the last thing done (sending may close the session). Returns
- * whether the session is the user's now. */
-static bool finish(struct ca_sess *s, json_t *id, const char *user_id, bool resume)
+ * whether the session is the user's now. computer: the login's, or NULL. */
+static bool finish(struct ca_sess *s, json_t *id, const char *user_id, bool resume,
+		   const char *computer)
 {
 	struct ca *ca = s->ca;
 	struct wsrpc_session *ws = wsrpc_session_ref(s->ws);
@@ -81,9 +112,11 @@ static bool finish(struct ca_sess *s, json_t *id, const char *user_id, bool resu
 		wsrpc_session_close(ws, WSRPC_CLOSE_INTERNAL, "internal error");
 		goto out;
 	}
-	CA_LOG(ca, UCS_LOG_INFO, "%s %s from %s (session %llu)", u->login,
+	if (!resume)
+		computer_logon(s, u, computer);
+	CA_LOG(ca, UCS_LOG_INFO, "%s %s from %s%s%s (session %llu)", u->login,
 	       resume ? "resumed a session" : "logged in", wsrpc_session_peer_name(ws),
-	       (unsigned long long)s->id);
+	       s->computer[0] ? " on computer " : "", s->computer, (unsigned long long)s->id);
 	if (resume)
 		ca->n.resumes_ok++;
 	else
@@ -91,6 +124,8 @@ static bool finish(struct ca_sess *s, json_t *id, const char *user_id, bool resu
 	ok = true;
 	result = json_pack("{s:s,s:o,s:o}", "session", s->token, "user", juser(u), "server",
 			   jserver(ca));
+	if (result && s->computer[0])
+		json_object_set_new(result, "computer", json_string(s->computer));
 	wsrpc_reply(ws, id, result);
 out:
 	if (snap)
@@ -116,10 +151,12 @@ static void login_done(const struct ucs_auth_result *res, void *arg)
 	switch (res->status) {
 	case 0: {
 		json_t *id = json_incref(lo->op.id);
+		char computer[UCS_ID_MAX];
 
+		snprintf(computer, sizeof(computer), "%s", lo->computer);
 		ca_op_remove(&lo->op);
 		free(lo);
-		finish(s, id, res->user.text, false);
+		finish(s, id, res->user.text, false, computer);
 		json_decref(id);
 		break;
 	}
@@ -151,6 +188,22 @@ static void login_cancel(struct ca_op *op)
 	free(lo);
 }
 
+/* A computer name as a client sends it: the store's id spelling (1 to 63
+ * of a-z 0-9 . _ @ -, docs/protocol/userdb.md) in any case, for Windows
+ * spells computer names in upper case. */
+static bool computer_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > COMPUTER_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= 'A' && name[i] <= 'Z') &&
+		    !(name[i] >= '0' && name[i] <= '9') && !strchr("._@-", name[i]))
+			return false;
+	return true;
+}
+
 /* invalid_request for a session that is (getting) logged in already. */
 static bool logged_in_already(struct ca_sess *s, json_t *id)
 {
@@ -164,17 +217,20 @@ static bool logged_in_already(struct ca_sess *s, json_t *id)
 
 CA_METHOD(ca_m_auth_login)
 {
-	static const char *const only[] = {"login", "password", NULL};
+	static const char *const only[] = {"login", "password", "computer", NULL};
 	struct ca_sess *s = ca_sess_of(ws);
 	struct ca *ca = arg;
 	struct ucs_auth_request req = {.size = sizeof(req)};
 	struct login_op *lo;
-	const char *login, *password;
+	const char *login, *password, *computer = NULL;
 	int err;
 
 	if (wsrpc_params_only(ws, id, params, only) ||
 	    wsrpc_param_string(ws, id, params, "login", 1, LOGIN_MAX, &login) ||
 	    wsrpc_param_string(ws, id, params, "password", 1, PASSWORD_MAX, &password))
+		return;
+	err = wsrpc_param_string(ws, id, params, "computer", 0, COMPUTER_MAX, &computer);
+	if (err && err != -ENOENT)
 		return;
 	if (logged_in_already(s, id))
 		return;
@@ -183,11 +239,22 @@ CA_METHOD(ca_m_auth_login)
 			    json_pack("{s:s}", "member", "login"));
 		return;
 	}
+	if (computer && !computer_name_ok(computer)) {
+		wsrpc_error(ws, id, WSRPC_INVALID_PARAMS,
+			    "computer: 1 to 63 of a-z A-Z 0-9 . _ @ -",
+			    json_pack("{s:s}", "member", "computer"));
+		return;
+	}
 	lo = calloc(1, sizeof(*lo));
 	if (!lo) {
 		wsrpc_error(ws, id, WSRPC_INTERNAL, "out of memory", NULL);
 		return;
 	}
+	/* computer ids are the names in lower case (docs/protocol/userdb.md) */
+	for (size_t i = 0; computer && computer[i]; i++)
+		lo->computer[i] = computer[i] >= 'A' && computer[i] <= 'Z'
+					  ? (char)(computer[i] - 'A' + 'a')
+					  : computer[i];
 	req.kind = UCS_AUTH_USER;
 	req.login = login;
 	req.password = password;
@@ -238,7 +305,7 @@ CA_METHOD(ca_m_auth_resume)
 		       (unsigned long long)holder->id, holder->login, (unsigned long long)s->id);
 		wsrpc_session_close(holder->ws, WSRPC_CLOSE_REVOKED, "session replaced");
 	}
-	if (!finish(s, id, user, true))
+	if (!finish(s, id, user, true, NULL))
 		ca->n.resumes_failed++;
 }
 

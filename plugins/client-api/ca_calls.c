@@ -318,9 +318,10 @@ out:
 	return found;
 }
 
-/* A line the request names (or the user's first own line for NULL), with
- * her access; not_found / forbidden answered. any: also lines of others
- * (access CA_NONE), for pickup and forwarding. */
+/* A line the request names (or for NULL the user's first own line, else
+ * the first phone she roams on), with her access; not_found / forbidden
+ * answered. any: also lines of others (access CA_NONE), for pickup and
+ * forwarding. */
 static bool find_line(struct ctx *x, const char *line, bool any, struct ucs_line_info *li,
 		      struct ca_line_access *acc)
 {
@@ -337,6 +338,13 @@ static bool find_line(struct ctx *x, const char *line, bool any, struct ucs_line
 
 		for (int i = 0; i < n && !found; i++)
 			if (accs[i].kind == CA_OWN) {
+				*li = infos[i];
+				*acc = accs[i];
+				found = true;
+			}
+		/* without a line of her own: the phone she roams on */
+		for (int i = 0; i < n && !found; i++)
+			if (accs[i].kind == CA_ROAMING) {
 				*li = infos[i];
 				*acc = accs[i];
 				found = true;
@@ -402,6 +410,21 @@ static bool may_manage(struct ctx *x, const struct ucs_line_info *li,
 	return false;
 }
 
+/* Dialling on a line (make, consult, deflect, a blind transfer): refused
+ * for a roaming user on a phone of an authorised-only computer, which only
+ * the line's owners dial on (the line manager refuses it too). */
+static bool may_dial(struct ctx *x, const struct ucs_line_info *li,
+		     const struct ca_line_access *acc)
+{
+	char msg[160];
+
+	if (acc->kind != CA_ROAMING || !acc->no_dial)
+		return true;
+	snprintf(msg, sizeof(msg), "only the owners of line %.64s may dial on it", li->id.text);
+	wsrpc_error(x->s->ws, x->id, WSRPC_FORBIDDEN, msg, json_pack("{s:s}", "line", li->id.text));
+	return false;
+}
+
 /* A number member that was read: it must not be empty. */
 static bool number_nonempty(struct ctx *x, const char *name, const char *value)
 {
@@ -449,7 +472,8 @@ CA_METHOD(ca_m_call_make)
 	    !str_param(&x, params, "line", 0, UCS_ID_MAX - 1, &line) ||
 	    !str_param(&x, params, "project", 0, sizeof(q.project) - 1, &project))
 		goto out;
-	if (!find_line(&x, line, false, &li, &acc) || !need_cap(&x, &li, UCS_CAP_MAKE_CALL))
+	if (!find_line(&x, line, false, &li, &acc) || !may_dial(&x, &li, &acc) ||
+	    !need_cap(&x, &li, UCS_CAP_MAKE_CALL))
 		goto out;
 	q.line = li.id;
 	snprintf(q.number, sizeof(q.number), "%s", number);
@@ -479,6 +503,10 @@ static void on_call(struct wsrpc_session *ws, json_t *params, json_t *id, void *
 	    !find_call(&x, "call", call, &li, &acc))
 		goto out;
 	if (extra && !extra(&x, params, &q))
+		goto out;
+	if ((op == UCS_OP_CONSULT || op == UCS_OP_DEFLECT ||
+	     (op == UCS_OP_TRANSFER && !q.other_call.text[0])) &&
+	    !may_dial(&x, &li, &acc))
 		goto out;
 	if (!need_cap(&x, &li, cap))
 		goto out;

@@ -5,10 +5,15 @@
  * A user's lines are those presence binds to her (first, second,
  * additional: presence->lines/owners) and her extra lines (the user
  * store's extra_lines, lines of others made available to her, with their
- * flags). What the line manager says about a line (ucs.lines: status,
- * capabilities, numbers, forwarding, calls) is read at run time: the line
- * manager may start later or stop, and without it these methods answer
- * not_available.
+ * flags). A roaming user also has the first and second phone of the
+ * computer she logged on to last (auth.login "computer" records her as its
+ * last_user): access "computer", controlled like her own lines, though on
+ * an authorised-only computer she may not dial on them - the same rule as
+ * the line manager's (plugins/lines/lm_rights.c), checked here first so
+ * that a refusal needs no round trip. What the line manager says about a
+ * line (ucs.lines: status, capabilities, numbers, forwarding, calls) is
+ * read at run time: the line manager may start later or stop, and without
+ * it these methods answer not_available.
  *
  * Fan-out. Sessions watching the same line share one pair of bus
  * subscriptions ("line.status" and "call.state", key "line:<id>"): struct
@@ -66,6 +71,71 @@ static unsigned extra_see(struct ca *ca, const struct ucs_ud_user *u, const char
 	return see;
 }
 
+/* Whether a computer's phone or lines entry e names the line (by id or by
+ * its internal number, as the line manager matches). */
+static bool names_line(const char *e, const char *line, const char *internal)
+{
+	return e && *e && (strcmp(e, line) == 0 || (*internal && strcmp(e, internal) == 0));
+}
+
+/* The internal number of a line: from info, else from the line manager
+ * (into buf); "" when unknown. */
+static const char *line_internal(struct ca *ca, const char *line, const struct ucs_line_info *info,
+				 struct ucs_line_info *buf)
+{
+	const struct ucs_lines_api *la;
+
+	if (info)
+		return info->internal.text;
+	la = ca->host->service->find(UCS_LINES_SERVICE, UCS_LINES_VERSION, NULL);
+	*buf = (struct ucs_line_info){.size = sizeof(*buf)};
+	if (la && la->line(line, buf) == 0)
+		return buf->internal.text;
+	return "";
+}
+
+/* A phone of a computer whose last user she is: roaming access. A line a
+ * computer lists (phone or lines entry, "*" for all) that is marked
+ * authorised-only dials for its owners only. */
+static void roaming_access(struct ca *ca, const struct ucs_ud_user *u, const char *line,
+			   const struct ucs_line_info *info, struct ca_line_access *out)
+{
+	const struct ucs_ud_snapshot *snap = ca->udb->acquire();
+	struct ucs_line_info li;
+	const char *internal = NULL;
+	bool mine = false;
+
+	/* the internal number is looked up only when she roams at all */
+	for (size_t i = 0; snap && i < snap->n_computers && !internal; i++) {
+		const struct ucs_ud_computer *c = snap->computers[i];
+
+		if (c->last_user && strcmp(c->last_user, u->id) == 0)
+			internal = line_internal(ca, line, info, &li);
+	}
+	for (size_t i = 0; internal && i < snap->n_computers; i++) {
+		const struct ucs_ud_computer *c = snap->computers[i];
+		bool first = names_line(c->first_phone, line, internal);
+		bool phone = first || names_line(c->second_phone, line, internal);
+		bool listed = phone;
+
+		if (phone && !mine && c->last_user && strcmp(c->last_user, u->id) == 0) {
+			mine = true;
+			out->kind = CA_ROAMING;
+			out->cls = first ? UCS_LINE_FIRST : UCS_LINE_SECOND;
+			out->see = CA_SEE_ALL;
+		}
+		for (size_t j = 0; !listed && j < c->n_lines; j++)
+			listed = names_line(c->lines[j], line, internal) ||
+				 (c->lines[j] && strcmp(c->lines[j], "*") == 0);
+		if (listed && c->authorised_only)
+			out->no_dial = true;
+	}
+	if (!mine)
+		memset(out, 0, sizeof(*out));
+	if (snap)
+		ca->udb->release(snap);
+}
+
 void ca_line_access(struct ca *ca, const struct ucs_ud_user *u, const char *line,
 		    const struct ucs_line_info *info, struct ca_line_access *out)
 {
@@ -86,7 +156,7 @@ void ca_line_access(struct ca *ca, const struct ucs_ud_user *u, const char *line
 		if (strcmp(ids[i].text, line) == 0)
 			k = i;
 	if (k < 0)
-		return;
+		goto roaming;
 	no = ca->pres->owners(line, owners, CA_MAX_OWNERS);
 	for (int i = 0; i < no && i < CA_MAX_OWNERS; i++)
 		if (strcmp(owners[i].text, u->id) == 0) {
@@ -95,16 +165,7 @@ void ca_line_access(struct ca *ca, const struct ucs_ud_user *u, const char *line
 			out->see = CA_SEE_ALL;
 			return;
 		}
-	if (info) {
-		internal = info->internal.text;
-	} else {
-		const struct ucs_lines_api *la =
-			ca->host->service->find(UCS_LINES_SERVICE, UCS_LINES_VERSION, NULL);
-
-		li = (struct ucs_line_info){.size = sizeof(li)};
-		if (la && la->line(line, &li) == 0)
-			internal = li.internal.text;
-	}
+	internal = line_internal(ca, line, info, &li);
 	/* one of her extra lines: the entry naming it gives the flags */
 	for (size_t i = 0; i < u->n_extra_lines; i++) {
 		const char *e = u->extra_lines[i].line;
@@ -117,6 +178,8 @@ void ca_line_access(struct ca *ca, const struct ucs_ud_user *u, const char *line
 			return;
 		}
 	}
+roaming:
+	roaming_access(ca, u, line, info, out);
 }
 
 /* ---- JSON -------------------------------------------------------------------------- */
@@ -155,7 +218,9 @@ static json_t *jline(const struct ucs_line_info *li, const struct ca_line_access
 	json_object_set_new(o, "forwarding", fwd);
 	if (acc) {
 		json_object_set_new(o, "access",
-				    json_string(acc->kind == CA_OWN ? "own" : "extra"));
+				    json_string(acc->kind == CA_OWN	? "own"
+						: acc->kind == CA_EXTRA ? "extra"
+									: "computer"));
 		json_object_set_new(o, "class", json_string(ca_class_name(acc->cls)));
 		if (acc->kind == CA_EXTRA)
 			json_object_set_new(o, "extra",
@@ -435,7 +500,56 @@ void ca_lines_session_close(struct ca_sess *s)
 
 /* ---- the methods ------------------------------------------------------------------------- */
 
-/* The user's lines: ids and what she may do on each (own or extra). */
+/* Whether ids[0..n) holds line. */
+static bool listed(const struct ucs_id *ids, int n, const char *line)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(ids[i].text, line) == 0)
+			return true;
+	return false;
+}
+
+/* Adds the phones of the computers she logged on to last (roaming) that
+ * are not among her lines yet; the new count. A phone names a line by id
+ * or internal number. */
+static int add_roaming(struct ca *ca, const struct ucs_ud_user *u, const struct ucs_lines_api *la,
+		       struct ucs_id *ids, struct ucs_line_info *infos, struct ca_line_access *acc,
+		       int out, size_t max)
+{
+	const struct ucs_ud_snapshot *snap = ca->udb->acquire();
+
+	for (size_t i = 0; snap && i < snap->n_computers; i++) {
+		const struct ucs_ud_computer *c = snap->computers[i];
+		const char *phones[2] = {c->first_phone, c->second_phone};
+
+		if (!c->last_user || strcmp(c->last_user, u->id))
+			continue;
+		for (int p = 0; p < 2 && (size_t)out < max; p++) {
+			struct ucs_line_info *li = &infos[out];
+
+			if (!phones[p] || !*phones[p])
+				continue;
+			*li = (struct ucs_line_info){.size = sizeof(*li)};
+			if (la->line(phones[p], li) &&
+			    (!la->line_by_number || la->line_by_number(phones[p], li)))
+				continue;
+			if (listed(ids, out, li->id.text))
+				continue;
+			/* checks the match too (line_by_number also knows
+			 * canonical numbers, which do not name a phone) */
+			ca_line_access(ca, u, li->id.text, li, &acc[out]);
+			if (acc[out].kind != CA_ROAMING)
+				continue;
+			ids[out] = li->id;
+			out++;
+		}
+	}
+	if (snap)
+		ca->udb->release(snap);
+	return out;
+}
+
+/* The user's lines: ids and what she may do on each (own, extra, roaming). */
 int ca_user_lines(struct ca *ca, const struct ucs_ud_user *u, const struct ucs_lines_api *la,
 		  struct ucs_id *ids, struct ucs_line_info *infos, struct ca_line_access *acc,
 		  size_t max)
@@ -454,7 +568,7 @@ int ca_user_lines(struct ca *ca, const struct ucs_ud_user *u, const struct ucs_l
 		ids[out] = ids[i];
 		out++;
 	}
-	return out;
+	return add_roaming(ca, u, la, ids, infos, acc, out, max);
 }
 
 CA_METHOD(ca_m_lines_list)

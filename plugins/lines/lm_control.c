@@ -14,7 +14,9 @@
  * redirected (deflected) to the picking line; when that fails, when the
  * group says "always pick up", or when the target's driver cannot deflect,
  * it is picked up directly; a driver without directed pickup dials the
- * group's pickup feature code with the target's internal number instead.
+ * group's pickup feature code with the target's internal number instead,
+ * and so does a direct pickup the PBX refuses (once). A pickup naming no
+ * target is a group pickup on the picking line.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -153,6 +155,42 @@ static void pickup_deflected(struct lm *m, struct lm_req *rq, int status, const 
 	pickup_direct(m, l, t, rq->rq.call, rq->bus_req);
 }
 
+/* The pickup feature code of l's group dialled from l with t's internal
+ * number: 0 when sent (the answer goes to req), -ENOTSUP when there is no
+ * code or it does not fit. */
+static int pickup_by_code(struct lm *m, struct lm_line *l, struct lm_line *t,
+			  struct ucs_request *req)
+{
+	struct ucs_line_request rq = {.size = sizeof(rq), .op = UCS_OP_MAKE};
+
+	if (!l->group->conf.pickup_code[0] || !(driver_caps(l) & UCS_CAP_MAKE_CALL) ||
+	    lm_pickup_code_expand(l->group->conf.pickup_code, t->info.internal.text, rq.number,
+				  sizeof(rq.number)) != 0)
+		return -ENOTSUP;
+	l->pickup_until_ms = lm_now_ms() + m->conf.request_timeout_ms;
+	lm_request_send(m, l, &rq, lm_reply_done, req, NULL, NULL);
+	return 0;
+}
+
+/* The direct pickup answered: done; when the PBX refused it, the manual's
+ * last resort is the group's pickup feature code (once). */
+static void pickup_picked(struct lm *m, struct lm_req *rq, int status, const char *reason,
+			  const char *call)
+{
+	struct lm_line *l = lm_line_find(m, rq->line);
+	struct lm_line *t = lm_line_find(m, rq->arg_text);
+
+	if (status == -EREMOTEIO && l && t && l->info.status == UCS_LS_OPEN &&
+	    !l->group->drv->removed && l->group->conf.pickup_code[0]) {
+		LM_LOG(m, UCS_LOG_INFO,
+		       "pickup of %s on %s: direct pickup failed (%s), dialling the pickup code",
+		       rq->rq.call, t->info.id.text, reason);
+		if (pickup_by_code(m, l, t, rq->bus_req) == 0)
+			return;
+	}
+	lm_reply_done(m, rq, status, reason, call);
+}
+
 static void pickup_direct(struct lm *m, struct lm_line *l, struct lm_line *t, const char *pbx,
 			  struct ucs_request *req)
 {
@@ -168,16 +206,12 @@ static void pickup_direct(struct lm *m, struct lm_line *l, struct lm_line *t, co
 		rq.op = UCS_OP_PICKUP;
 		snprintf(rq.call, sizeof(rq.call), "%s", pbx);
 		snprintf(rq.target.text, sizeof(rq.target.text), "%s", t->desc.device.text);
-	} else if (l->group->conf.pickup_code[0] &&
-		   lm_pickup_code_expand(l->group->conf.pickup_code, t->info.internal.text,
-					 rq.number, sizeof(rq.number)) == 0) {
-		rq.op = UCS_OP_MAKE;
-	} else {
-		lm_control_reply(m, req, -ENOTSUP, "", "the line cannot pick up calls");
+		l->pickup_until_ms = lm_now_ms() + m->conf.request_timeout_ms;
+		lm_request_send(m, l, &rq, pickup_picked, req, NULL, t->info.id.text);
 		return;
 	}
-	l->pickup_until_ms = lm_now_ms() + m->conf.request_timeout_ms;
-	lm_request_send(m, l, &rq, lm_reply_done, req, NULL, NULL);
+	if (pickup_by_code(m, l, t, req) != 0)
+		lm_control_reply(m, req, -ENOTSUP, "", "the line cannot pick up calls");
 }
 
 /* The call to pick up on t: the one the request names, or the ringing one. */
@@ -252,6 +286,23 @@ static void pickup(struct lm *m, struct lm_line *l, const struct ucs_call_contro
 		return;
 	}
 	pickup_direct(m, l, t, c->pbx, req);
+}
+
+/* A pickup naming neither a line nor a user picks up whatever rings in the
+ * picking line's pickup group at the PBX: the driver gets a pickup with no
+ * target and no call (CSTA GroupPickupCall, the picking device as the new
+ * destination). */
+static bool is_group_pickup(const struct ucs_call_control *q)
+{
+	return q->op == UCS_OP_PICKUP && !q->target_line.text[0] && !q->target_user.text[0];
+}
+
+static void group_pickup(struct lm *m, struct lm_line *l, struct ucs_request *req)
+{
+	struct ucs_line_request rq = {.size = sizeof(rq), .op = UCS_OP_PICKUP};
+
+	l->pickup_until_ms = lm_now_ms() + m->conf.request_timeout_ms;
+	lm_request_send(m, l, &rq, lm_reply_done, req, NULL, NULL);
 }
 
 /* ---- serving ---------------------------------------------------------------------------- */
@@ -339,6 +390,8 @@ void lm_control_serve(struct ucs_request *req, const struct ucs_msg *msg, void *
 		return;
 	}
 	cap = lm_op_cap(q->op, q->mode);
+	if (is_group_pickup(q))
+		cap = UCS_CAP_GROUP_PICKUP;
 	if (!cap || !(l->info.caps & cap)) {
 		snprintf(why, sizeof(why), "line %.64s does not offer %s", l->info.id.text,
 			 cap ? lm_cap_names[__builtin_ctzll(cap)] : "this");
@@ -365,7 +418,10 @@ void lm_control_serve(struct ucs_request *req, const struct ucs_msg *msg, void *
 	}
 	switch (q->op) {
 	case UCS_OP_PICKUP:
-		pickup(m, l, q, req);
+		if (is_group_pickup(q))
+			group_pickup(m, l, req);
+		else
+			pickup(m, l, q, req);
 		return;
 	case UCS_OP_REMOTE_OFFICE:
 		lm_remote_control(m, l, q, req);

@@ -223,7 +223,11 @@ void lm_open_interest(struct lm *m, const char *number)
 	if (!l)
 		l = lm_line_find(m, number);
 	if (l) {
-		if (!l->used && l->group->conf.use && l->group->conf.open_automatically) {
+		const struct lm_line_conf *lc = lm_conf_line(&m->conf, l->desc.id.text);
+
+		/* a line the operator switched off ("use": false) is not opened */
+		if (!l->used && l->group->conf.use && l->group->conf.open_automatically &&
+		    !(lc && !lc->use)) {
 			l->wanted = true;
 			lm_line_apply(m, l);
 			LM_LOG(m, UCS_LOG_INFO, "line %s opened on interest", l->info.id.text);

@@ -151,8 +151,12 @@ void lm_publish_presence(struct lm *m, struct lm_line *l)
 	in.state = line_state(l, &c);
 	if (c) {
 		in.direction = c->ci.direction;
-		in.remote = c->ci.remote.canonical;
-		snprintf(in.remote_name, sizeof(in.remote_name), "%s", c->ci.remote_name);
+		/* a private line's or private call's other party stays out of presence:
+		 * whoever may watch this line must not learn who is on it */
+		if (!l->info.private_line && !c->ci.private_call) {
+			in.remote = c->ci.remote.canonical;
+			snprintf(in.remote_name, sizeof(in.remote_name), "%s", c->ci.remote_name);
+		}
 	}
 	publish(m, t, NULL, &in, sizeof(in));
 }

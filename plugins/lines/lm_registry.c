@@ -252,8 +252,14 @@ void lm_line_apply(struct lm *m, struct lm_line *l)
 	in->caps = lm_line_caps(l);
 	l->journal = l->conf.journal || g->conf.journal_all;
 	in->journal = l->journal;
-	l->used =
-		g->conf.use && (g->conf.use_all_lines ? true : (lc && lc->use)) ? true : l->wanted;
+	/* the line's own "use": false is the operator's last word, also over the
+	 * group's use_all_lines and over interest */
+	if (lc && !lc->use)
+		l->used = false;
+	else
+		l->used = g->conf.use && (g->conf.use_all_lines ? true : (lc && lc->use))
+				  ? true
+				  : l->wanted;
 	lm_registry_reindex(m, l, true);
 }
 

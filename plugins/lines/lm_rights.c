@@ -7,10 +7,16 @@
  * user's line she may pick up calls or set forwarding (and do-not-disturb,
  * a forwarding to nowhere) only with UCS_R_LINE(class, UCS_RL_PICKUP /
  * UCS_RL_SET_FORWARDING) on one of its owners, for the class the line has
- * for that owner, or when her extra line entry carries "pickup". Dialling
- * ("only authorised users may dial"): on a line of a computer marked
- * authorised-only, only the line's owners dial; elsewhere her own and extra
- * lines. The system (an empty actor) may do everything.
+ * for that owner, or when her extra line entry carries "pickup".
+ *
+ * Roaming users: the first and second phone of a computer stand next to it,
+ * so whoever logged on to it last (the computer's last_user, recorded by
+ * the client protocol's login with "computer") controls and dials on them
+ * like on an extra line without "pickup", though she does not own them.
+ *
+ * Dialling ("only authorised users may dial"): on a line of a computer
+ * marked authorised-only, only the line's owners dial; elsewhere her own,
+ * extra and roaming lines. The system (an empty actor) may do everything.
  *
  * The client protocol checks the same before it asks; the line manager
  * checks again because call.control is open to every plugin on the bus.
@@ -62,12 +68,16 @@ void lm_access(struct lm *m, const char *actor, const struct lm_line *l, struct 
 				out->extra_pickup =
 					(u->extra_lines[i].rights & UCS_UD_LINE_PICKUP) != 0;
 			}
-		/* a line of an authorised-only computer dials for its owners only */
+		/* a line of an authorised-only computer dials for its owners only;
+		 * the phones of the computer she logged on to last are hers to use */
 		for (size_t i = 0; snap && i < snap->n_computers; i++) {
 			const struct ucs_ud_computer *c = snap->computers[i];
-			bool listed =
+			bool phone =
 				names_line(c->first_phone, l) || names_line(c->second_phone, l);
+			bool listed = phone;
 
+			if (phone && !out->own && c->last_user && strcmp(c->last_user, actor) == 0)
+				out->roaming = true;
 			for (size_t j = 0; !listed && j < c->n_lines; j++)
 				listed = names_line(c->lines[j], l) ||
 					 (c->lines[j] && strcmp(c->lines[j], "*") == 0);
@@ -111,13 +121,13 @@ int lm_may(struct lm *m, const char *actor, const struct lm_line *l, enum lm_nee
 	lm_access(m, actor, l, &a);
 	switch (need) {
 	case LM_NEED_CONTROL:
-		if (a.own || a.extra)
+		if (a.own || a.extra || a.roaming)
 			return 0;
 		break;
 	case LM_NEED_DIAL:
-		if (a.own || (a.extra && !a.authorised_only))
+		if (a.own || ((a.extra || a.roaming) && !a.authorised_only))
 			return 0;
-		if (a.extra) {
+		if (a.extra || a.roaming) {
 			snprintf(why, cap, "only the owners of line %.64s may dial on it",
 				 l->info.id.text);
 			return -EPERM;

@@ -14,11 +14,12 @@ struct lm_access {
 	bool own;	      /* bound to the actor */
 	bool extra;	      /* one of her extra lines */
 	bool extra_pickup;    /* ... with "pickup" */
+	bool roaming;	      /* a phone of the computer she logged on to last */
 	bool authorised_only; /* a line of an authorised-only computer */
 };
 
 enum lm_need {
-	LM_NEED_CONTROL, /* answer, hold, clear, ...: own or extra */
+	LM_NEED_CONTROL, /* answer, hold, clear, ...: own, extra or roaming */
 	LM_NEED_DIAL,	 /* make, consult, deflect, blind transfer */
 	LM_NEED_PICKUP,	 /* the target of a pickup */
 	LM_NEED_FORWARD, /* forwarding and do-not-disturb */

@@ -92,7 +92,9 @@ static bool wants_interest(struct lm *m)
 	return false;
 }
 
-/* The numbers users name as their phones are lines someone is interested in. */
+/* The numbers users name as their phones (first, second, other and extra
+ * lines, binding business numbers) and computers name as their phones are
+ * lines someone is interested in. */
 static void scan_users(void *arg)
 {
 	struct lm *m = arg;
@@ -108,10 +110,18 @@ static void scan_users(void *arg)
 		lm_open_interest(m, u->second_phone);
 		for (size_t j = 0; j < u->n_other_lines; j++)
 			lm_open_interest(m, u->other_lines[j]);
+		for (size_t j = 0; j < u->n_extra_lines; j++)
+			lm_open_interest(m, u->extra_lines[j].line);
 		if (u->flags & UCS_UD_BIND_BUSINESS)
 			lm_open_interest(m, u->phones[UCS_UD_PHONE_BUSINESS].canonical);
 		if (u->flags & UCS_UD_BIND_BUSINESS2)
 			lm_open_interest(m, u->phones[UCS_UD_PHONE_BUSINESS2].canonical);
+	}
+	for (size_t i = 0; i < snap->n_computers; i++) {
+		const struct ucs_ud_computer *c = snap->computers[i];
+
+		lm_open_interest(m, c->first_phone);
+		lm_open_interest(m, c->second_phone);
 	}
 	udb->release(snap);
 }

@@ -389,6 +389,49 @@ def pickup():
     run(Server(lines={"groups": [{"name": "pbx", "pickup_code": "*8<NUMBER>"}]},
                td_groups=[{"name": "pbx", "caps": caps}]), code)
 
+    def code_fallback(s):
+        # the PBX refuses the direct pickup: the feature code is dialled, once
+        s.td("answer pbx/123 refuse_pickup invalidCallID")
+        ring(s, "pbx/122", "b1", "00891234567", "122")
+        s.requests()
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        rq = s.requests()
+        check(r["status"] == 0 and
+              [(q["op"], q["line"], q["number"]) for q in rq] ==
+              [("pickup", "pbx/123", ""), ("make", "pbx/123", "*8122")],
+              f"direct pickup refused, then the code: {r} {rq}")
+        s.u.wait_for(r"pickup of b1 on pbx/122: direct pickup failed \(invalidCallID\), "
+                     r"dialling the pickup code")
+        # the code refused as well: the PBX's words, no third try
+        s.td("answer pbx/123 refuse busy")
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        rq = s.requests()
+        check(r["status"] == -EREMOTEIO and [q["op"] for q in rq] == ["pickup", "make"],
+              f"both refused: {r} {rq}")
+
+    run(Server(lines={"groups": [{"name": "pbx", "always_pickup": True,
+                                  "pickup_code": "*8<NUMBER>"}]}), code_fallback)
+
+    def group(s):
+        # neither target_line nor target_user: a group pickup on the picking line
+        # (no target device, no call: the PBX picks what rings in the group)
+        s.requests()
+        r = s.call(op="pickup", actor="carol", line="pbx/123")
+        rq = s.requests()
+        check(r["status"] == 0 and re.fullmatch(r"td/tdc\d+", r["call"]) and
+              [(q["op"], q["line"], q["target"], q["call"]) for q in rq] ==
+              [("pickup", "pbx/123", "", "")], f"group pickup: {r} {rq}")
+        check(s.call(op="pickup", actor="carol", line="pbx/122")["status"] == -EPERM,
+              "a group pickup on another's line")
+        # a line without group pickup (directed pickup only) refuses it
+        r = s.call(op="pickup", actor="alice", line="pbx/121")
+        check(r["status"] == -ENOTSUP and "group_pickup" in r["reason"] and s.requests() == [],
+              f"no group pickup: {r}")
+
+    lines = [td_line(e) for e in (122, 123, 124)] + [
+        td_line(121, caps=["make_call", "answer", "pickup", "deflect"])]
+    run(Server(td_lines=lines), group)
+
 
 def capabilities():
     def body(s):
@@ -799,6 +842,53 @@ def presence_binding():
     run(Server(), body)
 
 
+def private_presence():
+    """A private line's calls (and private calls) keep the other party out of
+    presence: the state shows, the remote number and name do not."""
+    def pres_line(s, uid, want):
+        deadline = time.monotonic() + 5
+        while True:
+            v = json.loads(s.p.ok(f"get {uid} {uid}"))
+            pres = v.get("presence", v)
+            if pres.get("lines") and pres["lines"][0].get("state") in want:
+                return pres["lines"][0]
+            if time.monotonic() > deadline:
+                raise Failure(f"{uid}'s line never reached {want}: {v}")
+            time.sleep(0.1)
+
+    def body(s):
+        # the ordinary line shows its caller (the check below can see a number)
+        ring(s, "pbx/122", "b1", "00891234567", "122")
+        li = pres_line(s, "bob", ("ringing", 2))
+        check(li.get("remote") == "+49891234567", f"an ordinary line's caller: {li}")
+        # the private line's caller stays out
+        ring(s, "pbx/121", "a1", "00891234567", "121")
+        li = pres_line(s, "alice", ("ringing", 2))
+        check(not li.get("remote") and not li.get("remote_name"),
+              f"a private line's caller in presence: {li}")
+
+    run(Server(lines={"lines": [{"id": "pbx/121", "private": True}, {"id": "pbx/122"},
+                                {"id": "pbx/123"}, {"id": "pbx/124"}]}), body)
+
+
+def line_use_false():
+    """A line's own "use": false is honoured although its group uses all lines, and
+    interest (dave's business number, open_automatically) does not open it."""
+    def body(s):
+        time.sleep(0.5)  # the user scan (interest) runs right after start
+        check(sorted(json.loads(s.p.ok("ln.list"))) == ["pbx/121", "pbx/122", "pbx/123"],
+              f"pbx/124 switched off: {s.p.ok('ln.list')}")
+        check("pbx/124" not in json.loads(s.td("opens")), "pbx/124 never opened")
+        check(not [x for x in s.u.lines if x and "pbx/124 opened on interest" in x],
+              "not opened on interest")
+        r = s.call(op="make", actor="dave", line="pbx/124", number="121")
+        check(r["status"] == -ENOENT, f"no control of an unused line: {r}")
+
+    run(Server(lines={"groups": [{"name": "pbx", "use_all_lines": True,
+                                  "open_automatically": True}],
+                      "lines": [{"id": "pbx/124", "use": False}]}), body)
+
+
 def bad_driver_input():
     def body(s):
         s.td("garbage pbx/121")
@@ -890,14 +980,25 @@ def interest():
         li = s.line("auto/125")
         check(li["status_name"] == "open" and li["number"] == num(125), f"created line: {li}")
         check(json.loads(s.p.ok("owners auto/125")) == ["erin"], "bound to erin")
+        # a computer's first and second phone and a user's extra line are interest too
+        for lid in ("pbx/126", "pbx/127", "pbx/128"):
+            s.u.wait_for(rf"info \[lines\] line {lid} opened on interest")
+        used = json.loads(s.p.ok("ln.list"))
+        check(all(x in used for x in ("pbx/126", "pbx/127", "pbx/128")) and
+              "pbx/129" not in used, f"computer phones and extra lines used: {used}")
 
-    users = USERS + [user("erin", 125), user("frank", 999, phones={"business": "089 1234567"})]
+    users = USERS + [user("erin", 125),
+                     user("frank", 999, phones={"business": "089 1234567"},
+                          extra_lines=[{"line": "128"}])]
+    computers = [{"id": "desk", "first_phone": "126", "second_phone": "127"}]
     groups = [{"name": "pbx", "caps": ["*"]},
               {"name": "auto", "caps": ["*"], "create_on_interest": True}]
     cfg = {"groups": [{"name": "pbx", "use_all_lines": False, "open_automatically": True},
                       {"name": "auto", "create_automatically": True}],
            "lines": [{"id": "pbx/121"}, {"id": "pbx/122"}, {"id": "pbx/123"}]}
-    run(Server(lines=cfg, td_groups=groups, users=users), body)
+    td_lines = [td_line(e) for e in (121, 122, 123, 124, 126, 127, 128, 129)]
+    run(Server(lines=cfg, td_groups=groups, users=users, computers=computers,
+               td_lines=td_lines), body)
 
 
 def two_pbxs():
@@ -969,6 +1070,69 @@ def authorised_dial():
                                                     {"line": "124", "pickup": True}])]
     computers = [{"id": "desk", "lines": ["123"], "authorised_only": True}]
     run(Server(users=users, computers=computers), body)
+
+
+def roaming_lines():
+    """Computer lines for roaming users: the first and second phone of a computer are
+    controlled and dialled by whoever logged on to it last (ucs.userdb computer_logon),
+    not by others; on an authorised-only computer she controls but only owners dial."""
+    def body(s):
+        def kiosk():
+            return json.loads(s.p.ok("ud.computer kiosk"))
+
+        def make(actor, line):
+            return s.call(op="make", actor=actor, line=line, number="0891234567")
+
+        r = make("erin", "pbx/126")
+        check(r["status"] == -EPERM, f"no logon yet: not her phone: {r}")
+        s.p.ok(f"ud.logon kiosk erin {int(time.time())}")
+        check(kiosk()["last_user"] == "erin", f"erin logged on: {kiosk()}")
+        s.requests()
+        r = make("erin", "pbx/126")
+        check(r["status"] == 0, f"the roaming user dials on the first phone: {r}")
+        r = make("erin", "pbx/124")
+        check(r["status"] == 0, f"and on the second phone (dave's): {r}")
+        r = make("alice", "pbx/126")
+        check(r["status"] == -EPERM, f"another user may not: {r}")
+        r = make("erin", "pbx/123")
+        check(r["status"] == -EPERM, f"a line of no computer of hers: {r}")
+        ops = [(q["op"], q["line"]) for q in s.requests()]
+        check(ops == [("make", "pbx/126"), ("make", "pbx/124")], f"reached the PBX: {ops}")
+        # the next logon moves the phones to the next user
+        s.p.ok(f"ud.logon kiosk alice {int(time.time())}")
+        r = make("erin", "pbx/126")
+        check(r["status"] == -EPERM, f"no longer erin's after alice logged on: {r}")
+        r = make("alice", "pbx/126")
+        check(r["status"] == 0, f"alice's now: {r}")
+        # "only authorised users may dial": the logon is kept, dialling is not
+        s.p.ok('ud.put computer ' + json.dumps({"id": "kiosk", "first_phone": "126",
+                                                 "second_phone": "124",
+                                                 "authorised_only": True}))
+        k = kiosk()
+        check(k["authorised_only"] and k["last_user"] == "alice", f"authorised-only: {k}")
+        s.requests()
+        r = make("alice", "pbx/126")
+        check(r["status"] == -EPERM and "only the owners" in r["reason"],
+              f"the roaming user may not dial on an authorised-only computer: {r}")
+        r = s.call(op="consult", actor="alice", line="pbx/124", call="td/x", number="121")
+        check(r["status"] == -EPERM, f"nor consult: {r}")
+        r = make("dave", "pbx/124")
+        check(r["status"] == 0, f"the line's owner dials: {r}")
+        ring(s, "pbx/126", "r1", "00891234567", "126")
+        r = s.call(op="answer", actor="alice", line="pbx/126", call="td/r1")
+        check(r["status"] == 0, f"the roaming user answers: {r}")
+        r = s.call(op="hold", actor="alice", line="pbx/126", call="td/r1")
+        check(r["status"] == 0, f"and holds: {r}")
+        r = s.call(op="hold", actor="erin", line="pbx/126", call="td/r1")
+        check(r["status"] == -EPERM, f"not the previous user: {r}")
+        ops = [(q["op"], q["line"]) for q in s.requests()]
+        check(ops == [("make", "pbx/124"), ("answer", "pbx/126"), ("hold", "pbx/126")],
+              f"reached the PBX: {ops}")
+
+    users = USERS + [user("erin", 125)]
+    computers = [{"id": "kiosk", "first_phone": "126", "second_phone": "124"}]
+    run(Server(users=users, computers=computers,
+               td_lines=[td_line(e) for e in (121, 122, 123, 124, 126)]), body)
 
 
 def simulate_mode():
@@ -1155,6 +1319,7 @@ if __name__ == "__main__":
     main({f.__name__: f for f in (
         config_errors, line_status, incoming_call, rights_matrix, pickup, capabilities,
         driver_answers, not_available, resync, transfer_keeps_id, redirection, remote_office,
-        retry, admin, admin_api, presence_binding, bad_driver_input, reload, interest,
-        two_pbxs, long_call_ids, authorised_dial, simulate_mode, dial_results,
+        retry, admin, admin_api, presence_binding, private_presence, line_use_false,
+        bad_driver_input, reload, interest,
+        two_pbxs, long_call_ids, authorised_dial, roaming_lines, simulate_mode, dial_results,
         redirect_unwatched, pickup_named_call, clean_stop, control_results)})

@@ -11,7 +11,8 @@
  *   "lines": [{"id": "pbx/111", "group": "pbx", "device": "111", "name": "",
  *              "caps": [] (the group's), "open": "ok" | "fail" | "none",
  *              "reason": "" (why it fails), "answer": "ok" | "refuse" |
- *              "mute" | "reject" | "hold", "refuse_reason": "invalidCallID"}]
+ *              "refuse_pickup" | "mute" | "reject" | "hold",
+ *              "refuse_reason": "invalidCallID"}]
  * At start every line answers as its "open" says: OPEN, FAILED with the
  * reason, or nothing (stays not initialised); a later open() (a retry)
  * answers the same way, until "td open" changes it.
@@ -20,8 +21,9 @@
  *   "request OP line L call C other O number N target T token K"
  * and kept for "td requests"; it is answered as the line's "answer" says:
  * ok (at once; make, consult and pickup create a call "tdcN"), refuse
- * (-EREMOTEIO with refuse_reason), mute (never), reject (request() returns
- * -ENOTSUP), hold (until "td done").
+ * (-EREMOTEIO with refuse_reason), refuse_pickup (refuses pickups only,
+ * answers the rest ok), mute (never), reject (request() returns -ENOTSUP),
+ * hold (until "td done").
  *
  * A group with "create_on_interest" adds the line "<group>/<device>" when
  * the manager calls line_wanted() for it, and opens it at once.
@@ -371,7 +373,8 @@ static int td_request(void *ctx, const struct ucs_line_request *rq, uint64_t tok
 		return -ENOTSUP;
 	if (strcmp(l->answer, "mute") == 0 || strcmp(l->answer, "hold") == 0)
 		return 0;
-	if (strcmp(l->answer, "refuse") == 0) {
+	if (strcmp(l->answer, "refuse") == 0 ||
+	    (strcmp(l->answer, "refuse_pickup") == 0 && rq->op == UCS_OP_PICKUP)) {
 		t->mgr->request_done(t->drv, token, -EREMOTEIO, l->refuse, "");
 		return 0;
 	}
