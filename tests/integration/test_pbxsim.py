@@ -1139,6 +1139,145 @@ def case_fault_stall():
         c.close()
 
 
+def case_fault_outofservice():
+    with Pbxsim() as p:
+        c, other = p.client(), p.client()
+        m = c.monitor("100")
+        m2 = c.monitor("100")
+        o = other.monitor("101")
+        check(p.ok("fault outofservice 100 on") == "2", "two monitors told")
+        for ref in (m, m2):
+            e = c.event("OutOfServiceEvent", monitorCrossRefID=ref)
+            check(get(e, "device/deviceIdentifier") == "100", "the device in the event")
+        other.no_event()
+        check(p.ok("fault outofservice 100 off") == "2", "two monitors told again")
+        for ref in (m, m2):
+            c.event("BackInServiceEvent", monitorCrossRefID=ref, device__deviceIdentifier="100")
+        check(p.ok("fault outofservice 109 on") == "0", "an unmonitored device: nobody told")
+        check(p.ctl("fault outofservice 555 on") == "error unknown extension", "unknown ext")
+        check(p.ctl("fault outofservice 100 maybe").startswith("error usage"), "bad word")
+        # the monitor keeps going after the fault
+        p.ok("call +4930111 101")
+        other.event("DeliveredEvent", monitorCrossRefID=o)
+        p.wait_log("control: fault outofservice 100 off")
+        c.close()
+        other.close()
+
+
+def case_fault_systemstatus():
+    with Pbxsim() as p:
+        a, b = p.client(), p.client()
+        a.monitor("100")
+        b.ok("SystemStatus", "<systemStatus>normal</systemStatus>")  # b's link is up
+        for status in ("initializing", "messagesLost", "normal"):
+            check(p.ok(f"fault systemstatus {status}") == "2", "sent to both links")
+            for c in (a, b):
+                r = c.read_frame(5)
+                check(r is not None and r[0] != "9999" and local(r[1].tag) == "SystemStatus",
+                      f"a SystemStatus request, got {r}")
+                check(get(r[1], "systemStatus") == status, f"status {status}")
+                c.send_raw(c.frame(r[0], f'<?xml version="1.0"?><SystemStatusResponse '
+                                         f'xmlns="{NS3}"/>'))
+        check(p.ctl("fault systemstatus sleepy") == "error unknown system status", "bad status")
+        a.ok("SystemStatus", "<systemStatus>normal</systemStatus>")  # links go on
+        a.close()
+        b.close()
+
+
+def case_fault_monitor_ended():
+    with Pbxsim() as p:
+        c = p.client()
+        m = c.monitor("100")
+        keep = c.monitor("101")
+        check(p.ok("monitors") == "2", "two monitors")
+        check(p.ok("fault monitor-ended 100") == "1", "one monitor ended")
+        e = c.event("MonitorEndedEvent", monitorCrossRefID=m)
+        check(get(e, "cause") == "resourcesNotAvailable", "cause")
+        check(p.ok("monitors") == "1", "the monitor is gone")
+        c.error("MonitorStop", f"<monitorCrossRefID>{m}</monitorCrossRefID>", "operation",
+                "invalidMonitorCrossRefID")
+        p.ok("call +4930111 100")
+        p.ok("call +4930112 101")
+        c.event("DeliveredEvent", monitorCrossRefID=keep)
+        c.no_event()
+        m3 = c.monitor("100")  # a new monitor works
+        p.ok("hangup +4930111")
+        c.event("ConnectionClearedEvent", monitorCrossRefID=m3)
+        check(p.ok("fault monitor-ended 109") == "0", "no monitor: nothing sent")
+        check(p.ctl("fault monitor-ended 5") == "error unknown extension", "unknown ext")
+        c.close()
+
+
+def case_fault_error():
+    with Pbxsim() as p:
+        c = p.client()
+        c.monitor("100")
+        snap = "<snapshotObject>100</snapshotObject>"
+        p.ok("fault error SnapshotDevice resourceBusy 2")
+        c.error("SnapshotDevice", snap, "systemResourceAvailability", "resourceBusy")
+        c.error("SnapshotDevice", snap, "systemResourceAvailability", "resourceBusy")
+        c.ok("SnapshotDevice", snap)
+        p.ok("fault error MakeCall invalidObjectState")
+        mk = "<callingDevice>100</callingDevice><calledDirectoryNumber>101</calledDirectoryNumber>"
+        c.error("MakeCall", mk, "stateIncompatibility", "invalidObjectState")
+        check("calls=" == p.ok("state 100").split()[-1], "the refused MakeCall made no call")
+        c.ok("MakeCall", mk)
+        p.ok("fault error SnapshotDevice generic")
+        c.error("SnapshotDevice", snap, "operation", "generic")
+        c.ok("SnapshotDevice", snap)
+        check(p.ctl("fault error Frobnicate generic").startswith("error unknown service"),
+              "unknown service")
+        check(p.ctl("fault error MakeCall noSuchError").startswith("error unknown service"),
+              "unknown value")
+        check(p.ctl("fault error MakeCall generic 0").startswith("error usage"), "N 0")
+        p.wait_log("SnapshotDevice answered with the armed error generic (0 left)")
+        c.close()
+
+
+def case_fault_lose():
+    with Pbxsim() as p:
+        c = p.client()
+        m = c.monitor("100")
+        p.ok("fault lose 800")
+        p.ok("call +4930111 100")
+        c.no_event(0.5)
+        stats = dict(kv.split("=") for kv in p.ok("stats").split())
+        check(stats["lost"] == "1", f"one event lost: {stats}")
+        check(p.ok("state 100").endswith(":alerting"), "the call goes on at the PBX")
+        time.sleep(0.5)
+        p.ok("answer 100")
+        c.event("EstablishedEvent", monitorCrossRefID=m)
+        p.ok("fault lose 5000")
+        p.ok("fault lose 0")  # 0 ends it at once
+        p.ok("hangup +4930111")
+        c.event("ConnectionClearedEvent", monitorCrossRefID=m)
+        c.close()
+
+
+def case_fault_scenario():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "s.json")
+        with open(path, "w") as f:
+            json.dump({"steps": [{"at_ms": 0, "do": "fault outofservice 100 on"},
+                                 {"at_ms": 100, "do": "fault systemstatus messagesLost"},
+                                 {"at_ms": 200, "do": "fault monitor-ended 100"}]}, f)
+        with Pbxsim("--scenario", path) as p:
+            c = p.client()
+            m = c.monitor("100")
+            c.event("OutOfServiceEvent", monitorCrossRefID=m)
+            deadline = time.time() + 5
+            got = None
+            while time.time() < deadline and got is None:
+                r = c.read_frame(1)
+                if r and r[0] != "9999" and local(r[1].tag) == "SystemStatus":
+                    got = get(r[1], "systemStatus")
+                elif r:
+                    c._dispatch(*r)
+            check(got == "messagesLost", f"scenario SystemStatus, got {got}")
+            c.event("MonitorEndedEvent", monitorCrossRefID=m)
+            c.close()
+
+
 def case_fault_garbage():
     with Pbxsim() as p:
         c = p.client()

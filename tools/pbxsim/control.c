@@ -90,6 +90,8 @@ static void state_reply(struct sim *s, struct device *d, struct sbuf *reply)
 static int cmd_fault(struct sim *s, char **w, int n, struct sbuf *reply)
 {
 	uint64_t v;
+	int rc = 0;
+	bool sent = false; /* the reply says how many documents went out */
 
 	if (n >= 2 && !strcmp(w[1], "drop") && n == 2) {
 		csta_fault_drop(s);
@@ -108,13 +110,52 @@ static int cmd_fault(struct sim *s, char **w, int n, struct sbuf *reply)
 		/* 0 is a limit too: every MonitorStart is refused. */
 		s->csta.monitor_limited = true;
 		s->csta.monitor_limit = (size_t)v;
+	} else if (n == 4 && !strcmp(w[1], "outofservice") &&
+		   (!strcmp(w[3], "on") || !strcmp(w[3], "off"))) {
+		rc = fault_service_state(s, w[2], !strcmp(w[3], "on"));
+		sent = true;
+	} else if (n == 3 && !strcmp(w[1], "lose") && parse_ms(w[2], &v)) {
+		s->csta.lose_until = v ? uv_now(s->loop) + v : 0;
+	} else if (n == 3 && !strcmp(w[1], "systemstatus")) {
+		rc = fault_system_status(s, w[2]);
+		sent = true;
+	} else if (n == 3 && !strcmp(w[1], "monitor-ended")) {
+		rc = fault_monitor_ended(s, w[2]);
+		sent = true;
+	} else if ((n == 4 || n == 5) && !strcmp(w[1], "error")) {
+		v = 1;
+		if (n == 5 && (!parse_ms(w[4], &v) || v == 0 || v > 1000000)) {
+			sbuf_puts(reply,
+				  "error usage: fault error SERVICE VALUE [N] (N 1..1000000)");
+			return 0;
+		}
+		rc = fault_error_arm(s, w[2], w[3], (unsigned)v);
 	} else {
 		sbuf_puts(reply,
-			  "error usage: fault drop|stall MS|garbage|oversize|monitor-limit N|off");
+			  "error usage: fault drop|stall MS|garbage|oversize|monitor-limit "
+			  "N|off|lose MS|outofservice EXT on|off|systemstatus STATUS|monitor-ended "
+			  "EXT|error SERVICE VALUE [N]");
 		return 0;
 	}
-	sim_log(s, "control: fault %s%s%s", w[1], n == 3 ? " " : "", n == 3 ? w[2] : "");
-	sbuf_puts(reply, "ok");
+	if (rc == M_EINVDEV) {
+		sbuf_puts(reply, "error unknown extension");
+		return 0;
+	}
+	if (rc == -EINVAL) {
+		sbuf_printf(reply, "error unknown %s",
+			    !strcmp(w[1], "error") ? "service or error value" : "system status");
+		return 0;
+	}
+	if (rc < 0) {
+		sbuf_puts(reply, "error out of memory");
+		return 0;
+	}
+	sim_log(s, "control: fault %s%s%s%s%s%s%s", w[1], n >= 3 ? " " : "", n >= 3 ? w[2] : "",
+		n >= 4 ? " " : "", n >= 4 ? w[3] : "", n >= 5 ? " " : "", n >= 5 ? w[4] : "");
+	if (sent)
+		sbuf_printf(reply, "ok %d", rc);
+	else
+		sbuf_puts(reply, "ok");
 	return 0;
 }
 
@@ -217,11 +258,12 @@ int ctl_exec(struct sim *s, const char *line, struct sbuf *reply, bool scenario)
 		sbuf_printf(reply, "ok %zu", s->csta.nmons);
 		return 0;
 	} else if (!strcmp(w[0], "stats") && n == 1) {
-		sbuf_printf(reply, "ok sent=%llu received=%llu events=%llu calls=%llu skipped=%llu",
-			    (unsigned long long)s->csta.sent, (unsigned long long)s->csta.received,
-			    (unsigned long long)s->csta.events,
-			    (unsigned long long)s->m.calls_total,
-			    (unsigned long long)s->load.skipped);
+		sbuf_printf(
+			reply,
+			"ok sent=%llu received=%llu events=%llu calls=%llu skipped=%llu lost=%llu",
+			(unsigned long long)s->csta.sent, (unsigned long long)s->csta.received,
+			(unsigned long long)s->csta.events, (unsigned long long)s->m.calls_total,
+			(unsigned long long)s->load.skipped, (unsigned long long)s->csta.lost);
 		return 0;
 	} else if (!strcmp(w[0], "fault") && n >= 2) {
 		return cmd_fault(s, w, n, reply);

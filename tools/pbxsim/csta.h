@@ -32,6 +32,16 @@
 struct sim;
 struct link;
 
+/* "fault error SERVICE VALUE [N]": the next N requests of SERVICE are
+ * answered with CSTAErrorCode <CATEGORY>VALUE</CATEGORY> (faults.c). */
+#define SVC_FAULTS_MAX 8
+struct svc_fault {
+	char service[40]; /* "" = free slot */
+	const char *category;
+	char value[48];
+	unsigned left;
+};
+
 struct monitor {
 	uint32_t id;
 	char idstr[12];
@@ -82,6 +92,9 @@ struct csta {
 	uint64_t stall_started;
 	bool first_monitor; /* a MonitorStart has been answered */
 	uint64_t sent, received, events;
+	struct svc_fault svc_faults[SVC_FAULTS_MAX]; /* "fault error" (faults.c) */
+	uint64_t lose_until; /* "fault lose MS": events are dropped until then (loop ms) */
+	uint64_t lost;	     /* events dropped so */
 };
 
 int csta_start(struct sim *s, const char *bind, int port, int *bound);
@@ -101,6 +114,19 @@ void csta_fault_drop(struct sim *s);
 int csta_fault_stall(struct sim *s, uint64_t ms);
 void csta_fault_garbage(struct sim *s);
 void csta_fault_oversize(struct sim *s);
+/* Device and system faults (faults.c). Each returns how many documents
+ * (events or requests) it sent, or a negative M_E* / -EINVAL. */
+int fault_service_state(struct sim *s, const char *ext, bool out_of_service);
+int fault_system_status(struct sim *s, const char *status);
+int fault_monitor_ended(struct sim *s, const char *ext);
+/* Arms "fault error"; -EINVAL for a service pbxsim does not implement or
+ * a value not in ECMA-323's error definitions. */
+int fault_error_arm(struct sim *s, const char *service, const char *value, unsigned n);
+/* When an armed fault matches this request name: answers it with the
+ * error (consuming one of N) and returns true. */
+bool fault_error_take(struct link *l, const char *invoke, const char *service);
+/* Whether pbxsim implements this request (services.c). */
+bool svc_known(const char *name);
 
 /* The namespace of --edition. */
 const char *csta_ns(const struct sim *s);

@@ -71,6 +71,13 @@ static void send_to(struct sim *s, struct ev *e, struct device *d)
 
 	if (!d->mons)
 		return;
+	/* "fault lose": a PBX that drops events (it says messagesLost later,
+	 * when told to with "fault systemstatus messagesLost"). */
+	if (s->csta.lose_until && uv_now(s->loop) < s->csta.lose_until) {
+		for (struct monitor *m = d->mons; m; m = m->dnext)
+			s->csta.lost++;
+		return;
+	}
 	if (e->call) {
 		struct conn *x = call_conn_of(e->call, d);
 

@@ -699,6 +699,15 @@ static const struct {
 	{"GetDoNotDisturb", svc_get_dnd, false},
 };
 
+bool svc_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+		if (!strcmp(services[i].name, name))
+			return true;
+	}
+	return false;
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -735,6 +744,8 @@ void svc_handle(struct link *l, const char invoke[4], const char *xml, size_t le
 			continue;
 		if (r.s->o.require_session && !l->session && !services[i].before_session)
 			err = S_ESESSION;
+		else if (fault_error_take(l, inv, r.m.name))
+			err = 0;
 		else
 			err = services[i].fn(&r);
 		break;
