@@ -9,108 +9,24 @@ own pbxsim and ucsd and stops both, also when it fails.
 
     python3 tests/integration/test_csta_faults.py BUILD_ROOT CASE
 
-The small helpers follow tests/integration/test_line_csta.py (that script
-runs its cases when imported, so they are repeated here).
+The PBX, ucsd start-up and event helpers are test_line_csta.py's.
 """
 import json
-import os
-import re
-import socket
-import subprocess
 import time
 
-from harness import BUILD, SOURCE, Failure, Probe, Ucsd, check, main
+from harness import check, main
+from test_line_csta import all_open, event
+from test_line_csta import run as run_line_csta
 
-PBXSIM = os.path.join(BUILD, "tools", "pbxsim", "pbxsim")
-DIALPLAN = {"config_dir": os.path.join(SOURCE, "plugins", "dialplan", "tests", "fixtures"),
-            "data_dir": os.path.join(SOURCE, "config", "default"),
-            "default_location": "Starnberg"}
 LINES = range(100, 106)
 
 
-class Pbx:
-    """pbxsim on ephemeral ports, with a line-oriented control connection."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen(
-            [PBXSIM, "--port", "0", "--control", "0", "--extensions", "100-105"] + list(args),
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
-        m = re.match(r"pbxsim ready csta=(\d+) control=(\d+)", line)
-        if not m:
-            self.close()
-            raise Failure(f"pbxsim did not start: {line!r}")
-        self.port, self.control = int(m.group(1)), int(m.group(2))
-        self.sock = socket.create_connection(("127.0.0.1", self.control), timeout=10)
-        self.f = self.sock.makefile("rw")
-
-    def cmd(self, line):
-        self.f.write(line + "\n")
-        self.f.flush()
-        got = self.f.readline().strip()
-        if not got.startswith("ok"):
-            raise Failure(f"pbxsim {line!r}: {got!r}")
-        return got[3:]
-
-    def wait_monitors(self, n, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.cmd("monitors") == str(n):
-                return
-            time.sleep(0.05)
-        raise Failure(f"pbxsim has {self.cmd('monitors')} monitors, not {n}")
-
-    def close(self):
-        try:
-            self.sock.close()
-        except Exception:
-            pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 def run(body):
-    pbx = Pbx()
-    u = p = None
-    try:
-        link = {"name": "pbx1", "host": "127.0.0.1", "port": pbx.port, "devices": ["100-105"],
-                "keepalive_s": 5}
-        config = {"dialplan": DIALPLAN,
-                  "line-csta": {"links": [link], "request_timeout_ms": 2000,
-                                "reconnect_min_ms": 300, "reconnect_max_ms": 2000}}
-        u = Ucsd(plugins=["svcprobe"], tree_plugins=["dialplan", "lines", "line-csta"],
-                 config=config)
-        u.start()
-        p = Probe(u)
-        p.ok("sub line.status")
-        p.ok("sub call.state")
+    """A case with every line of pbx1 open first."""
+    def opened(pbx, u, p):
         all_open(u)
         body(pbx, u, p)
-        check(u.alive(), "ucsd still runs")
-        code, _ = u.stop()
-        check(code == 0, f"clean exit (got {code})")
-    finally:
-        if p:
-            p.close()
-        if u:
-            u.close()
-        pbx.close()
-
-
-def all_open(u, after=0):
-    return u.wait_for(r"\[line-csta\] link pbx1: 6 of 6 devices monitored$", after=after)
-
-
-def event(p, typ, line, pattern=".", timeout=10):
-    """The JSON of the next `typ` event for `line` whose text matches."""
-    ev = p.wait_event(rf"^event {re.escape(typ)} line:{re.escape(line)} .*{pattern}",
-                      timeout=timeout)
-    return json.loads(ev.split(" ", 3)[3])
+    run_line_csta(opened)
 
 
 def status(p, line):

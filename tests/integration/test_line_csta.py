@@ -5,7 +5,8 @@ ucsd runs the real line manager (lines), the real driver (line-csta) and
 the dialplan, and svcprobe shows what consumers see: "line.status" and
 "call.state" on the bus, the ucs.lines service, "call.control" requests,
 and the plugins' status counters. Every case starts its own pbxsim and
-ucsd and stops both, also when it fails.
+ucsd and stops both, also when it fails. test_csta_faults.py imports the
+helpers (Pbx, start, run, event, all_open).
 """
 import datetime
 import json
@@ -50,6 +51,14 @@ class Pbx:
         if not got.startswith("ok"):
             raise Failure(f"pbxsim {line!r}: {got!r}")
         return got[3:]
+
+    def wait_monitors(self, n, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.cmd("monitors") == str(n):
+                return
+            time.sleep(0.05)
+        raise Failure(f"pbxsim has {self.cmd('monitors')} monitors, not {n}")
 
     def close(self):
         try:
@@ -482,7 +491,8 @@ def monitor_delay():
     run(body, link={"monitor_delay_ms": 300})
 
 
-main({"open": open_, "two_drivers": two_drivers, "tls": tls, "incoming": incoming, "requests": requests,
-      "monitor_limit": monitor_limit, "login_retry": login_retry, "drop_resync": drop_resync,
-      "garbage": garbage, "oversize": oversize, "stall": stall,
-      "monitor_delay": monitor_delay})
+if __name__ == "__main__":
+    main({"open": open_, "two_drivers": two_drivers, "tls": tls, "incoming": incoming,
+          "requests": requests, "monitor_limit": monitor_limit, "login_retry": login_retry,
+          "drop_resync": drop_resync, "garbage": garbage, "oversize": oversize, "stall": stall,
+          "monitor_delay": monitor_delay})
