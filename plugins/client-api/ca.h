@@ -310,12 +310,15 @@ CA_METHOD(ca_m_call_retrieve);
 CA_METHOD(ca_m_call_consult);
 CA_METHOD(ca_m_call_transfer);
 CA_METHOD(ca_m_call_conference);
+CA_METHOD(ca_m_call_alternate);
+CA_METHOD(ca_m_call_reconnect);
 CA_METHOD(ca_m_call_deflect);
 CA_METHOD(ca_m_call_pickup);
 CA_METHOD(ca_m_call_dtmf);
 CA_METHOD(ca_m_line_forward_set);
 CA_METHOD(ca_m_line_forward_clear);
 CA_METHOD(ca_m_line_dnd_set);
+CA_METHOD(ca_m_line_remote_office);
 /* ca_presence.c */
 CA_METHOD(ca_m_presence_set);
 CA_METHOD(ca_m_presence_subscribe);

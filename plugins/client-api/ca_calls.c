@@ -1,11 +1,14 @@
 /*
  * plugins/client-api/ca_calls.c - call control: call.make ... call.dtmf,
- * line.forward.set / clear, line.dnd.set.
+ * call.alternate / reconnect, line.forward.set / clear, line.dnd.set,
+ * line.remote_office.
  *
  * Each request is checked here before anything leaves the plugin, so a
  * request the user may not make never reaches the line manager or a PBX:
  *   - the line: one of her own lines or one of her extra lines; a call
  *     must be on one of them now (looked up through ucs.lines->calls);
+ *   - remote office: only on one of her own lines (the line manager's
+ *     rule, LM_NEED_OWN: not on an extra line, not on a roaming phone);
  *   - another user's line: pickup and forwarding (and do-not-disturb,
  *     which is a forwarding to nowhere) only with the right
  *     UCS_R_LINE(class, UCS_RL_PICKUP / UCS_RL_SET_FORWARDING) on one of
@@ -41,10 +44,25 @@ struct ctl_op {
 
 static const char *op_name(int op)
 {
-	static const char *const names[] = {
-		"",	    "make",    "answer",   "clear",	  "clear_call",	   "hold",
-		"retrieve", "consult", "transfer", "conference",  "alternate",	   "reconnect",
-		"deflect",  "pickup",  "dtmf",	   "forward_set", "forward_clear", "dnd_set"};
+	static const char *const names[] = {"",
+					    "make",
+					    "answer",
+					    "clear",
+					    "clear_call",
+					    "hold",
+					    "retrieve",
+					    "consult",
+					    "transfer",
+					    "conference",
+					    "alternate",
+					    "reconnect",
+					    "deflect",
+					    "pickup",
+					    "dtmf",
+					    "forward_set",
+					    "forward_clear",
+					    "dnd_set",
+					    "remote_office"};
 
 	return op > 0 && (size_t)op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
 }
@@ -74,6 +92,8 @@ static uint64_t op_cap(const struct ucs_call_control *q)
 		return q->mode >= 0 && q->mode < UCS_FWD_MODES ? fwd[q->mode] : 0;
 	if (q->op == UCS_OP_DND_SET)
 		return UCS_CAP_DND;
+	if (q->op == UCS_OP_REMOTE_OFFICE)
+		return UCS_CAP_REMOTE_OFFICE;
 	return q->op > 0 && (size_t)q->op < sizeof(caps) / sizeof(caps[0]) ? caps[q->op] : 0;
 }
 
@@ -633,6 +653,22 @@ CA_METHOD(ca_m_call_conference)
 	on_call(ws, params, id, arg, only, UCS_OP_CONFERENCE, UCS_CAP_CONFERENCE, with_call);
 }
 
+/* Alternate: `call` (the active one) goes on hold, `with` (the held one)
+ * comes back; reconnect: `call` is cleared, `with` comes back. */
+CA_METHOD(ca_m_call_alternate)
+{
+	static const char *const only[] = {"call", "with", NULL};
+
+	on_call(ws, params, id, arg, only, UCS_OP_ALTERNATE, UCS_CAP_ALTERNATE, with_call);
+}
+
+CA_METHOD(ca_m_call_reconnect)
+{
+	static const char *const only[] = {"call", "with", NULL};
+
+	on_call(ws, params, id, arg, only, UCS_OP_RECONNECT, UCS_CAP_RECONNECT, with_call);
+}
+
 static bool dtmf_digits(struct ctx *x, json_t *params, struct ucs_call_control *q)
 {
 	const char *d;
@@ -892,6 +928,79 @@ CA_METHOD(ca_m_line_dnd_set)
 		goto out;
 	q.line = li.id;
 	q.on = on != 0;
+	control(x.s, id, &q, 1);
+out:
+	ctx_close(&x);
+}
+
+/* Remote office only on her own lines: the line manager refuses it on an
+ * extra line and on a roaming phone (LM_NEED_OWN), so it is refused here
+ * before it goes there. */
+static bool may_remote(struct ctx *x, const struct ucs_line_info *li,
+		       const struct ca_line_access *acc)
+{
+	char msg[160];
+
+	if (acc->kind == CA_OWN)
+		return true;
+	snprintf(msg, sizeof(msg), "remote office only on your own lines: %.64s is not one",
+		 li->id.text);
+	wsrpc_error(x->s->ws, x->id, WSRPC_FORBIDDEN, msg, json_pack("{s:s}", "line", li->id.text));
+	return false;
+}
+
+/* Her first own line (no roaming phone: remote office is for own lines). */
+static bool first_own_line(struct ctx *x, struct ucs_line_info *li, struct ca_line_access *acc)
+{
+	struct ucs_id *ids = calloc(MAX_USER_LINES, sizeof(*ids));
+	struct ucs_line_info *infos = calloc(MAX_USER_LINES, sizeof(*infos));
+	struct ca_line_access *accs = calloc(MAX_USER_LINES, sizeof(*accs));
+	int n = ids && infos && accs
+			? ca_user_lines(x->ca, x->u, x->la, ids, infos, accs, MAX_USER_LINES)
+			: 0;
+	bool found = false;
+
+	for (int i = 0; i < n && !found; i++)
+		if (accs[i].kind == CA_OWN) {
+			*li = infos[i];
+			*acc = accs[i];
+			found = true;
+		}
+	free(ids);
+	free(infos);
+	free(accs);
+	if (!found)
+		wsrpc_error(x->s->ws, x->id, WSRPC_NOT_FOUND, "you have no line of your own", NULL);
+	return found;
+}
+
+CA_METHOD(ca_m_line_remote_office)
+{
+	static const char *const only[] = {"line", "on", "number", NULL};
+	struct ucs_call_control q = {.op = UCS_OP_REMOTE_OFFICE};
+	struct ucs_line_info li;
+	struct ca_line_access acc;
+	const char *line, *number;
+	struct ctx x;
+	int on = 0;
+
+	if (wsrpc_params_only(ws, id, params, only))
+		return;
+	if (!ctx_open(&x, ws, id, arg))
+		goto out;
+	if (!str_param(&x, params, "line", 0, UCS_ID_MAX - 1, &line) ||
+	    wsrpc_param_bool(ws, id, params, "on", 1, &on) ||
+	    !str_param(&x, params, "number", on != 0, NUMBER_MAX, &number) ||
+	    (on && !number_nonempty(&x, "number", number)))
+		goto out;
+	if (line ? !find_line(&x, line, false, &li, &acc) : !first_own_line(&x, &li, &acc))
+		goto out;
+	if (!may_remote(&x, &li, &acc) || !need_cap(&x, &li, UCS_CAP_REMOTE_OFFICE))
+		goto out;
+	q.line = li.id;
+	q.on = on != 0;
+	if (on)
+		snprintf(q.number, sizeof(q.number), "%s", number);
 	control(x.s, id, &q, 1);
 out:
 	ctx_close(&x);

@@ -170,11 +170,11 @@ json_t *ca_jservice_names(uint64_t services)
 }
 
 static const char *const cap_names[] = {
-	"make_call",	 "answer",   "clear_connection", "clear_call",	 "hold",
-	"retrieve",	 "consult",  "transfer",	 "conference",	 "alternate",
-	"reconnect",	 "deflect",  "pickup",		 "group_pickup", "dtmf",
-	"fwd_immediate", "fwd_busy", "fwd_noanswer",	 "dnd",		 "snapshot",
-	"open_on_demand"};
+	"make_call",	  "answer",	  "clear_connection", "clear_call",   "hold",
+	"retrieve",	  "consult",	  "transfer",	      "conference",   "alternate",
+	"reconnect",	  "deflect",	  "pickup",	      "group_pickup", "dtmf",
+	"fwd_immediate",  "fwd_busy",	  "fwd_noanswer",     "dnd",	      "snapshot",
+	"open_on_demand", "remote_office"};
 static const char *const line_status_names[] = {"not_initialised", "open",	    "failed",
 						"out_of_service",  "not_available", "removed"};
 static const char *const call_event_names[] = {"snapshot",    "service_initiated",  "originated",
