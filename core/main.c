@@ -731,6 +731,11 @@ out:
 	core_loop_drain(16);
 	if (uv_loop_close(core_loop()) != 0)
 		core_log("core", UCS_LOG_DEBUG, "event loop closed with handles still open");
+	/* No job runs any more (zombies left above): join libuv's idle pool
+	 * threads, still under the watchdog, so the process ends with one
+	 * thread. LeakSanitizer's exit scan stops every live thread, and its
+	 * tracer has crashed on pool threads parked in their condition wait. */
+	uv_library_shutdown();
 	alarm(0);
 	if (!err)
 		core_log("core", UCS_LOG_INFO, "stopped (%.1f ms after start)", ms_since(t0));
