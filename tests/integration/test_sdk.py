@@ -18,17 +18,15 @@ line events; a refusal of the loopback PBX reaches the client with its
 words; a capability the driver lacks is refused before it is sent.
 """
 import contextlib
-import glob
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 
 from harness import BUILD, TEST_PLUGINS, Ucsd, check, main
+from harness import wait_rpc_event as _event
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -138,22 +136,6 @@ def _phc(password):
                        text=True, timeout=30)
     check(r.returncode == 0 and r.stdout.startswith("$argon2id$"), f"ucs-passwd: {r}")
     return r.stdout.strip()
-
-
-def _event(c, method, pred, timeout=5):
-    from wsclient import WsError
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"no {method} matching within {timeout}s: "
-                                 f"{c.notifications(method)}")
-        try:
-            p = c.wait_notification(method, timeout=left)
-        except WsError as e:
-            raise AssertionError(f"no {method} matching within {timeout}s ({e})") from None
-        if pred(p):
-            return p
 
 
 def _rpc_error(c, method, params):
