@@ -12,7 +12,8 @@ set -eu
 pkgs="gcc g++ make meson ninja-build pkg-config libc6-dev
       libuv1-dev libjansson-dev libmbedtls-dev
       libxml2-dev libpcre2-dev
-      libldap-dev libargon2-dev libgd-dev libhttp-parser-dev"
+      libldap-dev libargon2-dev libgd-dev libhttp-parser-dev
+      libsqlite3-dev libxslt1-dev"
 # tests: python3 runs the integration harness, openssl makes certificates
 # and is an independent TLS peer
 pkgs="$pkgs python3 openssl ca-certificates"
@@ -23,6 +24,9 @@ pkgs="$pkgs slapd ldap-utils"
 # the WebSocket protocols are tested with two independent clients:
 # python3-websockets (Debian's interpreter) and node's `ws` (npm registry)
 pkgs="$pkgs python3-websockets"
+# mail is tested against a real SMTP server (aiosmtpd, with STARTTLS and
+# AUTH); the journal's database is inspected with the sqlite3 shell
+pkgs="$pkgs python3-aiosmtpd sqlite3"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev"

@@ -159,7 +159,40 @@ struct ucs_call_info {
 	struct ucs_number diverted_from; /* a forwarded call: who forwarded it */
 	char project[64];
 	char cause[64]; /* clear / failure cause, ECMA-269 name ("busy", "noAnswer") */
+	/* ABI 1.2: what the journal needs to record a call and attribute an
+	 * unanswered one (check size before reading). */
+	int64_t alerting_ms; /* Unix ms this line started ringing; 0: it never rang */
+	int64_t ended_ms;    /* Unix ms this line's part ended; 0: not (yet) ended */
+	int32_t ended_by;    /* enum ucs_call_end: why this line's part ended */
+	uint32_t flags;	     /* UCS_CALLF_* */
+	/* Who answered a call this line did not answer itself: the line that
+	 * took it (a pickup, a deflection or a redirection to a monitored line),
+	 * and the number (also for an unmonitored party). "" when unknown. */
+	struct ucs_id answered_line;
+	struct ucs_number answered_by;
+	char project_info[64]; /* what the dialled project's J puts in the journal */
 };
+
+/* Why a line's part of a call ended (ucs_call_info.ended_by). The journal
+ * tells a missed call from one answered elsewhere by it. */
+enum ucs_call_end {
+	UCS_END_NONE = 0,	/* still going, or the reason is not known */
+	UCS_END_CLEARED = 1,	/* hung up (by either side) */
+	UCS_END_PICKED_UP = 2,	/* another phone picked the ringing call up */
+	UCS_END_DEFLECTED = 3,	/* a user forwarded it from ucsd (deflect) */
+	UCS_END_REDIRECTED = 4, /* ucsd's server-side redirection moved it on */
+	UCS_END_FORWARDED = 5,	/* the PBX diverted it (forwarding, distribution) */
+	UCS_END_TRANSFERRED = 6, /* the line transferred the call away */
+	UCS_END_FAILED = 7,	/* the call failed (busy, invalid number) */
+};
+
+/* ucs_call_info.flags */
+#define UCS_CALLF_FORWARDED   (1u << 0) /* reached this line by forwarding/diversion */
+#define UCS_CALLF_PICKUP      (1u << 1) /* this line picked the call up */
+#define UCS_CALLF_TRANSFERRED (1u << 2) /* the call came to this line by a transfer */
+#define UCS_CALLF_CONFERENCE  (1u << 3) /* the line was in a conference on the call */
+#define UCS_CALLF_ANSWERED    (1u << 4) /* this line's connection was connected at some time */
+#define UCS_CALLF_HIDDEN      (1u << 5) /* the other party withheld its number (CLIR) */
 
 enum ucs_call_op {
 	UCS_OP_MAKE = 1,     /* line, number, project */

@@ -17,9 +17,9 @@
 #define UCS_VERSION_H
 
 #define UCS_ABI_MAJOR 1
-#define UCS_ABI_MINOR 1
+#define UCS_ABI_MINOR 2
 
 /* Version of a versioned service or message type: a plain counter. */
-#define UCS_VERSION_STRING "1.1"
+#define UCS_VERSION_STRING "1.2"
 
 #endif

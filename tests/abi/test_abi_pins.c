@@ -527,7 +527,7 @@ PIN_OFF(ucs_line_info, name, 604);
 PIN_OFF(ucs_line_info, group, 668);
 PIN_OFF(ucs_line_info, location, 732);
 PIN_OFF(ucs_line_info, reason, 796);
-PIN_SIZE(ucs_call_info, 584);
+PIN_SIZE(ucs_call_info, 848); /* grew in ABI 1.2 */
 PIN_OFF(ucs_call_info, size, 0);
 PIN_OFF(ucs_call_info, event, 4);
 PIN_OFF(ucs_call_info, state, 8);
@@ -543,6 +543,13 @@ PIN_OFF(ucs_call_info, remote_name, 280);
 PIN_OFF(ucs_call_info, diverted_from, 344);
 PIN_OFF(ucs_call_info, project, 456);
 PIN_OFF(ucs_call_info, cause, 520);
+PIN_OFF(ucs_call_info, alerting_ms, 584);
+PIN_OFF(ucs_call_info, ended_ms, 592);
+PIN_OFF(ucs_call_info, ended_by, 600);
+PIN_OFF(ucs_call_info, flags, 604);
+PIN_OFF(ucs_call_info, answered_line, 608);
+PIN_OFF(ucs_call_info, answered_by, 672);
+PIN_OFF(ucs_call_info, project_info, 784);
 PIN_SIZE(ucs_call_control, 656);
 PIN_OFF(ucs_call_control, size, 0);
 PIN_OFF(ucs_call_control, op, 4);
@@ -646,6 +653,113 @@ PIN_OFF(ucs_server_api, check, 48);
 PIN_OFF(ucs_server_api, apply, 56);
 PIN_OFF(ucs_server_api, restart, 64);
 
+/* ucs/journal.h, ucs/mail.h, ucs/sms.h (ABI 1.2) */
+PIN_SIZE(ucs_journal_event, 144);
+PIN_OFF(ucs_journal_event, size, 0);
+PIN_OFF(ucs_journal_event, op, 4);
+PIN_OFF(ucs_journal_event, offline, 8);
+PIN_OFF(ucs_journal_event, json_len, 12);
+PIN_OFF(ucs_journal_event, user, 16);
+PIN_OFF(ucs_journal_event, entry, 80);
+PIN_SIZE(ucs_journal_part, 248);
+PIN_OFF(ucs_journal_part, size, 0);
+PIN_OFF(ucs_journal_part, direction, 4);
+PIN_OFF(ucs_journal_part, rang, 8);
+PIN_OFF(ucs_journal_part, answered, 12);
+PIN_OFF(ucs_journal_part, unanswered, 16);
+PIN_OFF(ucs_journal_part, ended_by, 20);
+PIN_OFF(ucs_journal_part, flags, 24);
+PIN_OFF(ucs_journal_part, private_call, 28);
+PIN_OFF(ucs_journal_part, alerting_ms, 32);
+PIN_OFF(ucs_journal_part, connected_ms, 40);
+PIN_OFF(ucs_journal_part, ended_ms, 48);
+PIN_OFF(ucs_journal_part, user, 56);
+PIN_OFF(ucs_journal_part, line, 120);
+PIN_OFF(ucs_journal_part, entry, 184);
+PIN_SIZE(ucs_journal_call, 528);
+PIN_OFF(ucs_journal_call, size, 0);
+PIN_OFF(ucs_journal_call, internal, 4);
+PIN_OFF(ucs_journal_call, answered, 8);
+PIN_OFF(ucs_journal_call, hidden, 12);
+PIN_OFF(ucs_journal_call, contact_found, 16);
+PIN_OFF(ucs_journal_call, n_parts, 20);
+PIN_OFF(ucs_journal_call, part_size, 24);
+PIN_OFF(ucs_journal_call, reserved, 28);
+PIN_OFF(ucs_journal_call, started_ms, 32);
+PIN_OFF(ucs_journal_call, ended_ms, 40);
+PIN_OFF(ucs_journal_call, call, 48);
+PIN_OFF(ucs_journal_call, remote, 112);
+PIN_OFF(ucs_journal_call, remote_name, 224);
+PIN_OFF(ucs_journal_call, remote_user, 288);
+PIN_OFF(ucs_journal_call, answered_user, 352);
+PIN_OFF(ucs_journal_call, answered_by, 416);
+PIN_SIZE(ucs_journal_query, 288);
+PIN_OFF(ucs_journal_query, size, 0);
+PIN_OFF(ucs_journal_query, limit, 4);
+PIN_OFF(ucs_journal_query, missed, 8);
+PIN_OFF(ucs_journal_query, reserved, 12);
+PIN_OFF(ucs_journal_query, since, 16);
+PIN_OFF(ucs_journal_query, until, 24);
+PIN_OFF(ucs_journal_query, actor, 32);
+PIN_OFF(ucs_journal_query, user, 96);
+PIN_OFF(ucs_journal_query, text, 160);
+PIN_SIZE(ucs_journal_update, 1172);
+PIN_OFF(ucs_journal_update, size, 0);
+PIN_OFF(ucs_journal_update, set, 4);
+PIN_OFF(ucs_journal_update, private_call, 8);
+PIN_OFF(ucs_journal_update, read, 12);
+PIN_OFF(ucs_journal_update, actor, 16);
+PIN_OFF(ucs_journal_update, entry, 80);
+PIN_OFF(ucs_journal_update, note, 144);
+PIN_SIZE(ucs_journal_api, 64);
+PIN_OFF(ucs_journal_api, size, 0);
+PIN_OFF(ucs_journal_api, query, 8);
+PIN_OFF(ucs_journal_api, update, 16);
+PIN_OFF(ucs_journal_api, remove, 24);
+PIN_OFF(ucs_journal_api, take_offline, 32);
+PIN_OFF(ucs_journal_api, apply_retention, 40);
+PIN_OFF(ucs_journal_api, cancel, 48);
+PIN_OFF(ucs_journal_api, status, 56);
+PIN_SIZE(ucs_mail_attachment, 40);
+PIN_OFF(ucs_mail_attachment, size, 0);
+PIN_OFF(ucs_mail_attachment, reserved, 4);
+PIN_OFF(ucs_mail_attachment, filename, 8);
+PIN_OFF(ucs_mail_attachment, content_type, 16);
+PIN_OFF(ucs_mail_attachment, data, 24);
+PIN_OFF(ucs_mail_attachment, len, 32);
+PIN_SIZE(ucs_mail, 88);
+PIN_OFF(ucs_mail, size, 0);
+PIN_OFF(ucs_mail, reserved, 4);
+PIN_OFF(ucs_mail, from, 8);
+PIN_OFF(ucs_mail, from_name, 16);
+PIN_OFF(ucs_mail, reply_to, 24);
+PIN_OFF(ucs_mail, to, 32);
+PIN_OFF(ucs_mail, subject, 40);
+PIN_OFF(ucs_mail, text, 48);
+PIN_OFF(ucs_mail, html, 56);
+PIN_OFF(ucs_mail, attachments, 64);
+PIN_OFF(ucs_mail, n_attachments, 72);
+PIN_OFF(ucs_mail, origin, 80);
+PIN_SIZE(ucs_mail_api, 48);
+PIN_OFF(ucs_mail_api, size, 0);
+PIN_OFF(ucs_mail_api, submit, 8);
+PIN_OFF(ucs_mail_api, test, 16);
+PIN_OFF(ucs_mail_api, cancel, 24);
+PIN_OFF(ucs_mail_api, admin_to, 32);
+PIN_OFF(ucs_mail_api, status, 40);
+PIN_SIZE(ucs_sms, 40);
+PIN_OFF(ucs_sms, size, 0);
+PIN_OFF(ucs_sms, reserved, 4);
+PIN_OFF(ucs_sms, user, 8);
+PIN_OFF(ucs_sms, to, 16);
+PIN_OFF(ucs_sms, text, 24);
+PIN_OFF(ucs_sms, origin, 32);
+PIN_SIZE(ucs_sms_api, 32);
+PIN_OFF(ucs_sms_api, size, 0);
+PIN_OFF(ucs_sms_api, send, 8);
+PIN_OFF(ucs_sms_api, cancel, 16);
+PIN_OFF(ucs_sms_api, status, 24);
+
 int main(void)
 {
 	int expected = 0;
@@ -669,7 +783,10 @@ int main(void)
 		RUN(ucs_call_info), RUN(ucs_call_control), RUN(ucs_call_control_result),
 		RUN(ucs_lines_api), RUN(ucs_line_group_desc), RUN(ucs_line_desc),
 		RUN(ucs_line_call_event), RUN(ucs_line_request), RUN(ucs_line_driver_ops),
-		RUN(ucs_linemgr_api), RUN(ucs_server_event), RUN(ucs_server_api);
+		RUN(ucs_linemgr_api), RUN(ucs_server_event), RUN(ucs_server_api), RUN(ucs_journal_event),
+		RUN(ucs_journal_part), RUN(ucs_journal_call), RUN(ucs_journal_query),
+		RUN(ucs_journal_update), RUN(ucs_journal_api), RUN(ucs_mail_attachment), RUN(ucs_mail),
+		RUN(ucs_mail_api), RUN(ucs_sms), RUN(ucs_sms_api);
 	printf("%d of %d struct sizes as pinned (offsets checked at compile time)\n", pins,
 	       expected);
 	if (UCS_ABI_MAJOR != 1) {

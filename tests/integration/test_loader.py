@@ -8,7 +8,7 @@ import signal
 
 from harness import TEST_PLUGINS, Ucsd, check, main
 
-ABI = "1.1"
+ABI = "1.2"
 
 
 def ucsd_case(plugins, config=None, files=None):
@@ -44,7 +44,7 @@ def newer_minor():
     u = ucsd_case(["alpha", "newerminor"])
     try:
         u.start()
-        u.index(rf"refused {u.plugin_dir}/newerminor\.so: built for plugin ABI 1\.2, this "
+        u.index(rf"refused {u.plugin_dir}/newerminor\.so: built for plugin ABI 1\.3, this "
                 rf"ucsd offers {ABI} \(it needs a newer ucsd\)$")
         check(u.has(r"\[alpha\] start$"), "alpha runs")
         u.stop()
@@ -222,7 +222,7 @@ def list_plugins():
         check(rc == 0, f"exit status {rc}: {err}")
         lines = out.splitlines()
         check(f"plugin directory: {u.plugin_dir}" in lines, out)
-        check("alpha 0.0.1 (ABI 1.1, MIT)" in lines, out)
+        check("alpha 0.0.1 (ABI 1.2, MIT)" in lines, out)
         check("  provides: test.alpha" in lines, out)
         check("  requires: test.alpha" in lines, out)
         check(f"  file: {u.plugin_dir}/beta.so" in lines, out)
@@ -230,7 +230,7 @@ def list_plugins():
                   for l in lines), out)
         check(any(l.startswith(f"refused {u.plugin_dir}/junk.so: cannot load") for l in lines), out)
         # beta comes after alpha: listed in start order
-        check(lines.index("alpha 0.0.1 (ABI 1.1, MIT)") < lines.index("beta 0.0.1 (ABI 1.1, MIT)"),
+        check(lines.index("alpha 0.0.1 (ABI 1.2, MIT)") < lines.index("beta 0.0.1 (ABI 1.2, MIT)"),
               out)
     finally:
         u.close()

@@ -40,7 +40,7 @@ def sigint_stops():
 
 def version_and_help():
     r = subprocess.run([UCSD, "--version"], capture_output=True, text=True)
-    check(r.returncode == 0 and re.fullmatch(r"ucsd \S+ \(plugin ABI 1\.1\)\n", r.stdout),
+    check(r.returncode == 0 and re.fullmatch(r"ucsd \S+ \(plugin ABI 1\.2\)\n", r.stdout),
           r.stdout)
     r = subprocess.run([UCSD, "--help"], capture_output=True, text=True)
     check(r.returncode == 0 and "--check-config" in r.stdout, r.stdout)

@@ -115,7 +115,7 @@ def install_and_build_example():
         try:
             installed_ucsd(u, prefix)
             rc, out, err = u.run("--list-plugins")
-            check(rc == 0 and "echo 1.0.0 (ABI 1.1, MIT)" in out and
+            check(rc == 0 and "echo 1.0.0 (ABI 1.2, MIT)" in out and
                   f"  file: {plugindir}/echo.so" in out, out + err)
             u.start()
             u.index(r"\[echo\] echo ready \(prefix '> ', ticks every 1s\)$")
@@ -165,7 +165,7 @@ def install_and_build_example_line():
         try:
             installed_ucsd(u, prefix)
             rc, out, err = u.run("--list-plugins")
-            check(rc == 0 and "example-line 1.0.0 (ABI 1.1, MIT)" in out and
+            check(rc == 0 and "example-line 1.0.0 (ABI 1.2, MIT)" in out and
                   f"  file: {plugindir}/example-line.so" in out, out + err)
             users = os.path.join(u.state, "userdb", "users")
             os.makedirs(users)

@@ -45,6 +45,10 @@ static const struct svcprobe_cmd *const cmd_tables[] = {
 	svcprobe_presence_cmds,
 	svcprobe_server_cmds,
 	svcprobe_lines_cmds,
+	svcprobe_journal_cmds,
+	svcprobe_mail_cmds,
+	svcprobe_notify_cmds,
+	svcprobe_sms_cmds,
 };
 
 const struct ucs_host *svcprobe_host(struct svcprobe *p)

@@ -53,5 +53,9 @@ extern const struct svcprobe_cmd svcprobe_auth_cmds[];
 extern const struct svcprobe_cmd svcprobe_presence_cmds[];
 extern const struct svcprobe_cmd svcprobe_server_cmds[];
 extern const struct svcprobe_cmd svcprobe_lines_cmds[];
+extern const struct svcprobe_cmd svcprobe_journal_cmds[];
+extern const struct svcprobe_cmd svcprobe_mail_cmds[];
+extern const struct svcprobe_cmd svcprobe_notify_cmds[];
+extern const struct svcprobe_cmd svcprobe_sms_cmds[];
 
 #endif

@@ -458,7 +458,7 @@ const struct ucsctl_cmd ucsctl_cmd_users = {
 		"comes from standard input too, it is the first line and the user's the second.\n"
 		"\n"
 		"Services: configure_self chat softphone_audio softphone_video screen_accept\n"
-		"  screen_initiate sms missed_call_mail missed_call_sms record_calls phone_books\n"
+		"  screen_initiate sms missed_calls_mail missed_calls_sms record_calls phone_books\n"
 		"  apps internet_login web_app files business_card teams_presence voice_mailbox\n"
 		"  portal screen_federation\n",
 	.run = run_users,

@@ -412,7 +412,7 @@ static void test_settings(void)
 		   "\"services\": {\"configure_self\": false, \"chat\": true,"
 		   "  \"softphone_audio\": false, \"softphone_video\": false,"
 		   "  \"screen_accept\": false, \"screen_initiate\": false, \"sms\": true,"
-		   "  \"missed_call_mail\": false, \"missed_call_sms\": false,"
+		   "  \"missed_calls_mail\": false, \"missed_calls_sms\": false,"
 		   "  \"record_calls\": false, \"phone_books\": false, \"apps\": false,"
 		   "  \"internet_login\": false, \"web_app\": false, \"files\": false,"
 		   "  \"business_card\": false, \"teams_presence\": false,"

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "ucs_jsontext.h"
 #include "ucs_names.h"
+#include "ucs_pick.h"
 
 #include <ucs/rights.h>
 #include <ucs/userdb.h>
@@ -110,8 +111,35 @@ static void test_text(void)
 	CHECK_STR(out, "\"q\\\"\\\\\\u000a\\ufffd\"");
 }
 
+/* The "deposit to" rule: among the candidates in ringing order, nobody,
+ * the first, the last or all; never a participant who is no candidate. */
+static void test_pick(void)
+{
+	const bool cand[5] = {false, true, false, true, false};
+	const bool none[3] = {false, false, false};
+	bool chosen[5];
+
+	CHECK_INT(ucs_pick(UCS_PICK_NONE, cand, chosen, 5), ==, 0);
+	CHECK(!chosen[0] && !chosen[1] && !chosen[2] && !chosen[3] && !chosen[4]);
+	CHECK_INT(ucs_pick(UCS_PICK_FIRST, cand, chosen, 5), ==, 1);
+	CHECK(chosen[1] && !chosen[3] && !chosen[0]);
+	CHECK_INT(ucs_pick(UCS_PICK_LAST, cand, chosen, 5), ==, 1);
+	CHECK(chosen[3] && !chosen[1] && !chosen[4]);
+	CHECK_INT(ucs_pick(UCS_PICK_ALL, cand, chosen, 5), ==, 2);
+	CHECK(chosen[1] && chosen[3] && !chosen[0] && !chosen[2] && !chosen[4]);
+	for (int r = UCS_PICK_NONE; r <= UCS_PICK_ALL; r++) {
+		CHECK_INT(ucs_pick(r, none, chosen, 3), ==, 0);
+		CHECK(!chosen[0] && !chosen[1] && !chosen[2]);
+		CHECK_INT(ucs_pick_parse(ucs_pick_name(r)), ==, r);
+	}
+	CHECK_INT(ucs_pick_parse("everybody"), <, 0);
+	CHECK_INT(ucs_pick_parse(NULL), <, 0);
+	CHECK_STR(ucs_pick_name(9), "?");
+}
+
 int main(void)
 {
+	test_pick();
 	test_tables();
 	test_levels();
 	test_json();
