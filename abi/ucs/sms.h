@@ -15,7 +15,9 @@
  * Errors: -EINVAL (no or an invalid recipient number, an empty or too long
  * text), -ENOTCONN (no provider configured), -ENOENT (the sender is the
  * user's mobile number and she has none), -EREMOTEIO (the provider refused:
- * reply carries its answer), -ETIMEDOUT, -ECONNREFUSED.
+ * reply carries its answer), -ETIMEDOUT, -ECONNREFUSED, -EBUSY (too many
+ * messages queued), -ESHUTDOWN (the sms plugin stops: pending sends end
+ * with it too).
  */
 #ifndef UCS_SMS_H
 #define UCS_SMS_H
