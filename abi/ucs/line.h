@@ -117,6 +117,14 @@ struct ucs_line_desc {
  * other call of the two that were joined); `connected` is then the party
  * this line is connected to afterwards (from the PBX's transferred or
  * conference connections), "" when the line left the call.
+ *
+ * A diverted event names the new destination in `connected` and the
+ * diverting device in `redirecting`. `cause` is the PBX's ECMA-269 event
+ * cause as it gave it; the manager reads "callPickup" (a pickup: on the
+ * diverted line the call was picked up elsewhere, on the picking line it
+ * is the picked call), "redirected" (a deflection), "singleStepTransfer" /
+ * "transfer" (the call arrives by a transfer) and the failure causes, so a
+ * driver passes causes on unchanged.
  */
 struct ucs_line_call_event {
 	uint32_t size;
@@ -132,7 +140,15 @@ struct ucs_line_call_event {
 	char connected[128];   /* answering / alerting / added party, "" */
 	char redirecting[128]; /* last redirection / diverting device, "" */
 	char cause[64];	       /* ECMA-269 event cause ("busy", "noAnswer"), "" */
+	/* ABI 1.2 (the manager accepts the shorter 1.1 event without them). */
+	uint32_t flags; /* UCS_LCE_* */
+	uint32_t reserved2;
 };
+
+/* ucs_line_call_event.flags. The PBX said the calling party withheld its
+ * number: CSTA's callingDevice "restricted" or "notKnown" instead of a
+ * device identifier (a caller that is merely not named leaves it clear). */
+#define UCS_LCE_CALLING_HIDDEN (1u << 0)
 
 /* A request the manager asks a driver to carry out. For transfer,
  * conference, alternate and reconnect, `call` is the call the user acts on

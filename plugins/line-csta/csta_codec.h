@@ -147,6 +147,7 @@ struct csta_msg {
 	char connected[CSTA_DEV_MAX];	/* answering, alerting, holding, added, new destination */
 	char redirecting[CSTA_DEV_MAX]; /* lastRedirectionDevice, divertingDevice */
 	char subject[CSTA_DEV_MAX]; /* the acting device: releasing, transferring, conferencing */
+	int calling_hidden;	    /* callingDevice was restricted / notKnown */
 	char cause[64];
 	char lci[32];	/* localConnectionInfo */
 	char error[64]; /* error value ("invalidCallID") or the category */

@@ -311,6 +311,11 @@ static void fill(const xmlNode *root, const struct root_kind *k, struct csta_msg
 			break;
 		case F_CALLING:
 			device_of(n, m->calling, sizeof(m->calling));
+			/* ECMA-323 CallingDeviceID: the caller's number withheld
+			 * (restricted) or not given to the PBX (notKnown, what
+			 * many PBXs send for CLIR) */
+			if (!m->calling[0] && (find(n, "restricted") || find(n, "notKnown")))
+				m->calling_hidden = 1;
 			break;
 		case F_CALLED:
 			device_of(n, m->called, sizeof(m->called));

@@ -213,6 +213,8 @@ static void call_event(struct csta_link *l, struct csta_dev *d, const struct cst
 	csta_unwrap_number(m->connected, ev.connected, sizeof(ev.connected));
 	csta_unwrap_number(m->redirecting, ev.redirecting, sizeof(ev.redirecting));
 	snprintf(ev.cause, sizeof(ev.cause), "%s", m->cause);
+	if (m->calling_hidden)
+		ev.flags |= UCS_LCE_CALLING_HIDDEN;
 	if (m->type == CSTA_T_EV_TRANSFERRED || m->type == CSTA_T_EV_CONFERENCED)
 		csta_dev_call_set(d, m->old_call, UCS_CS_NULL);
 	csta_dev_call_set(d, m->call, m->type == CSTA_T_EV_CALL_CLEARED ? UCS_CS_NULL : state);

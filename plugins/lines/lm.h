@@ -147,6 +147,7 @@ struct lm_group {
  * private call, postdial DTMF (sent once the call is answered). */
 struct lm_dial_extra {
 	char project[64];
+	char project_info[64]; /* the project's J data for the journal */
 	char postdial[64];
 	bool private_call;
 };
@@ -188,9 +189,20 @@ struct lm_call {
 	bool forwarded;		 /* reached the line through forwarding */
 	bool picked;		 /* the result of a pickup on this line */
 	bool answered;		 /* the far end answered (ESTABLISHED), not just dialled */
-	bool ro_transfer;	 /* remote office: transfer when answered */
-	char postdial[64];	 /* DTMF the dialplan wants sent once answered */
-	char ro_target[128];	 /* ... to this dial string */
+	bool via_transfer;	 /* a transfer brought the call or changed its party */
+	bool conference;	 /* the line was in a conference on it */
+	bool failed;		 /* the line's connection failed */
+	bool hidden;		 /* the caller withheld her number */
+	/* A departure ucsd asked the PBX for (a user's deflect, the server's
+	 * redirection, a pickup): when the PBX moves the call away before
+	 * leaving_until_ms, the line's part ended for this reason
+	 * (enum ucs_call_end; 0: none under way) towards leaving_to. */
+	int leaving;
+	int64_t leaving_until_ms;
+	char leaving_to[128];
+	bool ro_transfer;    /* remote office: transfer when answered */
+	char postdial[64];   /* DTMF the dialplan wants sent once answered */
+	char ro_target[128]; /* ... to this dial string */
 };
 
 /* ---- the state -------------------------------------------------------------------- */
@@ -313,6 +325,12 @@ struct lm_call *lm_call_find(struct lm_line *l, const char *published_or_pbx);
 struct lm_call *lm_call_by_pbx(struct lm_line *l, const char *pbx);
 struct lm_call *lm_call_alerting(struct lm_line *l);
 void lm_calls_made(struct lm *m, struct lm_line *l, const char *pbx, const struct lm_dial_extra *x);
+/* ucsd asks the PBX to move call pbx away from line l (why: UCS_END_DEFLECTED,
+ * _REDIRECTED, _PICKED_UP; to: the dial string): the diversion that follows
+ * ends the line's part for that reason. */
+void lm_call_leaving(struct lm *m, struct lm_line *l, const char *pbx, int why, const char *to);
+/* The request failed: the mark goes (when it is still why's). */
+void lm_call_leaving_clear(struct lm *m, const char *line, const char *pbx, int why);
 
 /* lm_publish.c */
 int lm_publish_register(struct lm *m);

@@ -168,30 +168,180 @@ static void joined_party(struct lm *m, struct lm_line *l, struct lm_call *c,
 	}
 }
 
-/* Publishes the end of a call (event, state null) and forgets it. */
+/* ---- how a line's part ends ------------------------------------------------------- */
+
+static struct lm_line *party(struct lm *m, const struct lm_line *l, int kind, const char *raw,
+			     struct ucs_number *out, int *internal);
+static bool is_dev(const struct lm_line *l, const char *dev);
+
+/* The published flags (UCS_CALLF_*) from what the record knows. A call
+ * that came by a pickup or a transfer names the device it came from as
+ * its last redirection too: that is not forwarding. */
+static uint32_t flags_of(const struct lm_call *c)
+{
+	uint32_t f = 0;
+
+	if (c->forwarded && !c->picked && !c->via_transfer && c->ci.direction == UCS_CALL_INCOMING)
+		f |= UCS_CALLF_FORWARDED;
+	if (c->picked)
+		f |= UCS_CALLF_PICKUP;
+	if (c->via_transfer)
+		f |= UCS_CALLF_TRANSFERRED;
+	if (c->conference)
+		f |= UCS_CALLF_CONFERENCE;
+	if (c->answered)
+		f |= UCS_CALLF_ANSWERED;
+	if (c->hidden)
+		f |= UCS_CALLF_HIDDEN;
+	return f;
+}
+
+static bool cause_is(const char *cause, const char *name)
+{
+	return cause && strcmp(cause, name) == 0;
+}
+
+/* A PBX diversion (forwarding of any kind, distribution in a hunt group)
+ * by its ECMA-269 cause. */
+static bool cause_forwarding(const char *cause)
+{
+	return cause && (strncmp(cause, "callForward", 11) == 0 ||
+			 strcmp(cause, "distributed") == 0 || strcmp(cause, "redirected") == 0);
+}
+
+/* Why the line's part ends with this event. The PBX's diversion of a call
+ * that ucsd moved itself (marked by lm_call_leaving) is ucsd's reason;
+ * otherwise the cause tells a pickup ("callPickup") and a deflection at
+ * the phone ("redirected") from forwarding and distribution. Some PBXs end
+ * a picked-up or forwarded ringing connection with ConnectionCleared and
+ * the cause alone: a ringing part that was never answered reads it too. */
+static int end_reason(const struct lm_call *c, int event, const char *cause)
+{
+	bool ringing_part = !c->answered && c->ci.direction == UCS_CALL_INCOMING;
+
+	if (event == UCS_CE_DIVERTED ||
+	    (ringing_part && (cause_is(cause, "callPickup") || cause_forwarding(cause)))) {
+		if (c->leaving && lm_now_ms() <= c->leaving_until_ms)
+			return c->leaving;
+		if (cause_is(cause, "callPickup"))
+			return UCS_END_PICKED_UP;
+		if (cause_is(cause, "redirected"))
+			return UCS_END_DEFLECTED;
+		return UCS_END_FORWARDED;
+	}
+	if (event == UCS_CE_TRANSFERRED)
+		return UCS_END_TRANSFERRED;
+	if (c->failed || event == UCS_CE_FAILED)
+		return UCS_END_FAILED;
+	return UCS_END_CLEARED;
+}
+
+/* Another line's record of the same PBX call that answered it as its
+ * called party: who took a call that rang here in parallel (a hunt group,
+ * a call that rang at several phones). */
+static const struct lm_call *answered_elsewhere(struct lm *m, const struct lm_call *c)
+{
+	char key[64 + 64 + 2];
+	void *const *v;
+	size_t n;
+
+	snprintf(key, sizeof(key), "%s\x1f%s", c->line->group->drv->name, c->pbx);
+	n = lm_index_all(&m->by_call, key, &v);
+	for (size_t i = 0; i < n; i++) {
+		const struct lm_call *r = v[i];
+
+		if (r != c && r->line != c->line && r->answered &&
+		    r->ci.direction == UCS_CALL_INCOMING)
+			return r;
+	}
+	return NULL;
+}
+
+/* Who took the call from this line: the party the ending event names
+ * (diversion's new destination, transfer's transferred-to device), else
+ * where ucsd sent it, else - for a ringing part answered elsewhere -
+ * the line that answered. */
+static void answered_party(struct lm *m, struct lm_line *l, struct lm_call *c, int end,
+			   const char *to)
+{
+	const struct lm_call *r;
+	struct lm_line *o;
+	int internal;
+
+	memset(&c->ci.answered_line, 0, sizeof(c->ci.answered_line));
+	memset(&c->ci.answered_by, 0, sizeof(c->ci.answered_by));
+	if (end == UCS_END_PICKED_UP || end == UCS_END_DEFLECTED || end == UCS_END_REDIRECTED ||
+	    end == UCS_END_FORWARDED || end == UCS_END_TRANSFERRED) {
+		if ((!to || !*to || is_dev(l, to)) && c->leaving && end == c->leaving)
+			to = c->leaving_to;
+		if (!to || !*to || is_dev(l, to))
+			return;
+		o = party(m, l, UCS_DP_CALLED, to, &c->ci.answered_by, &internal);
+		if (o && o != l && o->used)
+			c->ci.answered_line = o->info.id;
+		return;
+	}
+	if (end == UCS_END_CLEARED && !c->answered && c->ci.direction == UCS_CALL_INCOMING &&
+	    (r = answered_elsewhere(m, c))) {
+		c->ci.answered_line = r->line->info.id;
+		c->ci.answered_by = r->line->info.number;
+	}
+}
+
+/* Publishes the end of a call (event, state null) and forgets it. end is
+ * the reason (enum ucs_call_end), or -1 to read it from the event; to is
+ * the party the ending event names (who took the call), "" if none. */
 static void call_end(struct lm *m, struct lm_line *l, struct lm_call *c, int event,
-		     const char *cause)
+		     const char *cause, int end, const char *to, int64_t at_ms)
 {
 	if (event == UCS_CE_TRANSFERRED || event == UCS_CE_CONFERENCED)
 		handover_put(m, l, c);
+	if (event == UCS_CE_CONFERENCED)
+		c->conference = true;
 	c->ci.event = event;
 	c->ci.state = UCS_CS_NULL;
 	if (cause && *cause)
 		snprintf(c->ci.cause, sizeof(c->ci.cause), "%s", cause);
+	c->ci.ended_ms = at_ms > 0 ? at_ms : lm_now_ms();
+	c->ci.ended_by = end >= 0 ? end : end_reason(c, event, cause);
+	answered_party(m, l, c, c->ci.ended_by, to);
+	c->ci.flags = flags_of(c);
 	lm_publish_call(m, l, c);
 	call_free(m, l, c);
 }
 
 void lm_calls_drop(struct lm *m, struct lm_line *l, bool publish)
 {
+	/* the line went away: how its calls end is not known */
 	while (l->calls) {
 		if (publish && l->used && m->started)
-			call_end(m, l, l->calls, UCS_CE_CALL_CLEARED, "");
+			call_end(m, l, l->calls, UCS_CE_CALL_CLEARED, "", UCS_END_NONE, "", 0);
 		else
 			call_free(m, l, l->calls);
 	}
 	if (publish && l->used && m->started)
 		lm_publish_presence(m, l);
+}
+
+void lm_call_leaving(struct lm *m, struct lm_line *l, const char *pbx, int why, const char *to)
+{
+	struct lm_call *c = lm_call_by_pbx(l, pbx);
+
+	if (!c)
+		return;
+	c->leaving = why;
+	/* the diversion comes with the PBX's answer or a little after it */
+	c->leaving_until_ms = lm_now_ms() + m->conf.request_timeout_ms + 5000;
+	snprintf(c->leaving_to, sizeof(c->leaving_to), "%s", to ? to : "");
+}
+
+void lm_call_leaving_clear(struct lm *m, const char *line, const char *pbx, int why)
+{
+	struct lm_line *l = lm_line_find(m, line);
+	struct lm_call *c = l ? lm_call_by_pbx(l, pbx) : NULL;
+
+	if (c && c->leaving == why)
+		c->leaving = 0;
 }
 
 static bool is_dev(const struct lm_line *l, const char *dev)
@@ -217,8 +367,13 @@ static const char *remote_of(const struct lm_line *l, const struct lm_call *c,
 {
 	bool out = c->ci.direction == UCS_CALL_OUTGOING;
 
-	/* the party that answered or was added replaces the dialled one */
-	if (ev->connected[0] && !is_dev(l, ev->connected)) {
+	/* the party that answered or was added replaces the dialled one - but
+	 * not on a line where the call still rings: another phone ringing or
+	 * answering in parallel (a hunt group) is not this line's party */
+	bool parallel = !out && c->ci.state == UCS_CS_ALERTING &&
+			(ev->event == UCS_CE_DELIVERED || ev->event == UCS_CE_ESTABLISHED);
+
+	if (ev->connected[0] && !is_dev(l, ev->connected) && !parallel) {
 		*kind = out ? UCS_DP_CONNECTED_OUT : UCS_DP_CONNECTED_IN;
 		return ev->connected;
 	}
@@ -270,6 +425,8 @@ static void made_apply(struct lm_call *c, const struct lm_dial_extra *x)
 {
 	if (x->project[0])
 		snprintf(c->ci.project, sizeof(c->ci.project), "%s", x->project);
+	if (x->project_info[0])
+		snprintf(c->ci.project_info, sizeof(c->ci.project_info), "%s", x->project_info);
 	if (x->private_call)
 		c->ci.private_call = 1;
 	if (x->postdial[0])
@@ -342,7 +499,8 @@ void lm_calls_made(struct lm *m, struct lm_line *l, const char *pbx, const struc
 {
 	struct lm_call *c;
 
-	if (!pbx || !*pbx || !x || (!x->project[0] && !x->postdial[0] && !x->private_call))
+	if (!pbx || !*pbx || !x ||
+	    (!x->project[0] && !x->project_info[0] && !x->postdial[0] && !x->private_call))
 		return;
 	c = lm_call_by_pbx(l, pbx);
 	if (!c) {
@@ -354,6 +512,34 @@ void lm_calls_made(struct lm *m, struct lm_line *l, const char *pbx, const struc
 	made_apply(c, x);
 	lm_publish_call(m, l, c);
 	send_postdial(m, l, c);
+}
+
+/* What an event says of the line's part beyond state and parties: a
+ * failure, a withheld caller, a transfer that brought the call or changed
+ * its party, a conference, and a pickup made at the phone (the picking
+ * device answers with cause callPickup, or starts the pickup itself as a
+ * call of its own - the PBXs that report pickups as outgoing calls). */
+static void event_marks(const struct lm_line *l, struct lm_call *c,
+			const struct ucs_line_call_event *ev)
+{
+	bool live = ev->state != UCS_CS_NULL;
+
+	/* the line's own connection failed (a failed event about another party
+	 * of a conference leaves this line's state as it was) */
+	if (ev->state == UCS_CS_FAILED || (ev->event == UCS_CE_FAILED && !live))
+		c->failed = true;
+	if ((ev->flags & UCS_LCE_CALLING_HIDDEN) && c->ci.direction == UCS_CALL_INCOMING)
+		c->hidden = true;
+	if (live && (ev->event == UCS_CE_TRANSFERRED ||
+		     (ev->event != UCS_CE_DIVERTED && (cause_is(ev->cause, "singleStepTransfer") ||
+						       cause_is(ev->cause, "transfer")))))
+		c->via_transfer = true;
+	if (ev->event == UCS_CE_CONFERENCED)
+		c->conference = true;
+	if (live && ev->event != UCS_CE_DIVERTED && cause_is(ev->cause, "callPickup") &&
+	    (is_dev(l, ev->connected) || ev->event == UCS_CE_SERVICE_INITIATED ||
+	     ev->event == UCS_CE_ORIGINATED))
+		c->picked = true;
 }
 
 void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_event *ev)
@@ -374,7 +560,7 @@ void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_
 		old = NULL;
 	} else if (old) {
 		/* both calls were this line's: the old one merged into c */
-		call_end(m, l, old, ev->event, ev->cause);
+		call_end(m, l, old, ev->event, ev->cause, -1, ev->connected, ev->time_ms);
 	}
 	if (!c) {
 		if (ev->state == UCS_CS_NULL)
@@ -409,9 +595,15 @@ void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_
 		c->forwarded = true;
 	if (ev->cause[0])
 		snprintf(c->ci.cause, sizeof(c->ci.cause), "%s", ev->cause);
+	event_marks(l, c, ev);
 	if (c->picked && l->group->conf.reverse_pickup_direction &&
 	    c->ci.direction == UCS_CALL_OUTGOING)
 		c->ci.direction = UCS_CALL_INCOMING;
+	/* ringing: an incoming call's first alerting (a caller's "alerting" is
+	 * the far end's ringing) */
+	if (!c->ci.alerting_ms && c->ci.state == UCS_CS_ALERTING &&
+	    c->ci.direction == UCS_CALL_INCOMING)
+		c->ci.alerting_ms = ev->time_ms > 0 ? ev->time_ms : lm_now_ms();
 	/* ECMA-269 makes a caller's connection "connected" as soon as it dials
 	 * (originated, delivered): answered is what ESTABLISHED says, or a
 	 * connection an incoming call, a transfer or a conference left connected,
@@ -426,10 +618,11 @@ void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_
 	if (!changed)
 		return;
 	if (c->ci.state == UCS_CS_NULL) {
-		call_end(m, l, c, ev->event, ev->cause);
+		call_end(m, l, c, ev->event, ev->cause, -1, ev->connected, ev->time_ms);
 		lm_publish_presence(m, l);
 		return;
 	}
+	c->ci.flags = flags_of(c);
 	lm_publish_call(m, l, c);
 	lm_publish_presence(m, l);
 	if (ev->event == UCS_CE_DELIVERED && c->ci.state == UCS_CS_ALERTING &&
@@ -452,7 +645,8 @@ void lm_calls_synced(struct lm *m, struct lm_line *l)
 			kept++;
 			continue;
 		}
-		call_end(m, l, c, UCS_CE_CALL_CLEARED, "");
+		/* it ended while the line was not watched: how is not known */
+		call_end(m, l, c, UCS_CE_CALL_CLEARED, "", UCS_END_NONE, "", 0);
 		ended++;
 	}
 	if (ended)

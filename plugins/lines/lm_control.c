@@ -119,6 +119,15 @@ void lm_reply_done(struct lm *m, struct lm_req *rq, int status, const char *reas
 	lm_control_reply(m, rq->bus_req, status, id.text, reason);
 }
 
+/* A user's deflect answered: a refusal takes the departure mark back. */
+static void deflect_done(struct lm *m, struct lm_req *rq, int status, const char *reason,
+			 const char *call)
+{
+	if (status)
+		lm_call_leaving_clear(m, rq->line, rq->rq.call, UCS_END_DEFLECTED);
+	lm_reply_done(m, rq, status, reason, call);
+}
+
 /* ---- pickup -------------------------------------------------------------------------- */
 
 static uint64_t driver_caps(const struct lm_line *l)
@@ -138,6 +147,8 @@ static void pickup_deflected(struct lm *m, struct lm_req *rq, int status, const 
 	struct ucs_id id;
 
 	(void)call;
+	if (status)
+		lm_call_leaving_clear(m, rq->line, rq->rq.call, UCS_END_PICKED_UP);
 	if (status == 0 && t) {
 		lm_call_id(t, rq->rq.call, &id);
 		lm_control_reply(m, rq->bus_req, 0, id.text, "");
@@ -180,6 +191,8 @@ static void pickup_picked(struct lm *m, struct lm_req *rq, int status, const cha
 	struct lm_line *l = lm_line_find(m, rq->line);
 	struct lm_line *t = lm_line_find(m, rq->arg_text);
 
+	if (status && t)
+		lm_call_leaving_clear(m, t->info.id.text, rq->rq.call, UCS_END_PICKED_UP);
 	if (status == -EREMOTEIO && l && t && l->info.status == UCS_LS_OPEN &&
 	    !l->group->drv->removed && l->group->conf.pickup_code[0]) {
 		LM_LOG(m, UCS_LOG_INFO,
@@ -207,6 +220,8 @@ static void pickup_direct(struct lm *m, struct lm_line *l, struct lm_line *t, co
 		snprintf(rq.call, sizeof(rq.call), "%s", pbx);
 		snprintf(rq.target.text, sizeof(rq.target.text), "%s", t->desc.device.text);
 		l->pickup_until_ms = lm_now_ms() + m->conf.request_timeout_ms;
+		/* the ringing line's part ends as picked up, by the picking line */
+		lm_call_leaving(m, t, pbx, UCS_END_PICKED_UP, l->desc.device.text);
 		lm_request_send(m, l, &rq, pickup_picked, req, NULL, t->info.id.text);
 		return;
 	}
@@ -282,6 +297,11 @@ static void pickup(struct lm *m, struct lm_line *l, const struct ucs_call_contro
 			lm_control_reply(m, req, -ENOTSUP, "", why);
 			return;
 		}
+		/* a pickup for the journal, however the PBX moves it: the ringing
+		 * line's part ends picked up, and the call that arrives at the
+		 * picking line is the picked one */
+		lm_call_leaving(m, t, c->pbx, UCS_END_PICKED_UP, rq.number);
+		l->pickup_until_ms = lm_now_ms() + m->conf.request_timeout_ms;
 		lm_request_send(m, t, &rq, pickup_deflected, req, NULL, l->info.id.text);
 		return;
 	}
@@ -464,12 +484,19 @@ void lm_control_serve(struct ucs_request *req, const struct ucs_msg *msg, void *
 		if (q->op == UCS_OP_MAKE || q->op == UCS_OP_CONSULT) {
 			snprintf(x.project, sizeof(x.project), "%s",
 				 res.project[0] ? res.project : q->project);
+			snprintf(x.project_info, sizeof(x.project_info), "%s", res.project_info);
 			snprintf(x.postdial, sizeof(x.postdial), "%s", res.postdial);
 			x.private_call = res.private_call != 0;
 		}
 	}
 	if (q->op == UCS_OP_DTMF && !q->digits[0]) {
 		lm_control_reply(m, req, -EINVAL, "", "no digits");
+		return;
+	}
+	if (q->op == UCS_OP_DEFLECT) {
+		/* the user's own deflection: her part of the call ends so */
+		lm_call_leaving(m, l, c->pbx, UCS_END_DEFLECTED, rq.number);
+		lm_request_send(m, l, &rq, deflect_done, req, NULL, NULL);
 		return;
 	}
 	/* a call made carries its project, postdial digits, private flag */

@@ -8,7 +8,9 @@
  * display, internal, name, group, location, reason, private, trunk, journal, fwd,
  * fwd_to}; "call.state" {call, line, event, event_name, state, state_name,
  * direction, remote, remote_display, remote_name, internal, private,
- * started_ms, connected_ms, diverted_from, project, cause};
+ * started_ms, connected_ms, diverted_from, project, cause, alerting_ms,
+ * ended_ms, ended_by, ended_by_name, flags, flag_names, answered_line,
+ * answered_by, answered_by_display, project_info};
  * "call.control" {op, mode, on, actor, line, call, other_call, target_line,
  * target_user, number, project, digits}; "call.control.result" {status,
  * call, reason}. Numbers are the canonical forms.
@@ -139,6 +141,22 @@ int lm_json_call_info(const void *payload, size_t len, char *buf, size_t cap)
 	STR(&o, "diverted_from", ci->diverted_from.canonical.text);
 	STR(&o, "project", ci->project);
 	STR(&o, "cause", ci->cause);
+	/* ABI 1.2: the end of the line's part and how the call reached it */
+	lm_out_put(&o,
+		   ",\"alerting_ms\":%lld,\"ended_ms\":%lld,\"ended_by\":%d,"
+		   "\"ended_by_name\":\"%s\",\"flags\":%u,\"flag_names\":[",
+		   (long long)ci->alerting_ms, (long long)ci->ended_ms, ci->ended_by,
+		   lm_end_name(ci->ended_by), ci->flags);
+	for (int i = 0, first = 1; i < LM_N_CALLF; i++)
+		if (ci->flags & (1u << i)) {
+			lm_out_put(&o, "%s\"%s\"", first ? "" : ",", lm_callf_names[i]);
+			first = 0;
+		}
+	lm_out_put(&o, "]");
+	STR(&o, "answered_line", ci->answered_line.text);
+	STR(&o, "answered_by", ci->answered_by.canonical.text);
+	STR(&o, "answered_by_display", ci->answered_by.display);
+	STR(&o, "project_info", ci->project_info);
 	lm_out_put(&o, "}");
 	return finish(&o);
 }

@@ -56,6 +56,7 @@ static void deflected(struct lm *m, struct lm_req *rq, int status, const char *r
 	return;
 found:
 	if (status) {
+		lm_call_leaving_clear(m, rq->line, rq->rq.call, UCS_END_REDIRECTED);
 		LM_LOG(m, UCS_LOG_WARNING, "redirection of call %s on %s failed: %s", r->pbx,
 		       r->line, reason);
 		chain_free(m, r);
@@ -111,6 +112,8 @@ static void on_ring_timeout(struct ucs_timer *timer, void *arg)
 		return;
 	}
 	snprintf(rq.call, sizeof(rq.call), "%s", c->pbx);
+	/* the diversion that follows ends the line's part as a redirection */
+	lm_call_leaving(m, l, c->pbx, UCS_END_REDIRECTED, rq.number);
 	lm_request_send(m, l, &rq, deflected, NULL, r, t->to);
 }
 

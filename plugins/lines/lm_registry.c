@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,15 +541,28 @@ static void ln_dnd(struct ucs_line_driver *drv, const char *id, int on)
 	}
 }
 
-static void ln_event(struct ucs_line_driver *drv, const struct ucs_line_call_event *ev)
+/* The event as the manager reads it: a driver built against ABI 1.1 hands
+ * a shorter one (no flags), taken as if its new fields were zero. */
+#define LM_EVENT_MIN_SIZE offsetof(struct ucs_line_call_event, flags)
+
+static void ln_event(struct ucs_line_driver *drv, const struct ucs_line_call_event *in)
 {
+	struct ucs_line_call_event copy, *ev = &copy;
 	struct lm_line *l;
 	struct lm *m = drv ? drv->m : NULL;
 
-	if (!m || !ev || ev->size < sizeof(*ev) || !TERMINATED(ev->line.text) ||
-	    !TERMINATED(ev->call) || !TERMINATED(ev->old_call) || !TERMINATED(ev->calling) ||
-	    !TERMINATED(ev->called) || !TERMINATED(ev->connected) || !TERMINATED(ev->redirecting) ||
-	    !TERMINATED(ev->cause) || !ev->call[0]) {
+	if (in && in->size >= LM_EVENT_MIN_SIZE) {
+		size_t n = in->size < sizeof(copy) ? in->size : sizeof(copy);
+
+		memset(&copy, 0, sizeof(copy));
+		memcpy(&copy, in, n);
+	} else {
+		ev = NULL;
+	}
+	if (!m || !ev || !TERMINATED(ev->line.text) || !TERMINATED(ev->call) ||
+	    !TERMINATED(ev->old_call) || !TERMINATED(ev->calling) || !TERMINATED(ev->called) ||
+	    !TERMINATED(ev->connected) || !TERMINATED(ev->redirecting) || !TERMINATED(ev->cause) ||
+	    !ev->call[0]) {
 		int64_t now;
 
 		if (!m)

@@ -31,6 +31,10 @@ static const char *const event_names[] = {"snapshot",	 "service_initiated",  "or
 static const char *const state_names[] = {"null", "initiated", "alerting", "connected",
 					  "held", "queued",    "failed"};
 static const char *const fwd_names[] = {"immediate", "busy", "noanswer"};
+static const char *const end_names[] = {"none",	      "cleared",   "picked_up",	  "deflected",
+					"redirected", "forwarded", "transferred", "failed"};
+const char *const lm_callf_names[LM_N_CALLF] = {"forwarded",  "pickup",	  "transferred",
+						"conference", "answered", "hidden"};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -87,6 +91,16 @@ const char *lm_event_name(int event)
 int lm_event_from_name(const char *name)
 {
 	return index_of(event_names, N(event_names), name);
+}
+
+const char *lm_end_name(int end)
+{
+	return name_of(end_names, N(end_names), end);
+}
+
+int lm_end_from_name(const char *name)
+{
+	return index_of(end_names, N(end_names), name);
 }
 
 const char *lm_state_name(int state)

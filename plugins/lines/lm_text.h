@@ -19,16 +19,20 @@ extern const char *const lm_cap_names[LM_N_CAPS];
 
 /* The bit of a capability name ("make_call"), "*" for every one; 0 when unknown. */
 uint64_t lm_cap_bit(const char *name);
-const char *lm_status_name(int status);	   /* enum ucs_line_status: "open", ... */
-int lm_status_from_name(const char *name); /* -1 when unknown */
-const char *lm_op_name(int op);		   /* enum ucs_call_op: "make", ...; "?" */
-int lm_op_from_name(const char *name);	   /* 0 when unknown */
-const char *lm_event_name(int event);	   /* enum ucs_call_event: "delivered", ... */
-int lm_event_from_name(const char *name);  /* -1 */
-const char *lm_state_name(int state);	   /* enum ucs_conn_state: "alerting", ... */
-int lm_state_from_name(const char *name);  /* -1 */
-const char *lm_fwd_name(int mode);	   /* "immediate", "busy", "noanswer" */
-int lm_fwd_from_name(const char *name);	   /* -1 */
+const char *lm_status_name(int status);		     /* enum ucs_line_status: "open", ... */
+int lm_status_from_name(const char *name);	     /* -1 when unknown */
+const char *lm_op_name(int op);			     /* enum ucs_call_op: "make", ...; "?" */
+int lm_op_from_name(const char *name);		     /* 0 when unknown */
+const char *lm_event_name(int event);		     /* enum ucs_call_event: "delivered", ... */
+int lm_event_from_name(const char *name);	     /* -1 */
+const char *lm_state_name(int state);		     /* enum ucs_conn_state: "alerting", ... */
+int lm_state_from_name(const char *name);	     /* -1 */
+const char *lm_end_name(int end);		     /* enum ucs_call_end: "picked_up", ... */
+int lm_end_from_name(const char *name);		     /* -1 */
+#define LM_N_CALLF 6				     /* UCS_CALLF_FORWARDED .. UCS_CALLF_HIDDEN */
+extern const char *const lm_callf_names[LM_N_CALLF]; /* "forwarded", ... by bit */
+const char *lm_fwd_name(int mode);		     /* "immediate", "busy", "noanswer" */
+int lm_fwd_from_name(const char *name);		     /* -1 */
 
 /* A pickup feature code: digits, '*', '#' and exactly one "<NUMBER>". */
 int lm_pickup_code_check(const char *tmpl);

@@ -589,7 +589,7 @@ PIN_OFF(ucs_line_desc, id, 16);
 PIN_OFF(ucs_line_desc, device, 80);
 PIN_OFF(ucs_line_desc, group, 128);
 PIN_OFF(ucs_line_desc, name, 192);
-PIN_SIZE(ucs_line_call_event, 792);
+PIN_SIZE(ucs_line_call_event, 800); /* grew in ABI 1.2 */
 PIN_OFF(ucs_line_call_event, size, 0);
 PIN_OFF(ucs_line_call_event, event, 4);
 PIN_OFF(ucs_line_call_event, state, 8);
@@ -603,6 +603,8 @@ PIN_OFF(ucs_line_call_event, called, 344);
 PIN_OFF(ucs_line_call_event, connected, 472);
 PIN_OFF(ucs_line_call_event, redirecting, 600);
 PIN_OFF(ucs_line_call_event, cause, 728);
+PIN_OFF(ucs_line_call_event, flags, 792);
+PIN_OFF(ucs_line_call_event, reserved2, 796);
 PIN_SIZE(ucs_line_request, 448);
 PIN_OFF(ucs_line_request, size, 0);
 PIN_OFF(ucs_line_request, op, 4);

@@ -3,7 +3,8 @@
  * and control commands on arbitrary input.
  *
  * The input is parsed as a scenario document; its "extensions" entries go
- * through the range parser (as extensions and as pickup groups) and every step's command is run
+ * through the range parser (as extensions and as pickup groups) and the
+ * hunt group parser, and every step's command is run
  * through the control command interpreter against a PBX without CSTA links.
  */
 #include <stddef.h>
@@ -34,9 +35,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < s->scen.next_ext; i++)
 			model_add_ranges(&s->m, s->scen.ext_specs[i]);
 		model_add_ranges(&s->m, "100-104");
-		/* the same range lists as pickup groups (--pickup-group) */
-		for (size_t i = 0; i < s->scen.next_ext; i++)
+		/* the same range lists as pickup groups (--pickup-group) and as
+		 * hunt group specs (--hunt-group), next to two fixed groups the
+		 * steps can call */
+		for (size_t i = 0; i < s->scen.next_ext; i++) {
+			const char *why;
+
 			model_pickup_group(&s->m, s->scen.ext_specs[i]);
+			model_hunt_group(&s->m, s->scen.ext_specs[i], &why);
+		}
+		{
+			const char *why;
+
+			model_hunt_group(&s->m, "200=parallel:100,101,102", &why);
+			model_hunt_group(&s->m, "201=cyclic:102,103,104:1", &why);
+		}
 		for (size_t i = 0; i < s->scen.n; i++) {
 			sbuf_reset(&reply);
 			ctl_exec(s, s->scen.steps[i].cmd, &reply, true);

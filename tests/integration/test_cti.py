@@ -40,6 +40,15 @@ Cases:
   bad_input            `fault garbage`: the document is dropped and the
                        link stays; `fault oversize`: the frame error drops
                        the link, which comes back (not_available, open)
+  call_info_hunt       (svcprobe reads call.state) hunt groups: parallel
+                       ringing answered by 122 - 121 and 123 end `cleared`
+                       naming pbx/122 -, nobody answering, sequential
+                       distribution (`forwarded` to the next member)
+  call_info_phone      at the phones: pickup (`picked_up`, the picker's
+                       `pickup` flag), deflection (`deflected`), forwarding
+                       on no answer (`forwarded`), a withheld caller (`hidden`)
+  call_info_ucsd       a pickup through ucsd ends `picked_up` although the PBX
+                       calls the redirection "redirected"; a user's deflection
 """
 import json
 import os
@@ -50,7 +59,7 @@ import subprocess
 import threading
 import time
 
-from harness import (BUILD, SOURCE, Failure, Ucsd, check, check_sanitizers, main, phc,
+from harness import (BUILD, SOURCE, Failure, Probe, Ucsd, check, check_sanitizers, main, phc,
                      wait_rpc_event)
 from wsclient import RpcClient
 
@@ -196,10 +205,12 @@ USERS = [user("alice", 121, grants=[{"user": "bob", "level": "team"}]),
 class Cti:
     """pbxsim, and ucsd linked to it, with the users above."""
 
-    def __init__(self, link=None, csta=None, pbx_extra=(), lines=None):
+    def __init__(self, link=None, csta=None, pbx_extra=(), lines=None, probe=False):
         self.pbx = Pbx(extra=pbx_extra)
         self.clients = []
         self.u = None
+        self.p = None
+        self.probe = probe
         try:
             link_cfg = dict({"name": "pbx", "host": "127.0.0.1", "port": self.pbx.csta,
                              "location": "Starnberg", "devices": [EXTENSIONS],
@@ -213,9 +224,9 @@ class Cti:
                                          "reconnect_max_ms": 1000}, **(csta or {}))}
             if lines:
                 config["lines"] = lines
-            self.u = Ucsd(config=config, tree_plugins=["dialplan", "userdb-file", "auth",
-                                                       "presence", "lines", "line-csta",
-                                                       "client-api"])
+            self.u = Ucsd(plugins=["svcprobe"] if probe else [], config=config,
+                          tree_plugins=["dialplan", "userdb-file", "auth", "presence", "lines",
+                                        "line-csta", "client-api"])
             users = os.path.join(self.u.state, "userdb", "users")
             os.makedirs(users)
             for d in USERS:
@@ -251,6 +262,8 @@ class Cti:
                     time.sleep(0.05)
             finally:
                 c.close()
+        if self.probe:
+            self.p = Probe(self.u)
         return self
 
     def client(self, login):
@@ -263,6 +276,9 @@ class Cti:
         for c in self.clients:
             c.close()
         self.clients = []
+        if self.p:
+            self.p.close()
+            self.p = None
         rc, _ = self.u.stop()
         check(rc == 0, f"ucsd exits 0 ({rc})")
         self.pbx.close()
@@ -274,6 +290,9 @@ class Cti:
             except Exception:
                 pass
         self.clients = []
+        if self.p:
+            self.p.close()
+            self.p = None
         if self.u:
             self.u.close()
         self.pbx.close(check_exit=False)
@@ -696,6 +715,178 @@ def bad_input():
     run(body)
 
 
+# ---- what call.state says for the journal (ABI 1.2), end to end ---------------------------
+
+def states(s, settle=0.5):
+    """The call.state payloads svcprobe received, in order."""
+    return [json.loads(e.split(" ", 3)[3]) for e in s.p.events(settle)
+            if e.startswith("event call.state ")]
+
+
+def state_until(s, pred, what, timeout=5):
+    """Collects call.state payloads until one satisfies pred; all of them."""
+    got, deadline = [], time.monotonic() + timeout
+    while True:
+        got += states(s, 0.2)
+        if any(pred(e) for e in got):
+            return got
+        if time.monotonic() > deadline:
+            raise Failure(f"no call.state {what}: {got}")
+
+
+def end_of(evs, line):
+    ends = [e for e in evs if e["line"] == line and e["state"] == 0]
+    check(len(ends) == 1, f"one end on {line}: {ends}")
+    return ends[0]
+
+
+def part(e, ended_by, flags, answered_line="", answered_by=""):
+    check(e["ended_by_name"] == ended_by and e["flag_names"] == flags and
+          e["answered_line"] == answered_line and e["answered_by"] == answered_by and
+          e["ended_ms"] > 0,
+          f"{e['line']}: want {ended_by} {flags} {answered_line!r} {answered_by!r}: {e}")
+
+
+def subscribe(s, *exts):
+    for x in exts:
+        s.p.ok(f"sub call.state line:pbx/{x}")
+
+
+def call_info_hunt():
+    """Hunt groups at the PBX: parallel ringing answered by one member (the
+    others learn who), nobody answering, sequential distribution (each
+    member's part forwarded to the next)."""
+    def body(s):
+        subscribe(s, 121, 122, 123)
+        s.pbx.ok(f"call {CALLER} 200")
+        state_until(s, lambda e: e["line"] == "pbx/123" and e["state_name"] == "alerting",
+                    "123 rings")
+        s.pbx.ok("answer 122")
+        evs = state_until(s, lambda e: e["line"] == "pbx/123" and e["state"] == 0, "123 ends")
+        evs += states(s)
+        for x in (121, 123):
+            e = end_of(evs, f"pbx/{x}")
+            part(e, "cleared", [], "pbx/122", line_number(122))
+            check(e["alerting_ms"] > 0 and e["remote"] == CALLER_CANONICAL, f"{e}")
+        ans = [e for e in evs if e["line"] == "pbx/122"][-1]
+        check(ans["flag_names"] == ["answered"] and ans["remote"] == CALLER_CANONICAL and
+              ans["direction"] == 1, f"122 answered: {ans}")
+        calls = {e["call"] for e in evs}
+        check(len(calls) == 1, f"one call for every member: {calls}")
+        s.pbx.ok("hangup 122")
+        part(end_of(state_until(s, lambda e: e["state"] == 0, "122 ends"), "pbx/122"),
+             "cleared", ["answered"])
+        # nobody answers: the caller gives up
+        s.pbx.ok(f"call {CALLER} 200")
+        state_until(s, lambda e: e["line"] == "pbx/123" and e["state_name"] == "alerting",
+                    "123 rings")
+        s.pbx.ok(f"hangup {CALLER}")
+        evs = state_until(s, lambda e: e["line"] == "pbx/123" and e["state"] == 0, "ends")
+        evs += states(s)
+        for x in (121, 122, 123):
+            part(end_of(evs, f"pbx/{x}"), "cleared", [])
+        # sequential: 124 rings 1 s, then 123 (diverted, distributed)
+        subscribe(s, 124)
+        s.pbx.ok(f"call {CALLER} 300")
+        evs = state_until(s, lambda e: e["line"] == "pbx/123" and e["state_name"] == "alerting",
+                          "123 rings after 124", timeout=5)
+        part(end_of(evs, "pbx/124"), "forwarded", [], "pbx/123", line_number(123))
+        e = [x for x in evs if x["line"] == "pbx/123"][-1]
+        check(e["flag_names"] == ["forwarded"] and e["diverted_from"] == line_number(124) and
+              e["remote"] == CALLER_CANONICAL, f"123 got it from 124: {e}")
+        s.pbx.ok("answer 123")
+        s.pbx.ok("hangup 123")
+        part(end_of(state_until(s, lambda e: e["line"] == "pbx/123" and e["state"] == 0,
+                                "123 ends"), "pbx/123"), "cleared", ["forwarded", "answered"])
+
+    run(body, probe=True, pbx_extra=("--hunt-group", "200=parallel:121,122,123",
+                                     "--hunt-group", "300=sequential:124,123:1"))
+
+
+def call_info_phone():
+    """At the phones: a pickup (cause callPickup), a deflection, forwarding on
+    no answer, and a caller who withholds her number."""
+    def body(s):
+        subscribe(s, 121, 122, 123, 124)
+        s.pbx.ok(f"call {CALLER} 121")
+        state_until(s, lambda e: e["line"] == "pbx/121", "121 rings")
+        s.pbx.ok("pickup 122 121")
+        evs = state_until(s, lambda e: e["line"] == "pbx/122", "the pickup at 122")
+        evs += states(s)
+        part(end_of(evs, "pbx/121"), "picked_up", [], "pbx/122", line_number(122))
+        e = [x for x in evs if x["line"] == "pbx/122"][-1]
+        check(e["flag_names"] == ["pickup", "answered"] and e["direction"] == 1 and
+              e["remote"] == CALLER_CANONICAL and e["state_name"] == "connected",
+              f"122 picked it up: {e}")
+        s.pbx.ok("hangup 122")
+        states(s)
+        # deflected at the phone
+        s.pbx.ok(f"call {CALLER} 121")
+        state_until(s, lambda e: e["line"] == "pbx/121", "121 rings")
+        s.pbx.ok("deflect 121 123")
+        evs = state_until(s, lambda e: e["line"] == "pbx/123", "123 rings")
+        part(end_of(evs, "pbx/121"), "deflected", [], "pbx/123", line_number(123))
+        e = [x for x in evs if x["line"] == "pbx/123"][-1]
+        check(e["flag_names"] == ["forwarded"] and e["diverted_from"] == line_number(121),
+              f"arrived deflected: {e}")
+        s.pbx.ok(f"hangup {CALLER}")
+        states(s)
+        # forwarding on no answer (after 1 s) to 124
+        s.pbx.ok("forward 121 noanswer 124")
+        s.pbx.ok(f"call {CALLER} 121")
+        evs = state_until(s, lambda e: e["line"] == "pbx/124", "124 rings", timeout=5)
+        part(end_of(evs, "pbx/121"), "forwarded", [], "pbx/124", line_number(124))
+        check([x for x in evs if x["line"] == "pbx/124"][-1]["flag_names"] == ["forwarded"],
+              f"{evs}")
+        s.pbx.ok(f"hangup {CALLER}")
+        s.pbx.ok("forward 121 noanswer off")
+        states(s)
+        # a withheld caller
+        s.pbx.ok("call anonymous 123")
+        evs = state_until(s, lambda e: e["line"] == "pbx/123", "123 rings")
+        e = evs[-1]
+        check(e["flag_names"] == ["hidden"] and e["remote"] == "" and e["direction"] == 1,
+              f"hidden: {e}")
+        s.pbx.ok("answer 123")
+        s.pbx.ok("hangup anonymous")
+        part(end_of(state_until(s, lambda e: e["state"] == 0, "123 ends"), "pbx/123"),
+             "cleared", ["answered", "hidden"])
+
+    run(body, probe=True, pbx_extra=("--noanswer-s", "1"))
+
+
+def call_info_ucsd():
+    """Through ucsd: bob picks up alice's call (redirected to his phone - the
+    PBX says "redirected", ucsd knows it is a pickup), alice deflects a call."""
+    def body(s):
+        subscribe(s, 121, 122, 124)
+        s.pbx.ok(f"call {CALLER} 121")
+        state_until(s, lambda e: e["line"] == "pbx/121", "121 rings")
+        r = json.loads(s.p.ok("ln.call " + json.dumps(
+            {"op": "pickup", "actor": "bob", "line": "pbx/122", "target_line": "pbx/121"}),
+            timeout=15))
+        check(r["status"] == 0, f"pickup: {r}")
+        evs = state_until(s, lambda e: e["line"] == "pbx/122", "122 rings")
+        part(end_of(evs, "pbx/121"), "picked_up", [], "pbx/122", line_number(122))
+        s.pbx.ok("answer 122")
+        evs = state_until(s, lambda e: e["line"] == "pbx/122" and e["state_name"] == "connected",
+                          "122 answers")
+        check(evs[-1]["flag_names"] == ["pickup", "answered"], f"{evs[-1]}")
+        s.pbx.ok("hangup 122")
+        states(s)
+        s.pbx.ok(f"call {CALLER} 121")
+        evs = state_until(s, lambda e: e["line"] == "pbx/121", "121 rings")
+        r = json.loads(s.p.ok("ln.call " + json.dumps(
+            {"op": "deflect", "actor": "alice", "line": "pbx/121", "call": evs[-1]["call"],
+             "number": "124"}), timeout=15))
+        check(r["status"] == 0, f"deflect: {r}")
+        evs = state_until(s, lambda e: e["line"] == "pbx/124", "124 rings")
+        part(end_of(evs, "pbx/121"), "deflected", [], "pbx/124", line_number(124))
+
+    run(body, probe=True)
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (incoming_call, conference_and_clear, forwarding_dnd, pickup,
-                                  pickup_direct, reconnect_resync, bad_input)})
+                                  pickup_direct, reconnect_resync, bad_input,
+                                  call_info_hunt, call_info_phone, call_info_ucsd)})

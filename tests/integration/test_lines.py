@@ -1315,6 +1315,364 @@ def control_results():
     run(Server(lines={"groups": [{"name": "pbx", "always_pickup": True}]}), body)
 
 
+# ---- what call.state says of a line's part (ABI 1.2) -------------------------------------
+
+
+def evs_of(s, settle=0.4):
+    """The call.state payloads that arrived, in order."""
+    return [json.loads(e.split(" ", 3)[3]) for e in s.p.events(settle)
+            if e.startswith("event call.state ")]
+
+
+def last(evs, line, call):
+    got = [e for e in evs if e["line"] == line and e["call"] == call]
+    check(got, f"an event of {call} on {line}: {evs}")
+    return got[-1]
+
+
+def part_end(e, ended_by, flags, answered_line="", answered_by=""):
+    """The end of a line's part: the reason, the flags, who took it."""
+    check(e["state"] == 0 and e["ended_by_name"] == ended_by and e["ended_ms"] > 0,
+          f"{e['line']} ends {ended_by}: {e}")
+    check(e["flag_names"] == flags, f"{e['line']} flags {flags}: {e['flag_names']} {e}")
+    check(e["answered_line"] == answered_line and e["answered_by"] == answered_by,
+          f"{e['line']} taken by {answered_line!r} {answered_by!r}: {e}")
+
+
+def call_info_answer():
+    """An incoming call answered and hung up, an outgoing one, a failed one, a
+    withheld caller, a project's J data, and calls() carrying the fields."""
+    def body(s):
+        s.p.ok("sub call.state line:pbx/121")
+        t0 = 1700000000000
+        s.td(f"event pbx/121 delivered alerting c1 calling=00891234567 called=121 time={t0}")
+        e = last(evs_of(s), "pbx/121", "td/c1")
+        check(e["alerting_ms"] == t0 and e["started_ms"] == t0 and e["ended_ms"] == 0 and
+              e["ended_by_name"] == "none" and e["flags"] == 0 and e["answered_line"] == "",
+              f"ringing: {e}")
+        c = s.calls("pbx/121")
+        check(len(c) == 1 and c[0]["alerting_ms"] == t0 and c[0]["event_name"] == "snapshot",
+              f"calls() carries the fields: {c}")
+        s.td(f"event pbx/121 established connected c1 calling=00891234567 called=121 "
+             f"connected=121 time={t0 + 4000}")
+        e = last(evs_of(s), "pbx/121", "td/c1")
+        check(e["connected_ms"] == t0 + 4000 and e["flag_names"] == ["answered"] and
+              e["flags"] == 16 and e["alerting_ms"] == t0, f"answered: {e}")
+        s.td(f"event pbx/121 connection_cleared null c1 cause=normalClearing time={t0 + 9000}")
+        e = last(evs_of(s), "pbx/121", "td/c1")
+        part_end(e, "cleared", ["answered"])
+        check(e["ended_ms"] == t0 + 9000 and e["ended_by"] == 1, f"end time: {e}")
+        # a missed call: rang, the caller gave up
+        ring(s, "pbx/121", "c2", "00891234567", "121")
+        s.td("event pbx/121 connection_cleared null c2")
+        e = last(evs_of(s), "pbx/121", "td/c2")
+        part_end(e, "cleared", [])
+        check(e["alerting_ms"] > 0 and e["ended_ms"] >= e["alerting_ms"], f"missed: {e}")
+        # outgoing: the caller's line never rings, answered at ESTABLISHED
+        s.td("event pbx/121 service_initiated initiated c3 calling=121")
+        s.td("event pbx/121 originated connected c3 calling=121 called=00301234")
+        s.td("event pbx/121 delivered connected c3 calling=121 called=00301234 "
+             "connected=00301234")
+        e = last(evs_of(s), "pbx/121", "td/c3")
+        check(e["alerting_ms"] == 0 and e["flags"] == 0, f"dialling: {e}")
+        s.td("event pbx/121 established connected c3 calling=121 called=00301234 "
+             "connected=00301234")
+        s.td("event pbx/121 connection_cleared null c3")
+        e = last(evs_of(s), "pbx/121", "td/c3")
+        part_end(e, "cleared", ["answered"])
+        check(e["alerting_ms"] == 0 and e["direction"] == 2, f"outgoing: {e}")
+        # failed: busy
+        s.td("event pbx/121 originated connected c4 calling=121 called=122")
+        s.td("event pbx/121 failed failed c4 calling=121 called=122 cause=busy")
+        s.td("event pbx/121 connection_cleared null c4")
+        part_end(last(evs_of(s), "pbx/121", "td/c4"), "failed", [])
+        # a withheld caller: no number, flagged hidden; a caller that is merely not
+        # named is not
+        s.td("event pbx/121 delivered alerting c5 called=121 hidden=1")
+        e = last(evs_of(s), "pbx/121", "td/c5")
+        check(e["flag_names"] == ["hidden"] and e["remote"] == "", f"hidden: {e}")
+        s.td("event pbx/121 connection_cleared null c5")
+        part_end(last(evs_of(s), "pbx/121", "td/c5"), "cleared", ["hidden"])
+        s.td("event pbx/121 delivered alerting c6 called=121")
+        e = last(evs_of(s), "pbx/121", "td/c6")
+        check(e["flags"] == 0, f"not named is not hidden: {e}")
+        s.td("event pbx/121 connection_cleared null c6")
+        # a driver built against ABI 1.1 sends the shorter event: taken, its
+        # (absent) flags read as zero
+        s.td("event pbx/121 delivered alerting c9 called=121 hidden=1 abi=1.1")
+        e = last(evs_of(s), "pbx/121", "td/c9")
+        check(e["flags"] == 0 and e["alerting_ms"] > 0, f"a 1.1 event: {e}")
+        s.td("event pbx/121 connection_cleared null c9 abi=1.1")
+        part_end(last(evs_of(s), "pbx/121", "td/c9"), "cleared", [])
+        # an outgoing call whose own number is withheld is not "hidden" (that is
+        # the other party's)
+        s.td("event pbx/121 originated connected c7 called=00301234 hidden=1")
+        s.td("event pbx/121 connection_cleared null c7")
+        part_end(last(evs_of(s), "pbx/121", "td/c7"), "cleared", [])
+        # a call made with a project carries the project's J data (Account: 12345)
+        r = s.call(op="make", actor="alice", line="pbx/121", number="0301234", project="Account")
+        pbx = r["call"].split("/", 1)[1]
+        s.td(f"event pbx/121 originated initiated {pbx} calling=121 called=00301234")
+        e = last(evs_of(s), "pbx/121", r["call"])
+        check(e["project"] == "Account" and e["project_info"] == "12345", f"J data: {e}")
+        check([c["project_info"] for c in s.calls("pbx/121") if c["call"] == r["call"]] ==
+              ["12345"], "J data in calls()")
+        s.td(f"event pbx/121 connection_cleared null {pbx}")
+        e = last(evs_of(s), "pbx/121", r["call"])
+        check(e["project_info"] == "12345", f"J data at the end: {e}")
+        # a call that ended while the line was not watched: the reason is not known
+        ring(s, "pbx/121", "c8", "00891234567", "121")
+        s.td("status pbx/121 not_available")
+        s.td("status pbx/121 open")
+        s.td("synced pbx/121")
+        part_end(last(evs_of(s), "pbx/121", "td/c8"), "none", [])
+
+    run(Server(), body)
+
+
+def call_info_pickup():
+    """A ringing line's call picked up at another phone (CSTA cause callPickup),
+    picked up through ucsd, and picked up by an unmonitored phone."""
+    def body(s):
+        s.p.ok("sub call.state line:pbx/122")
+        s.p.ok("sub call.state line:pbx/123")
+        # at the phone: the PBX diverts 122's ringing call to 123, which answers
+        ring(s, "pbx/122", "p1", "00891234567", "122")
+        s.td("event pbx/122 diverted null p1 calling=00891234567 called=122 connected=123 "
+             "redirecting=122 cause=callPickup")
+        s.td("event pbx/123 established connected p1 calling=00891234567 called=122 "
+             "connected=123 redirecting=122 cause=callPickup")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/122", "td/p1"), "picked_up", [], "pbx/123", num(123))
+        e = last(evs, "pbx/123", "td/p1")
+        check(e["flag_names"] == ["pickup", "answered"] and e["direction"] == 1 and
+              e["remote"] == "+49891234567" and e["alerting_ms"] == 0 and e["ended_ms"] == 0,
+              f"the picking line: {e}")
+        s.td("event pbx/123 connection_cleared null p1")
+        part_end(last(evs_of(s), "pbx/123", "td/p1"), "cleared", ["pickup", "answered"])
+        # through ucsd: redirected to the picking line (the PBX calls that a
+        # deflection), still a pickup for both lines
+        ring(s, "pbx/122", "p2", "00891234567", "122")
+        evs_of(s)
+        s.requests()
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        check(r["status"] == 0 and [q["op"] for q in s.requests()] == ["deflect"], f"{r}")
+        s.td("event pbx/122 diverted null p2 calling=00891234567 called=122 connected=123 "
+             "redirecting=122 cause=redirected")
+        s.td("event pbx/123 delivered alerting p2 calling=00891234567 called=122 "
+             "redirecting=122 cause=redirected")
+        s.td("event pbx/123 established connected p2 calling=00891234567 called=122 "
+             "connected=123 redirecting=122")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/122", "td/p2"), "picked_up", [], "pbx/123", num(123))
+        e = last(evs, "pbx/123", "td/p2")
+        check(e["flag_names"] == ["pickup", "answered"] and e["diverted_from"] == num(122),
+              f"picked through ucsd: {e}")
+        s.td("event pbx/123 connection_cleared null p2")
+        # directly (the redirect refused): the mark stays with the direct pickup
+        s.td("answer pbx/122 refuse invalidCallID")
+        ring(s, "pbx/122", "p3", "00891234567", "122")
+        evs_of(s)
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        check(r["status"] == 0 and [q["op"] for q in s.requests()] == ["deflect", "pickup"],
+              f"{r}")
+        s.td("event pbx/122 diverted null p3 calling=00891234567 called=122 connected=123 "
+             "redirecting=122")
+        part_end(last(evs_of(s), "pbx/122", "td/p3"), "picked_up", [], "pbx/123", num(123))
+        s.td("answer pbx/122 ok")
+        # a phone the server does not watch picks it up: its number only
+        ring(s, "pbx/122", "p4", "00891234567", "122")
+        s.td("event pbx/122 diverted null p4 calling=00891234567 called=122 connected=129 "
+             "redirecting=122 cause=callPickup")
+        part_end(last(evs_of(s), "pbx/122", "td/p4"), "picked_up", [], "", num(129))
+        # some PBXs just clear the picked connection, with the cause
+        ring(s, "pbx/122", "p5", "00891234567", "122")
+        s.td("event pbx/122 connection_cleared null p5 cause=callPickup")
+        part_end(last(evs_of(s), "pbx/122", "td/p5"), "picked_up", [])
+
+    run(Server(), body)
+
+    def reversed_direction(s):
+        # a PBX that reports the picking phone's pickup as a call it makes
+        s.p.ok("sub call.state line:pbx/123")
+        s.td("event pbx/123 service_initiated initiated q1 calling=123 cause=callPickup")
+        s.td("event pbx/123 established connected q1 calling=123 called=122 "
+             "connected=00891234567 cause=callPickup")
+        evs = evs_of(s)
+        want = 1 if s.reverse else 2
+        check(all(e["direction"] == want for e in evs) and
+              last(evs, "pbx/123", "td/q1")["flag_names"] == ["pickup", "answered"],
+              f"direction {want} with reverse_pickup_direction={s.reverse}: {evs}")
+        # an ordinary outgoing call stays outgoing
+        s.td("event pbx/123 originated connected q2 calling=123 called=00301234")
+        check(last(evs_of(s), "pbx/123", "td/q2")["direction"] == 2, "not a pickup")
+
+    for rev in (True, False):
+        srv = Server(lines={"groups": [{"name": "pbx", "reverse_pickup_direction": rev}]})
+        srv.reverse = rev
+        run(srv, reversed_direction)
+
+
+def call_info_deflect():
+    """A user's deflection through ucsd, one at the phone, server-side
+    redirection and the PBX's forwarding, seen from both lines."""
+    def body(s):
+        for ext in (121, 122, 124):
+            s.p.ok(f"sub call.state line:pbx/{ext}")
+        # alice deflects to an outside number: her part ends deflected
+        ring(s, "pbx/121", "d1", "00891234567", "121")
+        evs_of(s)
+        r = s.call(op="deflect", actor="alice", line="pbx/121", call="td/d1", number="0301234")
+        check(r["status"] == 0, f"deflect: {r}")
+        s.td("event pbx/121 diverted null d1 calling=00891234567 called=121 connected=00301234 "
+             "redirecting=121 cause=redirected")
+        part_end(last(evs_of(s), "pbx/121", "td/d1"), "deflected", [], "", "+49301234")
+        # ... to bob's line: his part arrives forwarded
+        ring(s, "pbx/121", "d2", "00891234567", "121")
+        r = s.call(op="deflect", actor="alice", line="pbx/121", call="td/d2", number="122")
+        s.td("event pbx/121 diverted null d2 calling=00891234567 called=121 connected=122 "
+             "redirecting=121 cause=redirected")
+        s.td("event pbx/122 delivered alerting d2 calling=00891234567 called=121 "
+             "redirecting=121 cause=redirected")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/121", "td/d2"), "deflected", [], "pbx/122", num(122))
+        e = last(evs, "pbx/122", "td/d2")
+        check(e["flag_names"] == ["forwarded"] and e["diverted_from"] == num(121) and
+              e["alerting_ms"] > 0, f"arrived deflected: {e}")
+        s.td("event pbx/122 connection_cleared null d2")
+        # the PBX refuses a deflection; the PBX's no-answer forwarding then
+        # moves the call: forwarded, not deflected
+        s.td("answer pbx/121 refuse invalidDestination")
+        ring(s, "pbx/121", "d3", "00891234567", "121")
+        r = s.call(op="deflect", actor="alice", line="pbx/121", call="td/d3", number="0301234")
+        check(r["status"] == -EREMOTEIO, f"refused: {r}")
+        s.td("answer pbx/121 ok")
+        s.td("event pbx/121 diverted null d3 calling=00891234567 called=121 connected=124 "
+             "redirecting=121 cause=callForwardNoAnswer")
+        s.td("event pbx/124 delivered alerting d3 calling=00891234567 called=121 "
+             "redirecting=121 cause=callForwardNoAnswer")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/121", "td/d3"), "forwarded", [], "pbx/124", num(124))
+        check(last(evs, "pbx/124", "td/d3")["flag_names"] == ["forwarded"], f"{evs}")
+        s.td("event pbx/124 established connected d3 calling=00891234567 called=121 "
+             "connected=124 redirecting=121")
+        s.td("event pbx/124 connection_cleared null d3")
+        part_end(last(evs_of(s), "pbx/124", "td/d3"), "cleared", ["forwarded", "answered"])
+        # deflected at the phone (no request of ucsd): the PBX's cause says so
+        ring(s, "pbx/121", "d4", "00891234567", "121")
+        s.td("event pbx/121 diverted null d4 calling=00891234567 called=121 connected=00301234 "
+             "redirecting=121 cause=redirected")
+        part_end(last(evs_of(s), "pbx/121", "td/d4"), "deflected", [], "", "+49301234")
+        # distribution in a hunt group: forwarded
+        ring(s, "pbx/121", "d5", "00891234567", "200")
+        s.td("event pbx/121 diverted null d5 calling=00891234567 called=200 connected=122 "
+             "redirecting=121 cause=distributed")
+        part_end(last(evs_of(s), "pbx/121", "td/d5"), "forwarded", [], "pbx/122", num(122))
+
+    run(Server(), body)
+
+    def redirected(s):
+        s.p.ok("sub call.state line:pbx/121")
+        s.p.ok("sub call.state line:pbx/122")
+        ring(s, "pbx/121", "r1", "00891234567", "121")
+        s.u.wait_for(r"\[testdriver\] request deflect line pbx/121 call r1 other - number 122 ",
+                     timeout=5)
+        s.td("event pbx/121 diverted null r1 calling=00891234567 called=121 connected=122 "
+             "redirecting=121 cause=redirected")
+        s.td("event pbx/122 delivered alerting r1 calling=00891234567 called=121 "
+             "redirecting=121")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/121", "td/r1"), "redirected", [], "pbx/122", num(122))
+        check(last(evs, "pbx/122", "td/r1")["flag_names"] == ["forwarded"], f"{evs}")
+
+    run(Server(lines={"lines": [{"id": "pbx/121", "redirect": [{"to": "122", "ring_s": 1}]}]}),
+        redirected)
+
+
+def call_info_group():
+    """Parallel ringing: the lines that rang and did not answer learn who did;
+    nobody answering leaves it empty. Transfer and conference."""
+    def body(s):
+        for ext in (121, 122, 123):
+            s.p.ok(f"sub call.state line:pbx/{ext}")
+        for ext in (121, 122, 123):
+            ring(s, f"pbx/{ext}", "g1", "00891234567", "200")
+        s.td("event pbx/122 established connected g1 calling=00891234567 called=200 "
+             "connected=122")
+        # the PBX tells the lines still ringing that 122 answered: their party
+        # stays the caller
+        s.td("event pbx/121 established alerting g1 calling=00891234567 called=200 "
+             "connected=122")
+        e = last(evs_of(s), "pbx/121", "td/g1")
+        check(e["remote"] == "+49891234567" and e["state_name"] == "alerting", f"{e}")
+        s.td("event pbx/121 connection_cleared null g1")
+        s.td("event pbx/123 connection_cleared null g1")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/121", "td/g1"), "cleared", [], "pbx/122", num(122))
+        part_end(last(evs, "pbx/123", "td/g1"), "cleared", [], "pbx/122", num(122))
+        s.td("event pbx/122 connection_cleared null g1")
+        part_end(last(evs_of(s), "pbx/122", "td/g1"), "cleared", ["answered"])
+        # nobody answers
+        for ext in (121, 122):
+            ring(s, f"pbx/{ext}", "g2", "00891234567", "200")
+        for ext in (121, 122):
+            s.td(f"event pbx/{ext} connection_cleared null g2")
+        evs = evs_of(s)
+        for ext in (121, 122):
+            part_end(last(evs, f"pbx/{ext}", "td/g2"), "cleared", [])
+        # a consultation transfer: 121 leaves transferred (to 122); 122 stays,
+        # transferred
+        ring(s, "pbx/121", "t1", "00891234567", "121")
+        s.td("event pbx/121 established connected t1 calling=00891234567 called=121")
+        s.td("event pbx/121 originated initiated t2 calling=121 called=122")
+        s.td("event pbx/122 delivered alerting t2 calling=121 called=122")
+        s.td("event pbx/122 established connected t2 calling=121 called=122")
+        s.td("event pbx/121 established connected t2 calling=121 called=122 connected=122")
+        evs_of(s)
+        s.td("event pbx/121 transferred null t1 old=t2 connected=122 cause=transfer")
+        s.td("event pbx/122 transferred connected t1 old=t2 connected=122 cause=transfer")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/121", "td/t1"), "transferred", ["answered"], "pbx/122",
+                 num(122))
+        part_end(last(evs, "pbx/121", "td/t2"), "transferred", ["answered"], "pbx/122",
+                 num(122))
+        e = last(evs, "pbx/122", "td/t2")
+        check(e["flag_names"] == ["transferred", "answered"] and e["state"] == 3,
+              f"transferred to 122: {e}")
+        s.td("event pbx/122 connection_cleared null t1")
+        part_end(last(evs_of(s), "pbx/122", "td/t2"), "cleared", ["transferred", "answered"])
+        # a single-step transfer: the call reaches 123 by a transfer, not forwarded
+        ring(s, "pbx/121", "s1", "00891234567", "121")
+        s.td("event pbx/121 established connected s1 calling=00891234567 called=121")
+        s.td("event pbx/121 transferred null s1 connected=123 cause=singleStepTransfer")
+        s.td("event pbx/123 delivered alerting s1 calling=00891234567 called=123 "
+             "redirecting=121 cause=singleStepTransfer")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/121", "td/s1"), "transferred", ["answered"], "pbx/123",
+                 num(123))
+        check(last(evs, "pbx/123", "td/s1")["flag_names"] == ["transferred"], f"{evs}")
+        s.td("event pbx/123 connection_cleared null s1")
+        # a conference: every line in it is flagged; the merged call ends
+        ring(s, "pbx/121", "k1", "00891", "121")
+        s.td("event pbx/121 established connected k1 calling=00891 called=121")
+        s.td("event pbx/121 originated initiated k2 calling=121 called=122")
+        s.td("event pbx/122 delivered alerting k2 calling=121 called=122")
+        s.td("event pbx/122 established connected k2 calling=121 called=122")
+        s.td("event pbx/121 established connected k2 calling=121 called=122 connected=122")
+        evs_of(s)
+        s.td("event pbx/121 conferenced connected k1 old=k2 connected=122")
+        s.td("event pbx/122 conferenced connected k1 old=k2 connected=121")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/121", "td/k2"), "cleared", ["conference", "answered"])
+        check(last(evs, "pbx/121", "td/k1")["flag_names"] == ["conference", "answered"] and
+              last(evs, "pbx/122", "td/k2")["flag_names"] == ["conference", "answered"],
+              f"conference: {evs}")
+        s.td("event pbx/121 connection_cleared null k1")
+        part_end(last(evs_of(s), "pbx/121", "td/k1"), "cleared", ["conference", "answered"])
+
+    run(Server(), body)
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (
         config_errors, line_status, incoming_call, rights_matrix, pickup, capabilities,
@@ -1322,4 +1680,5 @@ if __name__ == "__main__":
         retry, admin, admin_api, presence_binding, private_presence, line_use_false,
         bad_driver_input, reload, interest,
         two_pbxs, long_call_ids, authorised_dial, roaming_lines, simulate_mode, dial_results,
-        redirect_unwatched, pickup_named_call, clean_stop, control_results)})
+        redirect_unwatched, pickup_named_call, clean_stop, control_results, call_info_answer,
+        call_info_pickup, call_info_deflect, call_info_group)})

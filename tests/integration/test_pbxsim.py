@@ -9,6 +9,7 @@ control port's line protocol. Only the standard library.
 """
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -1577,6 +1578,291 @@ def case_command_line():
     finally:
         os.unlink(path)
         os.rmdir(d)
+
+
+# ---- hunt groups, withheld callers, pickup and deflect at the phone -------------------
+
+_CALL = {t: (path.split("/")[0] + "/callID") for t, path in _SUBJECT.items()
+         if path.endswith("/deviceID")}
+_CALL["CallClearedEvent"] = "clearedCall/callID"
+
+
+def detail(c, settle=0.5):
+    """Like sequence(), with each event's cause: 'Type(subject)@monitor:lci/cause';
+    and the set of callIDs the events named."""
+    c.pump(settle)
+    out, calls = [], set()
+    for e in c.events:
+        t = local(e.tag)
+        out.append(f"{t}({get(e, _SUBJECT.get(t, '-')) or ''})@{get(e, 'monitorCrossRefID')}:"
+                   f"{get(e, 'localConnectionInfo') or ''}/{get(e, 'cause') or ''}")
+        if t in _CALL:
+            calls.add(get(e, _CALL[t]))
+    c.events.clear()
+    return out, calls
+
+
+def check_detail(c, want, what, callid, settle=0.5):
+    got, calls = detail(c, settle)
+    check(got == want, f"{what}:\n got  {got}\n want {want}")
+    check(calls == {callid}, f"{what}: one callID throughout ({callid}), saw {calls}")
+
+
+def case_hunt_parallel():
+    with Pbxsim("--hunt-group", "200=parallel:101,102,103", extensions="100-109") as p:
+        c = p.client()
+        m = {x: c.monitor(str(x)) for x in (101, 102, 103)}
+        callid = p.ok("call +4989123456 200")
+        check_detail(c, [
+            f"DeliveredEvent(101)@{m[101]}:alerting/distributed",
+            f"DeliveredEvent(102)@{m[101]}:alerting/distributed",
+            f"DeliveredEvent(102)@{m[102]}:alerting/distributed",
+            f"DeliveredEvent(103)@{m[101]}:alerting/distributed",
+            f"DeliveredEvent(103)@{m[102]}:alerting/distributed",
+            f"DeliveredEvent(103)@{m[103]}:alerting/distributed"], "all members ring", callid)
+        # 102 answers: the others stop ringing, in member order
+        p.ok("answer 102")
+        check_detail(c, [
+            f"EstablishedEvent(102)@{m[101]}:alerting/newCall",
+            f"EstablishedEvent(102)@{m[102]}:connected/newCall",
+            f"EstablishedEvent(102)@{m[103]}:alerting/newCall",
+            f"ConnectionClearedEvent(101)@{m[101]}:null/normalClearing",
+            f"ConnectionClearedEvent(101)@{m[102]}:connected/normalClearing",
+            f"ConnectionClearedEvent(101)@{m[103]}:alerting/normalClearing",
+            f"ConnectionClearedEvent(103)@{m[102]}:connected/normalClearing",
+            f"ConnectionClearedEvent(103)@{m[103]}:null/normalClearing"], "102 answered", callid)
+        check(p.ok("state 101").endswith("calls=") and p.ok("state 103").endswith("calls=") and
+              p.ok("state 102").endswith(f"calls={callid}:connected"), "only 102 has it")
+        # a busy member is skipped: the next call rings 101 and 103 only, and
+        # names the pilot as the called device
+        c2 = p.ok("call +4930111 200")
+        d = c.event("DeliveredEvent", monitorCrossRefID=m[101], connection__deviceID="103")
+        check(get(d, "calledDevice/deviceIdentifier") == "200" and
+              get(d, "callingDevice/deviceIdentifier") == "+4930111" and
+              get(d, "alertingDevice/deviceIdentifier") == "103" and
+              get(d, "lastRedirectionDevice") == "", f"pilot and caller: {ET.tostring(d)}")
+        got, calls = detail(c)
+        check(got == [f"DeliveredEvent(101)@{m[101]}:alerting/distributed",
+                      f"DeliveredEvent(103)@{m[103]}:alerting/distributed"] and calls == {c2},
+              f"102 is busy: {got}")
+        # the caller gives up while they ring: everything ends
+        p.ok("hangup +4930111")
+        check_detail(c, [
+            f"ConnectionClearedEvent(+4930111)@{m[101]}:alerting/normalClearing",
+            f"ConnectionClearedEvent(+4930111)@{m[103]}:alerting/normalClearing",
+            f"ConnectionClearedEvent(101)@{m[101]}:null/normalClearing",
+            f"ConnectionClearedEvent(101)@{m[103]}:alerting/normalClearing",
+            f"ConnectionClearedEvent(103)@{m[101]}:null/normalClearing",
+            f"ConnectionClearedEvent(103)@{m[103]}:null/normalClearing",
+            f"CallClearedEvent({c2})@{m[101]}:/normalClearing",
+            f"CallClearedEvent({c2})@{m[103]}:/normalClearing"], "the caller gave up", c2)
+        # a member that is ringing is busy for another call too
+        c3 = p.ok("call +4930222 200")
+        drain(c)
+        c4 = p.ok("call +4930333 200")
+        c.no_event()  # 101 and 103 ring for c3; nobody for c4 (it failed)
+        check(p.ok("state 101").endswith(f"calls={c3}:alerting"), f"{c4}: 101 rings once")
+        p.ok("hangup +4930222")
+        p.ok("hangup 102")
+        drain(c)
+        # do-not-disturb members are skipped; nobody left: busy
+        p.ok("dnd 101 on")
+        p.ok("dnd 103 on")
+        drain(c)
+        cid = p.ok("call +4989123456 200")
+        check_detail(c, [f"DeliveredEvent(102)@{m[102]}:alerting/distributed"],
+                     "only 102 available", cid)
+        p.ok("dnd 102 on")
+        drain(c)
+        m100 = c.monitor("100")
+        cid = p.ok("call 100 200")
+        got, calls = detail(c)
+        check(got[-1] == f"FailedEvent(100)@{m100}:fail/busy" and calls == {cid},
+              f"nobody to ring: {got}")
+        c.close()
+
+
+def case_hunt_sequential():
+    with Pbxsim("--hunt-group", "200=sequential:101,102,103:1", extensions="100-109") as p:
+        c = p.client()
+        m = {x: c.monitor(str(x)) for x in (101, 102, 103)}
+        t0 = time.time()
+        callid = p.ok("call +4989123456 200")
+        # collect the whole hunt: 101 rings 1 s, 102 rings 1 s, 103 rings on
+        deadline = time.time() + 3.5
+        while time.time() < deadline:
+            c.pump(0.1)
+        got, calls = detail(c, 0.2)
+        want = [f"DeliveredEvent(101)@{m[101]}:alerting/distributed",
+                f"DivertedEvent(101)@{m[101]}:null/distributed",
+                f"DeliveredEvent(102)@{m[102]}:alerting/distributed",
+                f"DivertedEvent(102)@{m[102]}:null/distributed",
+                f"DeliveredEvent(103)@{m[103]}:alerting/distributed"]
+        check(got == want, f"one member after the other:\n got  {got}\n want {want}")
+        check(calls == {callid}, f"one callID: {calls}")
+        check(time.time() - t0 >= 2, "RING_S each")
+        check(p.ok("state 103").endswith(f"calls={callid}:alerting") and
+              p.ok("state 101").endswith("calls="), "the last member rings on")
+        p.ok("answer 103")
+        check_detail(c, [f"EstablishedEvent(103)@{m[103]}:connected/newCall"], "103", callid)
+        p.ok("hangup 103")
+        drain(c)
+        # the Diverted and Delivered name the members and the pilot
+        p.ok("dnd 101 on")
+        drain(c)
+        callid = p.ok("call +4930111 200")
+        d = c.event("DeliveredEvent", monitorCrossRefID=m[102])
+        check(get(d, "calledDevice/deviceIdentifier") == "200", "called the pilot")
+        v = c.event("DivertedEvent", timeout=3, monitorCrossRefID=m[102])
+        check(get(v, "divertingDevice/deviceIdentifier") == "102" and
+              get(v, "newDestination/deviceIdentifier") == "103", "102 -> 103")
+        d = c.event("DeliveredEvent", monitorCrossRefID=m[103])
+        check(get(d, "lastRedirectionDevice/deviceIdentifier") == "102" and
+              get(d, "callingDevice/deviceIdentifier") == "+4930111", "from 102")
+        # answered in time: no more diversion
+        p.ok("answer 103")
+        c.pump(1.5)
+        check(not any(local(e.tag) == "DivertedEvent" for e in c.events), "answered: stays")
+        c.close()
+
+
+def case_hunt_cyclic():
+    with Pbxsim("--hunt-group", "300=cyclic:104,105:1", extensions="100-109") as p:
+        c = p.client()
+        m = {x: c.monitor(str(x)) for x in (104, 105)}
+        firsts = []
+        for caller in ("+4930111", "+4930222", "+4930333"):
+            cid = p.ok(f"call {caller} 300")
+            d = c.event("DeliveredEvent", connection__callID=cid)
+            firsts.append(get(d, "alertingDevice/deviceIdentifier"))
+            p.ok(f"hangup {caller}")
+            drain(c)
+        check(firsts == ["104", "105", "104"], f"each call starts at the next member: {firsts}")
+        # and wraps around: 105 first, then 104
+        p.ok("call +4930111 300")  # starts at 105 (the 4th call)
+        got, _ = detail(c, 1.6)
+        check(got == [f"DeliveredEvent(105)@{m[105]}:alerting/distributed",
+                      f"DivertedEvent(105)@{m[105]}:null/distributed",
+                      f"DeliveredEvent(104)@{m[104]}:alerting/distributed"], f"wrap: {got}")
+        c.close()
+
+
+def case_hunt_command_line():
+    for bad, why in (("200", "expected"), ("200=random:101", "mode"),
+                     ("101=parallel:102", "no extension"), ("200=parallel:150", "member"),
+                     ("200=parallel:101,101", "twice"), ("200=sequential:101:0", "RING_S"),
+                     ("200=parallel:", "no members")):
+        r = subprocess.run([PBXSIM, "--port", "0", "--extensions", "100-109", "--hunt-group", bad],
+                           capture_output=True, text=True, timeout=10)
+        check(r.returncode == 2 and "--hunt-group" in r.stderr and why in r.stderr,
+              f"{bad!r} refused: {r.returncode} {r.stderr!r}")
+    r = subprocess.run([PBXSIM, "--port", "0", "--extensions", "100-109", "--hunt-group",
+                        "200=parallel:101", "--hunt-group", "200=cyclic:102"],
+                       capture_output=True, text=True, timeout=10)
+    check(r.returncode == 2 and "another hunt group" in r.stderr, f"same pilot: {r.stderr!r}")
+    # an extension cannot dial... a pilot is dialled like any number; an outside
+    # party can call it (like an extension)
+    with Pbxsim("--hunt-group", "200=parallel:101", extensions="100-109") as p:
+        check(p.ctl("call +4930 201").startswith("error invalid destination"), "not a pilot")
+        check(p.ok("call +4930 200").isdigit(), "the pilot")
+        check(re.search(r"calls=\d+:alerting$", p.ok("state 101")), "101 rings")
+
+
+def case_anonymous():
+    d = tempfile.mkdtemp(prefix="pbxsim-test-")
+    path = os.path.join(d, "s.json")
+    with open(path, "w") as f:
+        json.dump({"steps": [{"at_ms": 0, "do": "call anonymous 102"}]}, f)
+    try:
+        with Pbxsim("--scenario", path, "-v", extensions="100-109") as p:
+            c = p.client()
+            m102 = c.monitor("102")  # the scenario starts with the first monitor
+            m101 = c.monitor("101")
+            # the scenario's withheld caller
+            e = c.event("DeliveredEvent", monitorCrossRefID=m102)
+            calling = child(e, "callingDevice")
+            check(calling is not None and [local(x.tag) for x in calling] == ["restricted"],
+                  f"callingDevice restricted: {ET.tostring(e).decode()}")
+            p.ok("hangup 102")
+            drain(c)
+            # from the control port; the caller is "anonymous" there
+            callid = p.ok("call anonymous 101")
+            e = c.event("DeliveredEvent", monitorCrossRefID=m101)
+            check([local(x.tag) for x in child(e, "callingDevice")] == ["restricted"],
+                  "restricted again")
+            check(p.ok("state 101").endswith(f"calls={callid}:alerting"), "101 rings")
+            p.ok("answer 101")
+            e = c.event("EstablishedEvent", monitorCrossRefID=m101)
+            check([local(x.tag) for x in child(e, "callingDevice")] == ["restricted"],
+                  "Established: restricted")
+            p.ok("hangup anonymous")
+            # (its connection has a device id of its own, as a dynamic one would)
+            check_detail(c, [f"ConnectionClearedEvent(anonymous)@{m101}:connected/normalClearing",
+                             f"ConnectionClearedEvent(101)@{m101}:null/normalClearing",
+                             f"CallClearedEvent({callid})@{m101}:/normalClearing"],
+                         "the caller hangs up", callid)
+            # no event names it as a device: every device field says restricted
+            sent = [x for x in p.stderr().splitlines() if x.startswith("> ") and "Event" in x]
+            check(len(sent) >= 6 and not any(
+                "<deviceIdentifier>anonymous</deviceIdentifier>" in x for x in sent) and
+                sum("<releasingDevice><restricted/></releasingDevice>" in x for x in sent) >= 1,
+                f"no device identifier 'anonymous' in {len(sent)} events")
+            # an anonymous caller reaches extensions and pilots only
+            check(p.ctl("call anonymous 0891234").startswith("error invalid destination"),
+                  "not outside")
+            c.close()
+    finally:
+        os.unlink(path)
+        os.rmdir(d)
+
+
+def case_pickup_control():
+    with Pbxsim("--pickup-group", "100-104", extensions="100-109") as p:
+        c = p.client()
+        m100, m103 = c.monitor("100"), c.monitor("103")
+        callid = p.ok("call +4989123456 100")
+        drain(c)
+        check(p.ok("pickup 103 100") == callid, "picks 100's call")
+        check_detail(c, [f"DivertedEvent(100)@{m100}:null/callPickup",
+                         f"EstablishedEvent(103)@{m103}:connected/callPickup"],
+                     "pickup at the phone", callid)
+        check(p.ok("state 103").endswith(f"calls={callid}:connected"), "103 talks")
+        # the group's longest ringing call, without a target
+        c2 = p.ok("call +4930111 101")
+        p.ok("call +4930222 102")
+        drain(c)
+        check(p.ok("pickup 104") == c2, "group pickup: the oldest")
+        check(p.ok("state 101").endswith("calls="), "gone from 101")
+        for bad, want in (("pickup 105", "error no call"), ("pickup 999 102", "error unknown"),
+                          ("pickup 104 999", "error unknown"),
+                          ("pickup 104 101", "error no ringing call"),
+                          ("pickup", "error unknown command")):
+            check(p.ctl(bad).startswith(want), f"{bad}: {p.ctl(bad)}")
+        c.close()
+
+
+def case_deflect_control():
+    with Pbxsim(extensions="100-109") as p:
+        c = p.client()
+        m100, m102 = c.monitor("100"), c.monitor("102")
+        callid = p.ok("call +4989123456 100")
+        drain(c)
+        p.ok("deflect 100 102")
+        got, calls = detail(c)
+        check(got == [f"DivertedEvent(100)@{m100}:null/redirected",
+                      f"DeliveredEvent(102)@{m102}:alerting/redirected"] and calls == {callid},
+              f"deflected at the phone: {got}")
+        c2 = p.ok("call +4930111 100")
+        drain(c)
+        p.ok("deflect 100 0891234567")
+        e = c.event("DivertedEvent", monitorCrossRefID=m100, connection__callID=c2)
+        check(get(e, "newDestination/deviceIdentifier") == "0891234567", "to outside")
+        for bad, want in (("deflect 100 102", "error no ringing call"),
+                          ("deflect 999 102", "error unknown extension"),
+                          ("deflect 102 102", "error invalid destination"),
+                          ("deflect 102", "error unknown command")):
+            check(p.ctl(bad).startswith(want), f"{bad}: {p.ctl(bad)}")
+        c.close()
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -44,7 +44,11 @@
  * Commands (service "test.linedriver", through svcprobe "td ..."):
  *   status LINE open|failed|out_of_service|not_available|not_initialised [REASON...]
  *   event LINE EVENT STATE CALL [calling=N] [called=N] [connected=N]
- *         [redirecting=N] [cause=C] [old=CALL]      EVENT, STATE: lm_text names
+ *         [redirecting=N] [cause=C] [old=CALL] [hidden=1] [time=MS] [abi=1.1]
+ *                                     EVENT, STATE: lm_text names; hidden=1: the
+ *                                     caller withheld her number (UCS_LCE_CALLING_HIDDEN);
+ *                                     time: the event's time_ms; abi=1.1: sent with
+ *                                     the size of ABI 1.1 (no flags)
  *   synced LINE
  *   resync LINE                       a snapshot of an open line begins
  *   fwd LINE immediate|busy|noanswer on|off [TO]
@@ -61,6 +65,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -629,6 +634,12 @@ static void run(struct td *t, int argc, char **argv, char *out, size_t cap)
 				snprintf(ev.cause, sizeof(ev.cause), "%s", val);
 			else if (strcmp(k, "old") == 0)
 				snprintf(ev.old_call, sizeof(ev.old_call), "%s", val);
+			else if (strcmp(k, "hidden") == 0 && strcmp(val, "1") == 0)
+				ev.flags |= UCS_LCE_CALLING_HIDDEN;
+			else if (strcmp(k, "time") == 0)
+				ev.time_ms = strtoll(val, NULL, 10);
+			else if (strcmp(k, "abi") == 0 && strcmp(val, "1.1") == 0)
+				ev.size = offsetof(struct ucs_line_call_event, flags);
 		}
 		t->mgr->call_event(t->drv, &ev);
 	} else {

@@ -201,6 +201,48 @@ int ctl_exec(struct sim *s, const char *line, struct sbuf *reply, bool scenario)
 			return 0;
 		}
 		err = op_answer(s, x);
+	} else if (!strcmp(w[0], "pickup") && (n == 2 || n == 3)) {
+		struct call *c = NULL;
+
+		/* at the phone: EXT picks up TARGET's ringing call, or (no
+		 * TARGET) the longest ringing call of its pickup group */
+		d = model_dev(&s->m, w[1]);
+		if (!d || !d->ext) {
+			sbuf_puts(reply, "error unknown extension");
+			return 0;
+		}
+		if (n == 3) {
+			struct device *t = model_dev(&s->m, w[2]);
+
+			if (!t || !t->ext) {
+				sbuf_puts(reply, "error unknown extension");
+				return 0;
+			}
+			x = dev_conn_in(t, 1u << CS_ALERTING);
+			if (!x) {
+				sbuf_puts(reply, "error no ringing call");
+				return 0;
+			}
+			c = x->call;
+			err = op_pickup(s, x, d);
+		} else {
+			err = op_group_pickup(s, d, &c);
+		}
+		if (!err)
+			sbuf_printf(reply, "ok %s", c->idstr);
+	} else if (!strcmp(w[0], "deflect") && n == 3) {
+		/* at the phone: EXT sends its ringing call on to NUMBER */
+		d = model_dev(&s->m, w[1]);
+		if (!d || !d->ext) {
+			sbuf_puts(reply, "error unknown extension");
+			return 0;
+		}
+		x = dev_conn_in(d, 1u << CS_ALERTING);
+		if (!x) {
+			sbuf_puts(reply, "error no ringing call");
+			return 0;
+		}
+		err = op_deflect(s, x, w[2]);
 	} else if (!strcmp(w[0], "hangup") && n == 2) {
 		x = party_conn(s, w[1], hangup_order,
 			       sizeof(hangup_order) / sizeof(hangup_order[0]));

@@ -5,7 +5,8 @@
  * line each, "ok[ WORDS]" or "error WORDS". The same commands are the "do"
  * strings of scenario steps, so ctl_exec() serves both. The commands act
  * on the call model like a user at a phone or an outside caller would
- * (call, answer, hangup, hold, retrieve, forward, dnd), inspect it (state,
+ * (call - also "call anonymous TO" for a withheld caller -, answer, hangup,
+ * hold, retrieve, pickup, deflect, forward, dnd), inspect it (state,
  * monitors, stats), inject faults or quit. See docs/tools/pbxsim.md.
  */
 #ifndef PBXSIM_CONTROL_H

@@ -38,6 +38,10 @@ void ev_dev(struct sbuf *b, const char *name, const char *num)
 		sbuf_printf(b, "<%s><notKnown/></%s>", name, name);
 		return;
 	}
+	if (!strcmp(num, ANONYMOUS)) { /* the caller withheld her number (CLIR) */
+		sbuf_printf(b, "<%s><restricted/></%s>", name, name);
+		return;
+	}
 	sbuf_printf(b, "<%s><deviceIdentifier>", name);
 	sbuf_xml(b, num);
 	sbuf_printf(b, "</deviceIdentifier></%s>", name);

@@ -36,7 +36,8 @@ struct sbuf *ev_begin(struct sim *s, struct ev *e, const char *type, struct call
 void ev_extra(struct ev *e, struct device *d);
 /* Appends <name><callID>..</callID><deviceID>..</deviceID></name>. */
 void ev_conn(struct sbuf *b, const char *name, const char *callid, const char *dev);
-/* Appends <name><deviceIdentifier>..</deviceIdentifier></name> (notKnown when empty). */
+/* Appends <name><deviceIdentifier>..</deviceIdentifier></name> (notKnown when empty,
+ * restricted for ANONYMOUS). */
 void ev_dev(struct sbuf *b, const char *name, const char *num);
 /* lastRedirectionDevice: the device or notRequired. */
 void ev_redir(struct sbuf *b, const char *num);

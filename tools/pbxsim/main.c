@@ -35,14 +35,18 @@ static void on_signal(uv_signal_t *h, int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pbxsim [--bind ADDR] --port N --extensions 100-199[,250,...]\n"
-		   "              [--extensions-file F.json] [--control N] [--scenario FILE.json]\n"
-		   "              [--load CALLS_PER_S [--load-duration-s S] [--load-hold-ms MS]\n"
-		   "               [--load-ring-ms MS] [--load-internal-pct P]]\n"
-		   "              [--monitor-limit N] [--require-session] [--user U --password P]\n"
-		   "              [--keepalive-s S] [--edition 3|4|5] [--noanswer-s S]\n"
-		   "              [--pickup-group 100-109,120 ...] [-v]\n"
-		   "A CSTA (ECMA-269/ECMA-323 XML over TCP) PBX simulator; see pbxsim(1).\n");
+	fprintf(f,
+		"usage: pbxsim [--bind ADDR] --port N --extensions 100-199[,250,...]\n"
+		"              [--extensions-file F.json] [--control N] [--scenario FILE.json]\n"
+		"              [--load CALLS_PER_S [--load-duration-s S] [--load-hold-ms MS]\n"
+		"               [--load-ring-ms MS] [--load-internal-pct P]]\n"
+		"              [--monitor-limit N] [--require-session] [--user U --password P]\n"
+		"              [--keepalive-s S] [--edition 3|4|5] [--noanswer-s S]\n"
+		"              [--pickup-group 100-109,120 ...]\n"
+		"              [--hunt-group PILOT=parallel|sequential|cyclic:EXT,EXT,...[:RING_S]"
+		" ...]\n"
+		"              [-v]\n"
+		"A CSTA (ECMA-269/ECMA-323 XML over TCP) PBX simulator; see pbxsim(1).\n");
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -161,6 +165,7 @@ enum {
 	O_EDITION,
 	O_NOANS,
 	O_PICKUP,
+	O_HUNT,
 	O_HELP,
 	O_VERSION,
 };
@@ -185,6 +190,7 @@ static const struct option longopts[] = {
 	{"edition", required_argument, NULL, O_EDITION},
 	{"noanswer-s", required_argument, NULL, O_NOANS},
 	{"pickup-group", required_argument, NULL, O_PICKUP},
+	{"hunt-group", required_argument, NULL, O_HUNT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, O_HELP},
 	{"version", no_argument, NULL, O_VERSION},
@@ -195,8 +201,8 @@ static const struct option longopts[] = {
 static int parse_args(struct sim *s, int argc, char **argv)
 {
 	struct opts *o = &s->o;
-	const char *pick[64];
-	size_t npick = 0;
+	const char *pick[64], *hunt[HUNT_MAX_GROUPS], *why;
+	size_t npick = 0, nhunt = 0;
 	bool have_port = false;
 	double v;
 	int c;
@@ -298,6 +304,14 @@ static int parse_args(struct sim *s, int argc, char **argv)
 			}
 			fprintf(stderr, "pbxsim: too many --pickup-group options\n");
 			return 2;
+		case O_HUNT:
+			/* after all options too: the members must exist */
+			if (nhunt < sizeof(hunt) / sizeof(hunt[0])) {
+				hunt[nhunt++] = optarg;
+				break;
+			}
+			fprintf(stderr, "pbxsim: too many --hunt-group options\n");
+			return 2;
 		case 'v':
 			o->verbose++;
 			break;
@@ -336,6 +350,12 @@ static int parse_args(struct sim *s, int argc, char **argv)
 			fprintf(stderr,
 				"pbxsim: --pickup-group %s: not a range list of configured extensions\n",
 				pick[i]);
+			return 2;
+		}
+	}
+	for (size_t i = 0; i < nhunt; i++) {
+		if (model_hunt_group(&s->m, hunt[i], &why) < 0) {
+			fprintf(stderr, "pbxsim: --hunt-group %s: %s\n", hunt[i], why);
 			return 2;
 		}
 	}

@@ -328,6 +328,87 @@ static int ranges(struct model *m, const char *spec, int group)
 	return err;
 }
 
+/* ---- hunt groups (see model.h) ---- */
+
+struct hunt_group *model_hunt(struct model *m, const char *num)
+{
+	for (size_t i = 0; i < m->nhunts; i++)
+		if (!strcmp(m->hunts[i].pilot, num))
+			return &m->hunts[i];
+	return NULL;
+}
+
+static int hunt_fail(const char **why, const char *text)
+{
+	*why = text;
+	return -EINVAL;
+}
+
+int model_hunt_group(struct model *m, const char *spec, const char **why)
+{
+	struct hunt_group g = {.ring_s = HUNT_RING_S};
+	char buf[1024], *mode, *list, *ring, *tok, *save = NULL;
+	struct hunt_group *grown;
+
+	if (strlen(spec) >= sizeof(buf))
+		return hunt_fail(why, "too long");
+	snprintf(buf, sizeof(buf), "%s", spec);
+	mode = strchr(buf, '=');
+	if (!mode)
+		return hunt_fail(why, "expected PILOT=MODE:EXT,EXT,...[:RING_S]");
+	*mode++ = '\0';
+	list = strchr(mode, ':');
+	if (!list)
+		return hunt_fail(why, "expected PILOT=MODE:EXT,EXT,...[:RING_S]");
+	*list++ = '\0';
+	ring = strchr(list, ':');
+	if (ring)
+		*ring++ = '\0';
+	if (!number_valid(buf) || model_is_ext(m, buf))
+		return hunt_fail(why, "the pilot must be a number that is no extension");
+	if (model_hunt(m, buf))
+		return hunt_fail(why, "the pilot is another hunt group's");
+	snprintf(g.pilot, sizeof(g.pilot), "%.*s", NUM_MAX - 1, buf); /* number_valid: it fits */
+	if (!strcmp(mode, "parallel"))
+		g.mode = HUNT_PARALLEL;
+	else if (!strcmp(mode, "sequential"))
+		g.mode = HUNT_SEQUENTIAL;
+	else if (!strcmp(mode, "cyclic"))
+		g.mode = HUNT_CYCLIC;
+	else
+		return hunt_fail(why, "the mode is parallel, sequential or cyclic");
+	if (ring) {
+		char *end;
+		unsigned long v = strtoul(ring, &end, 10);
+
+		if (!*ring || *end || *ring == '-' || v < 1 || v > 3600)
+			return hunt_fail(why, "RING_S is 1..3600 seconds");
+		g.ring_s = (unsigned)v;
+	}
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct device *d = model_dev(m, tok);
+
+		if (!d || !d->ext)
+			return hunt_fail(why, "every member must be a configured extension");
+		for (size_t i = 0; i < g.n; i++)
+			if (g.members[i] == d)
+				return hunt_fail(why, "a member is listed twice");
+		if (g.n >= HUNT_MAX_MEMBERS)
+			return hunt_fail(why, "at most 32 members");
+		g.members[g.n++] = d;
+	}
+	if (!g.n)
+		return hunt_fail(why, "no members");
+	if (m->nhunts >= HUNT_MAX_GROUPS)
+		return hunt_fail(why, "at most 64 hunt groups");
+	grown = realloc(m->hunts, (m->nhunts + 1) * sizeof(*grown));
+	if (!grown)
+		return hunt_fail(why, "out of memory");
+	m->hunts = grown;
+	m->hunts[m->nhunts++] = g;
+	return 0;
+}
+
 struct call *model_call(struct model *m, const char *idstr)
 {
 	char *end;
@@ -523,6 +604,7 @@ void model_free(struct model *m)
 	free(m->dtab);
 	free(m->exts);
 	free(m->idle);
+	free(m->hunts);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -644,16 +726,136 @@ static void noanswer_due(struct sim *s, const struct sched_ent *e)
 	op_noanswer_due(s, e->callid, e->dev);
 }
 
+/* ---- hunt group distribution (see model.h) ---- */
+
+static bool member_available(struct call *c, struct device *d)
+{
+	return !d->dnd && !dev_busy(d) && !call_conn_of(c, d);
+}
+
+/* Member d rings (Delivered, cause distributed). */
+static int hunt_ring(struct sim *s, struct call *c, struct device *d)
+{
+	struct conn *x = conn_new(&s->m, c, d, CS_ALERTING);
+
+	if (!x)
+		return M_ENOMEM;
+	emit_conn_event(s, "DeliveredEvent", "connection", "alertingDevice", true, x,
+			"distributed");
+	return 0;
+}
+
+static void hunt_due(struct sim *s, const struct sched_ent *e);
+
+/* Sequential and cyclic: the next available member of the call's order
+ * rings; from (the member ringing now, NULL at the start) hands the call
+ * over with a Diverted event. When no member is left, from rings on; when
+ * none was available at all, the call fails. */
+static int hunt_next(struct sim *s, struct call *c, struct hunt_group *g, struct conn *from)
+{
+	for (; c->hunt_step < g->n; c->hunt_step++) {
+		struct device *d = g->members[(c->hunt_start + c->hunt_step) % g->n];
+		int err;
+
+		if (!member_available(c, d))
+			continue;
+		if (from) {
+			struct device *fd = from->dev;
+
+			from->st = CS_NULL;
+			emit_diverted(s, c, fd, d->num, "distributed");
+			snprintf(c->lastredir, sizeof(c->lastredir), "%s", fd->num);
+			conn_free(&s->m, from);
+		}
+		err = hunt_ring(s, c, d);
+		if (err)
+			return err;
+		c->hunt_step++;
+		sched_add(s, (uint64_t)g->ring_s * 1000, hunt_due, c->id, (uint32_t)c->hunt_step,
+			  d->num);
+		return 0;
+	}
+	if (!from)
+		call_failed(s, c, g->pilot, "busy");
+	return 0;
+}
+
+/* A member's ring time ran out: the call moves on (if it is still the
+ * same step of the same hunt and the member still rings). */
+static void hunt_due(struct sim *s, const struct sched_ent *e)
+{
+	struct call *c = model_call_id(&s->m, e->callid);
+	struct device *d = model_dev(&s->m, e->dev);
+	struct conn *x = c && d ? call_conn_of(c, d) : NULL;
+
+	if (!x || x->st != CS_ALERTING || !c->hunt || c->hunt_step != e->arg ||
+	    (size_t)c->hunt > s->m.nhunts)
+		return;
+	hunt_next(s, c, &s->m.hunts[c->hunt - 1], x);
+}
+
+/* A call reaches the pilot of g. */
+static int hunt_deliver(struct sim *s, struct call *c, struct hunt_group *g)
+{
+	int rung = 0, err;
+
+	c->hunt = (int)(g - s->m.hunts) + 1;
+	c->hunt_step = 0;
+	c->hunt_start = 0;
+	if (g->mode == HUNT_PARALLEL) {
+		for (size_t i = 0; i < g->n; i++) {
+			if (!member_available(c, g->members[i]))
+				continue;
+			err = hunt_ring(s, c, g->members[i]);
+			if (err)
+				return err;
+			rung++;
+		}
+		if (!rung)
+			call_failed(s, c, g->pilot, "busy");
+		return 0;
+	}
+	if (g->mode == HUNT_CYCLIC) {
+		c->hunt_start = g->next_start;
+		g->next_start = (g->next_start + 1) % g->n;
+	}
+	return hunt_next(s, c, g, NULL);
+}
+
+/* Someone took a hunt call (answered, picked up): the hunt ends, and the
+ * members that still ring stop (ConnectionCleared each). */
+static void hunt_taken(struct sim *s, struct call *c, struct conn *by)
+{
+	struct conn *y, *next;
+
+	if (!c->hunt)
+		return;
+	c->hunt = 0;
+	for (y = c->conns; y; y = next) {
+		next = y->cnext;
+		if (y == by || y->st != CS_ALERTING)
+			continue;
+		y->st = CS_NULL;
+		emit_conn_event(s, "ConnectionClearedEvent", "droppedConnection", "releasingDevice",
+				false, y, "normalClearing");
+		conn_free(&s->m, y);
+	}
+}
+
 /* Routes call c to number to; redir is the device the call comes from by
  * forwarding/deflection ("" for the first delivery). */
 static int deliver(struct sim *s, struct call *c, const char *to, const char *redir,
 		   const char *cause)
 {
+	struct hunt_group *g;
 	struct device *d;
 	struct conn *x;
 
 	if (redir && redir[0])
 		snprintf(c->lastredir, sizeof(c->lastredir), "%s", redir);
+	g = model_hunt(&s->m, to);
+	if (g)
+		return hunt_deliver(s, c, g);
 	d = dev_for(&s->m, to);
 	if (!d) {
 		call_failed(s, c, to,
@@ -762,11 +964,15 @@ int op_make_call(struct sim *s, const char *from, const char *to, struct call **
 	if (fd && fd->ext && dev_conn_in(fd, 1u << CS_CONNECTED))
 		return M_ECONNEXISTS;
 	if (!fd || !fd->ext) {
-		if (!number_valid(from))
+		bool anonymous = !strcmp(from, ANONYMOUS);
+
+		if (!anonymous && !number_valid(from))
 			return M_EINVCALLING;
-		if (!model_is_ext(&s->m, to))
+		if (!model_is_ext(&s->m, to) && !model_hunt(&s->m, to))
 			return M_EINVDEST; /* two outside parties: not this PBX's call */
-		fd = dev_for(&s->m, from);
+		/* a withheld caller is one outside party the events never name */
+		fd = anonymous ? (fd ? fd : dev_new(&s->m, ANONYMOUS, false))
+			       : dev_for(&s->m, from);
 		if (!fd)
 			return M_ENOMEM;
 	}
@@ -782,17 +988,20 @@ int op_answer(struct sim *s, struct conn *x)
 	x->st = CS_CONNECTED;
 	emit_conn_event(s, "EstablishedEvent", "establishedConnection", "answeringDevice", true, x,
 			"newCall");
+	hunt_taken(s, x->call, x);
 	return 0;
 }
 
 int op_clear_conn(struct sim *s, struct conn *x)
 {
 	struct call *c = x->call;
+	/* a caller who gives up while the hunt group still rings ends it all */
+	bool hunt_over = c->hunt && x == caller_conn(c);
 
 	x->st = CS_NULL;
 	emit_conn_event(s, "ConnectionClearedEvent", "droppedConnection", "releasingDevice", false,
 			x, "normalClearing");
-	if (c->nconns <= 2) {
+	if (c->nconns <= 2 || hunt_over) {
 		/* The last other party's connection goes to null as well
 		 * (ECMA-269: a call cannot exist with one connection): its
 		 * own ConnectionCleared, then CallCleared. */
@@ -1106,6 +1315,7 @@ int op_pickup(struct sim *s, struct conn *x, struct device *by)
 		return M_ENOMEM;
 	emit_conn_event(s, "EstablishedEvent", "establishedConnection", "answeringDevice", true, y,
 			"callPickup");
+	hunt_taken(s, c, y);
 	return 0;
 }
 

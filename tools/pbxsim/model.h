@@ -95,8 +95,47 @@ struct call {
 	char called[NUM_MAX];
 	char lastredir[NUM_MAX];
 	int redirects; /* forwardings so far (a loop stops after MAX_REDIRECTS) */
+	/* A call to a hunt group's pilot: the group (index + 1; 0: none), the
+	 * member it started with and how many members it has rung so far
+	 * (sequential and cyclic hunt one member after the other). */
+	int hunt;
+	size_t hunt_start, hunt_step;
 	struct call *hnext;
 };
+
+/*
+ * Hunt groups (--hunt-group PILOT=MODE:EXT,EXT,...[:RING_S]). A call to the
+ * pilot number is distributed to the member extensions, one callID
+ * throughout: parallel rings every available member at once (Delivered at
+ * each, cause distributed) and clears the others' connections when one
+ * answers or the call is picked up; sequential rings the members in their
+ * order, RING_S each, a Diverted event (cause distributed) moving the call
+ * from one to the next; cyclic does the same starting at the member after
+ * the one the group's previous call started with. A member is available
+ * when it has no call (busy), no do-not-disturb and is not in the call
+ * already; its own forwarding does not apply. The last member rung rings on
+ * until someone answers or the caller hangs up; a group without any
+ * available member fails the call (busy). The pilot is no device: it
+ * cannot be monitored and appears as the calledDevice.
+ */
+#define HUNT_MAX_MEMBERS 32
+#define HUNT_MAX_GROUPS	 64
+#define HUNT_RING_S	 10 /* the default ring time of sequential and cyclic */
+
+enum hunt_mode { HUNT_PARALLEL, HUNT_SEQUENTIAL, HUNT_CYCLIC };
+
+struct hunt_group {
+	char pilot[NUM_MAX];
+	enum hunt_mode mode;
+	unsigned ring_s;
+	size_t n;
+	struct device *members[HUNT_MAX_MEMBERS]; /* extensions: they live as long as the model */
+	size_t next_start;			  /* cyclic: where the next call starts */
+};
+
+/* The device name of a caller who withheld her number ("call anonymous
+ * TO"): an outside party that events name as <restricted/>. */
+#define ANONYMOUS "anonymous"
 
 struct model {
 	struct device **dtab;
@@ -113,6 +152,8 @@ struct model {
 	struct device **idle;
 	size_t nidle;
 	int npgroups;
+	struct hunt_group *hunts;
+	size_t nhunts;
 };
 
 const char *cstate_name(enum cstate s);
@@ -127,6 +168,12 @@ int model_add_ext(struct model *m, const char *num);
 int model_add_ranges(struct model *m, const char *spec);
 /* Puts the extensions of spec (which must exist) into a new pickup group. */
 int model_pickup_group(struct model *m, const char *spec);
+/* Adds a hunt group from "PILOT=parallel|sequential|cyclic:EXT,EXT,...[:RING_S]"
+ * (the members must be extensions; the pilot a dialable number that is no
+ * extension and no other group's pilot). 0, or -EINVAL with why. */
+int model_hunt_group(struct model *m, const char *spec, const char **why);
+/* The hunt group whose pilot is num, or NULL. */
+struct hunt_group *model_hunt(struct model *m, const char *num);
 struct device *model_dev(struct model *m, const char *num);
 bool model_is_ext(struct model *m, const char *num);
 struct call *model_call(struct model *m, const char *idstr);
@@ -142,6 +189,9 @@ bool dev_busy(struct device *d);
 bool number_valid(const char *num);
 
 /* The operations. */
+/* from: an extension, an outside number, or ANONYMOUS (an outside caller
+ * who withheld her number); to: anything for an extension, an extension
+ * or a hunt group's pilot for an outside caller. */
 int op_make_call(struct sim *s, const char *from, const char *to, struct call **out);
 int op_answer(struct sim *s, struct conn *c);
 int op_clear_conn(struct sim *s, struct conn *c);
@@ -160,6 +210,7 @@ int op_group_pickup(struct sim *s, struct device *by, struct call **out);
 int op_digits(struct sim *s, struct conn *c, const char *digits);
 int op_set_fwd(struct sim *s, struct device *d, enum fwd_type t, bool on, const char *to);
 int op_set_dnd(struct sim *s, struct device *d, bool on);
+
 /* The no-answer timer of (call, device) fired. */
 void op_noanswer_due(struct sim *s, uint32_t callid, const char *dev);
 

@@ -47,6 +47,29 @@ static void test_events(void)
 	CHECK_STR(m.redirecting, "");
 	CHECK_STR(m.lci, "alerting");
 	CHECK_STR(m.cause, "newCall");
+	CHECK_INT(m.calling_hidden, ==, 0); /* a lastRedirectionDevice notKnown is not the caller */
+
+	/* a withheld caller: no number, marked */
+	CHECK_INT(decode_file("delivered_restricted.xml", &m), ==, 0);
+	CHECK_STR(m.calling, "");
+	CHECK_INT(m.calling_hidden, ==, 1);
+	{
+		static const char nk[] =
+			"<DeliveredEvent xmlns=\"http://www.ecma-international.org/standards/"
+			"ecma-323/csta/ed4\"><monitorCrossRefID>1</monitorCrossRefID>"
+			"<connection><callID>9</callID><deviceID>120</deviceID></connection>"
+			"<callingDevice><notKnown/></callingDevice></DeliveredEvent>";
+		static const char none[] =
+			"<DeliveredEvent xmlns=\"http://www.ecma-international.org/standards/"
+			"ecma-323/csta/ed4\"><monitorCrossRefID>1</monitorCrossRefID>"
+			"<connection><callID>9</callID><deviceID>120</deviceID></connection>"
+			"</DeliveredEvent>";
+
+		CHECK_INT(csta_decode(nk, sizeof(nk) - 1, &m), ==, 0);
+		CHECK_INT(m.calling_hidden, ==, 1);
+		CHECK_INT(csta_decode(none, sizeof(none) - 1, &m), ==, 0);
+		CHECK_INT(m.calling_hidden, ==, 0);
+	}
 
 	/* the number is kept as written (the wrapper is unwrapped by the mapping) */
 	CHECK_INT(decode_file("established.xml", &m), ==, 0);

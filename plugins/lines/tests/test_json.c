@@ -48,6 +48,28 @@ int main(void)
 			    "\"state_name\":\"alerting\",\"direction\":1,\"remote\":\"+49891234\"");
 	CHECK_CONTAINS(buf, "\"remote_name\":\"xxx\\ufffdxxxx");
 	CHECK_CONTAINS(buf, "xxxx\",\"internal\"");
+	CHECK_CONTAINS(buf, "\"ended_by\":0,\"ended_by_name\":\"none\",\"flags\":0,"
+			    "\"flag_names\":[]");
+
+	/* ABI 1.2: the end of the part, its flags by name, who took it */
+	ci.alerting_ms = 1700000000000;
+	ci.ended_ms = 1700000009000;
+	ci.ended_by = UCS_END_PICKED_UP;
+	ci.flags = UCS_CALLF_FORWARDED | UCS_CALLF_ANSWERED | UCS_CALLF_HIDDEN;
+	snprintf(ci.answered_line.text, sizeof(ci.answered_line.text), "pbx/123");
+	snprintf(ci.answered_by.canonical.text, sizeof(ci.answered_by.canonical.text), "+49123");
+	memset(ci.project_info, 'j', sizeof(ci.project_info)); /* unterminated */
+	n = lm_json_call_info(&ci, sizeof(ci), buf, sizeof(buf));
+	CHECK_INT(n, ==, (int)strlen(buf));
+	CHECK_CONTAINS(buf, "\"alerting_ms\":1700000000000,\"ended_ms\":1700000009000,"
+			    "\"ended_by\":2,\"ended_by_name\":\"picked_up\",\"flags\":49,"
+			    "\"flag_names\":[\"forwarded\",\"answered\",\"hidden\"]");
+	CHECK_CONTAINS(buf, "\"answered_line\":\"pbx/123\",\"answered_by\":\"+49123\"");
+	CHECK_CONTAINS(buf, "\"project_info\":\"jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj"
+			    "jjjjjjjjjjjjj\"}");
+	ci.ended_by = 99;
+	lm_json_call_info(&ci, sizeof(ci), buf, sizeof(buf));
+	CHECK_CONTAINS(buf, "\"ended_by\":99,\"ended_by_name\":\"?\"");
 
 	snprintf(r.reason, sizeof(r.reason), "invalidCallID");
 	n = lm_json_call_result(&r, sizeof(r), buf, sizeof(buf));

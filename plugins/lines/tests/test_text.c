@@ -34,6 +34,19 @@ int main(void)
 	CHECK_STR(lm_state_name(UCS_CS_HELD), "held");
 	CHECK_INT(lm_fwd_from_name("noanswer"), ==, UCS_FWD_NOANSWER);
 	CHECK_INT(lm_fwd_from_name("later"), ==, -1);
+	/* ABI 1.2: why a line's part ended, and the call flags by bit */
+	CHECK_STR(lm_end_name(UCS_END_NONE), "none");
+	CHECK_STR(lm_end_name(UCS_END_PICKED_UP), "picked_up");
+	CHECK_STR(lm_end_name(UCS_END_FAILED), "failed");
+	CHECK_STR(lm_end_name(UCS_END_FAILED + 1), "?");
+	CHECK_STR(lm_end_name(-1), "?");
+	CHECK_INT(lm_end_from_name("redirected"), ==, UCS_END_REDIRECTED);
+	CHECK_INT(lm_end_from_name("deflected"), ==, UCS_END_DEFLECTED);
+	CHECK_INT(lm_end_from_name("gone"), ==, -1);
+	CHECK_STR(lm_callf_names[__builtin_ctz(UCS_CALLF_FORWARDED)], "forwarded");
+	CHECK_STR(lm_callf_names[__builtin_ctz(UCS_CALLF_TRANSFERRED)], "transferred");
+	CHECK_STR(lm_callf_names[__builtin_ctz(UCS_CALLF_HIDDEN)], "hidden");
+	CHECK_INT(LM_N_CALLF, ==, __builtin_ctz(UCS_CALLF_HIDDEN) + 1);
 
 	/* pickup feature codes */
 	CHECK_INT(lm_pickup_code_check("*8<NUMBER>"), ==, 0);
