@@ -12,9 +12,12 @@
  * failures (no connection, HTTP 5xx) are retried a few times first. After
  * cancel, done is never called.
  *
+ * A message the server sends (user "") in sender mode "mobile" goes out
+ * from the configured fixed number, or without a sender when there is none.
+ *
  * Errors: -EINVAL (no or an invalid recipient number, an empty or too long
- * text), -ENOTCONN (no provider configured), -ENOENT (the sender is the
- * user's mobile number and she has none), -EREMOTEIO (the provider refused:
+ * text, a request over 64 KiB), -ENOTCONN (no provider configured), -ENOENT
+ * (the sender is the user's mobile number and she has none), -EREMOTEIO (the provider refused:
  * reply carries its answer), -ETIMEDOUT, -ECONNREFUSED, -EBUSY (too many
  * messages queued), -ESHUTDOWN (the sms plugin stops: pending sends end
  * with it too).

@@ -395,6 +395,9 @@ static void svcprobe_stop(void *state)
 {
 	struct svcprobe *p = state;
 
+	/* Calls into other plugins' services still waiting for an answer end
+	 * here, before those plugins (which may stop after svcprobe) go. */
+	svcprobe_sms_stop(p);
 	while (p->subs)
 		drop_subs(p, p->subs->client, NULL, NULL);
 	if (p->listener)

@@ -57,5 +57,7 @@ extern const struct svcprobe_cmd svcprobe_journal_cmds[];
 extern const struct svcprobe_cmd svcprobe_mail_cmds[];
 extern const struct svcprobe_cmd svcprobe_notify_cmds[];
 extern const struct svcprobe_cmd svcprobe_sms_cmds[];
+/* Cancels the sms commands' calls still waiting for an answer (at stop). */
+void svcprobe_sms_stop(struct svcprobe *p);
 
 #endif
