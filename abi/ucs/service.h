@@ -16,9 +16,19 @@
  * is registered (or that nothing is), so a startup failure points at both
  * sides. find() is the same without the log line, for optional services.
  *
- * A service lives until its provider stops. Providers stop after their
- * consumers (reverse dependency order), so a consumer may keep the vtable
- * pointer until its own stop().
+ * A service lives until its provider stops. Providers stop after the
+ * consumers whose `requires` name them (reverse dependency order), so such
+ * a consumer may keep the vtable pointer until its own stop().
+ *
+ * An optional service (one a consumer only find()s) carries no order: its
+ * provider may stop first. The vtable stays callable until every plugin has
+ * stopped (nothing is finalised before), so a provider of asynchronous
+ * operations keeps this promise at its stop(): every operation still pending
+ * ends with its done callback and -ESHUTDOWN, and every later call fails
+ * with -ESHUTDOWN. A consumer forgets an operation's handle when its done
+ * runs, so it never cancels one its provider has already ended; a consumer
+ * that looks the vtable up again (find) after the provider stopped gets
+ * NULL.
  */
 #ifndef UCS_SERVICE_H
 #define UCS_SERVICE_H
