@@ -6,8 +6,12 @@
  * A sender hands over a message and forgets it. submit() builds the MIME
  * message (headers with encoded words, multipart/alternative for text and
  * HTML, multipart/mixed for attachments) and writes it to the outbox under
- * the state directory, durably, before it returns 0: from then on the
- * message is the mail plugin's and is never lost. It is delivered in the
+ * the state directory before it returns 0 (a complete file under its final
+ * name: a crash or kill of ucsd from then on loses nothing). The fsync that
+ * protects it against a power loss is batched on a thread and done within
+ * UCS_MAIL_SYNC_MS, so submit() never waits for the disk on the loop: a
+ * power loss can lose at most the messages of that window. From then on
+ * the message is the mail plugin's and is never lost. It is delivered in the
  * background, retried with backoff on temporary failures (the server is
  * down, slow, or answers 4xx) across restarts, and dropped only on a
  * permanent failure (5xx), which is logged with the server's reply and
@@ -38,6 +42,10 @@ extern "C" {
 
 #define UCS_MAIL_SERVICE "ucs.mail"
 #define UCS_MAIL_VERSION 1
+
+/* Accepted messages are on stable storage at the latest this long after
+ * submit() returned. */
+#define UCS_MAIL_SYNC_MS 100
 
 struct ucs_mail_attachment {
 	uint32_t size;
