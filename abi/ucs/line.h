@@ -146,8 +146,9 @@ struct ucs_line_call_event {
 };
 
 /* ucs_line_call_event.flags. The PBX said the calling party withheld its
- * number: CSTA's callingDevice "restricted" or "notKnown" instead of a
- * device identifier (a caller that is merely not named leaves it clear). */
+ * number: CSTA's callingDevice "restricted" instead of a device identifier,
+ * or the PBX's own explicit privacy marker. A caller whose number is only
+ * unknown (CSTA "notKnown", no callingDevice at all) leaves it clear. */
 #define UCS_LCE_CALLING_HIDDEN (1u << 0)
 
 /* A request the manager asks a driver to carry out. For transfer,

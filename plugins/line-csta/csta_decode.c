@@ -312,9 +312,10 @@ static void fill(const xmlNode *root, const struct root_kind *k, struct csta_msg
 		case F_CALLING:
 			device_of(n, m->calling, sizeof(m->calling));
 			/* ECMA-323 CallingDeviceID: the caller's number withheld
-			 * (restricted) or not given to the PBX (notKnown, what
-			 * many PBXs send for CLIR) */
-			if (!m->calling[0] && (find(n, "restricted") || find(n, "notKnown")))
+			 * (restricted). notKnown says only that the PBX was not
+			 * given one (an analogue trunk, a caller without CLIP):
+			 * unknown, not hidden */
+			if (!m->calling[0] && find(n, "restricted"))
 				m->calling_hidden = 1;
 			break;
 		case F_CALLED:

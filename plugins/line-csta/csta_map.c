@@ -118,17 +118,26 @@ static int infer_state(const struct csta_dev *d, const struct csta_msg *m)
 	int own = same_device(m->device, d->device);
 	int known = csta_dev_call_state(d, m->call);
 
+	/* Delivered and Established at another device (a hunt group's other
+	 * member ringing or answering, the far end of this device's own call)
+	 * leave this device's connection as it was: a member still ringing is
+	 * not connected by its neighbour's answer. */
+	int mine = own || same_device(m->connected, d->device);
+
 	switch (m->type) {
 	case CSTA_T_EV_SERVICE_INITIATED:
 		return UCS_CS_INITIATED;
 	case CSTA_T_EV_ORIGINATED:
-	case CSTA_T_EV_ESTABLISHED:
 	case CSTA_T_EV_RETRIEVED:
 	case CSTA_T_EV_CONFERENCED:
 		return UCS_CS_CONNECTED;
+	case CSTA_T_EV_ESTABLISHED:
+		return mine || known < 0 || known == UCS_CS_INITIATED ? UCS_CS_CONNECTED : known;
 	case CSTA_T_EV_DELIVERED:
-		return own || same_device(m->connected, d->device) ? UCS_CS_ALERTING
-								   : UCS_CS_CONNECTED;
+		if (mine)
+			return UCS_CS_ALERTING;
+		/* a caller that dialled is connected once the far end rings */
+		return known >= 0 && known != UCS_CS_INITIATED ? known : UCS_CS_CONNECTED;
 	case CSTA_T_EV_HELD:
 		return own || same_device(m->subject, d->device) ? UCS_CS_HELD : UCS_CS_CONNECTED;
 	case CSTA_T_EV_DIVERTED:

@@ -195,8 +195,10 @@ struct lm_call {
 	bool hidden;		 /* the caller withheld her number */
 	/* A departure ucsd asked the PBX for (a user's deflect, the server's
 	 * redirection, a pickup): when the PBX moves the call away before
-	 * leaving_until_ms, the line's part ended for this reason
-	 * (enum ucs_call_end; 0: none under way) towards leaving_to. */
+	 * leaving_until_ms - with a cause such a request produces, or to
+	 * leaving_to - the line's part ended for this reason (enum
+	 * ucs_call_end; 0: none under way) towards leaving_to. Its Diverted
+	 * event spends it. */
 	int leaving;
 	int64_t leaving_until_ms;
 	char leaving_to[128];

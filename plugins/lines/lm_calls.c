@@ -209,19 +209,45 @@ static bool cause_forwarding(const char *cause)
 			 strcmp(cause, "distributed") == 0 || strcmp(cause, "redirected") == 0);
 }
 
+/* Whether ucsd's departure mark explains this diversion: only while it is
+ * fresh, and only for a cause a deflection or pickup produces ("redirected",
+ * "callPickup", none, "unknown") or when the diversion goes where ucsd sent
+ * the call. A PBX forwarding of its own (callForwardNoAnswer to voicemail
+ * while ucsd's request was under way) keeps the PBX's reason. */
+static bool leaving_applies(struct lm *m, const struct lm_call *c, const char *cause,
+			    const char *to)
+{
+	struct ucs_number a, b;
+	int internal;
+
+	if (!c->leaving || lm_now_ms() > c->leaving_until_ms)
+		return false;
+	if (!cause || !*cause || cause_is(cause, "unknown") || cause_is(cause, "redirected") ||
+	    cause_is(cause, "callPickup"))
+		return true;
+	if (!to || !*to || !c->leaving_to[0])
+		return false;
+	if (strcmp(to, c->leaving_to) == 0)
+		return true;
+	party(m, c->line, UCS_DP_CALLED, to, &a, &internal);
+	party(m, c->line, UCS_DP_CALLED, c->leaving_to, &b, &internal);
+	return a.canonical.text[0] && strcmp(a.canonical.text, b.canonical.text) == 0;
+}
+
 /* Why the line's part ends with this event. The PBX's diversion of a call
  * that ucsd moved itself (marked by lm_call_leaving) is ucsd's reason;
  * otherwise the cause tells a pickup ("callPickup") and a deflection at
  * the phone ("redirected") from forwarding and distribution. Some PBXs end
  * a picked-up or forwarded ringing connection with ConnectionCleared and
  * the cause alone: a ringing part that was never answered reads it too. */
-static int end_reason(const struct lm_call *c, int event, const char *cause)
+static int end_reason(struct lm *m, const struct lm_call *c, int event, const char *cause,
+		      const char *to)
 {
 	bool ringing_part = !c->answered && c->ci.direction == UCS_CALL_INCOMING;
 
 	if (event == UCS_CE_DIVERTED ||
 	    (ringing_part && (cause_is(cause, "callPickup") || cause_forwarding(cause)))) {
-		if (c->leaving && lm_now_ms() <= c->leaving_until_ms)
+		if (leaving_applies(m, c, cause, to))
 			return c->leaving;
 		if (cause_is(cause, "callPickup"))
 			return UCS_END_PICKED_UP;
@@ -247,12 +273,20 @@ static const struct lm_call *answered_elsewhere(struct lm *m, const struct lm_ca
 
 	snprintf(key, sizeof(key), "%s\x1f%s", c->line->group->drv->name, c->pbx);
 	n = lm_index_all(&m->by_call, key, &v);
+	/* only a line that rang; only a record that reached the same caller,
+	 * and never the ringing line's own far party (a transfer made while
+	 * this line rang leaves the transferring side's party answered) */
+	if (!c->ci.alerting_ms)
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct lm_call *r = v[i];
 
-		if (r != c && r->line != c->line && r->answered &&
-		    r->ci.direction == UCS_CALL_INCOMING)
-			return r;
+		if (r == c || r->line == c->line || !r->answered ||
+		    r->ci.direction != UCS_CALL_INCOMING ||
+		    strcmp(r->ci.remote.canonical.text, c->ci.remote.canonical.text) != 0 ||
+		    strcmp(r->line->info.number.canonical.text, c->ci.remote.canonical.text) == 0)
+			continue;
+		return r;
 	}
 	return NULL;
 }
@@ -303,7 +337,7 @@ static void call_end(struct lm *m, struct lm_line *l, struct lm_call *c, int eve
 	if (cause && *cause)
 		snprintf(c->ci.cause, sizeof(c->ci.cause), "%s", cause);
 	c->ci.ended_ms = at_ms > 0 ? at_ms : lm_now_ms();
-	c->ci.ended_by = end >= 0 ? end : end_reason(c, event, cause);
+	c->ci.ended_by = end >= 0 ? end : end_reason(m, c, event, cause, to);
 	answered_party(m, l, c, c->ci.ended_by, to);
 	c->ci.flags = flags_of(c);
 	lm_publish_call(m, l, c);
@@ -371,7 +405,8 @@ static const char *remote_of(const struct lm_line *l, const struct lm_call *c,
 	 * not on a line where the call still rings: another phone ringing or
 	 * answering in parallel (a hunt group) is not this line's party */
 	bool parallel = !out && c->ci.state == UCS_CS_ALERTING &&
-			(ev->event == UCS_CE_DELIVERED || ev->event == UCS_CE_ESTABLISHED);
+			(ev->event == UCS_CE_DELIVERED || ev->event == UCS_CE_ESTABLISHED ||
+			 ev->event == UCS_CE_DIVERTED);
 
 	if (ev->connected[0] && !is_dev(l, ev->connected) && !parallel) {
 		*kind = out ? UCS_DP_CONNECTED_OUT : UCS_DP_CONNECTED_IN;
@@ -542,10 +577,41 @@ static void event_marks(const struct lm_line *l, struct lm_call *c,
 		c->picked = true;
 }
 
+/*
+ * A call forwarded away before it rang (forwarding immediate, or a
+ * diversion at the PBX before delivery): the line's first and last event
+ * for it is a Diverted that ends its connection. The manual counts a call
+ * the user forwarded as answered, her journal showing who took it, so the
+ * line publishes one call.state: DIVERTED, state null, incoming, the caller
+ * as remote, ended forwarded towards the new destination, never alerting.
+ */
+static void forwarded_away(struct lm *m, struct lm_line *l, const struct ucs_line_call_event *ev)
+{
+	int64_t pickup_until = l->pickup_until_ms, now = lm_now_ms();
+	struct lm_call *c;
+
+	if (!ev->call[0] || (ev->redirecting[0] && !is_dev(l, ev->redirecting)) ||
+	    is_dev(l, ev->connected) || is_dev(l, ev->calling))
+		return;
+	c = call_new(m, l, ev);
+	l->pickup_until_ms = pickup_until; /* a pickup's result is another call */
+	if (!c)
+		return;
+	c->seen_gen = l->sync_gen;
+	c->ci.direction = UCS_CALL_INCOMING;
+	c->ci.started_ms = now;
+	if (ev->calling[0])
+		set_remote(m, l, c, ev->calling, UCS_DP_CALLER);
+	if (ev->flags & UCS_LCE_CALLING_HIDDEN)
+		c->hidden = true;
+	call_end(m, l, c, UCS_CE_DIVERTED, ev->cause, UCS_END_FORWARDED, ev->connected, now);
+	lm_publish_presence(m, l);
+}
+
 void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_event *ev)
 {
 	struct lm_call *c = lm_call_by_pbx(l, ev->call), *old = NULL;
-	bool created = false, changed = true;
+	bool created = false, changed = true, parallel;
 	const char *raw;
 	int kind = 0;
 
@@ -563,6 +629,8 @@ void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_
 		call_end(m, l, old, ev->event, ev->cause, -1, ev->connected, ev->time_ms);
 	}
 	if (!c) {
+		if (ev->state == UCS_CS_NULL && ev->event == UCS_CE_DIVERTED)
+			forwarded_away(m, l, ev);
 		if (ev->state == UCS_CS_NULL)
 			return; /* the end of a call this line never saw */
 		c = call_new(m, l, ev);
@@ -571,6 +639,17 @@ void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_
 		created = true;
 	}
 	c->seen_gen = l->sync_gen;
+	/* a call ringing here in parallel (a hunt group) that another member's
+	 * pickup or deflection moved: that diversion is not this line's - its
+	 * party, forwarding and state stay as they were */
+	if (!created && ev->event == UCS_CE_DIVERTED && ev->state != UCS_CS_NULL &&
+	    c->ci.state == UCS_CS_ALERTING && c->ci.direction == UCS_CALL_INCOMING &&
+	    !is_dev(l, ev->redirecting))
+		return;
+	parallel = !created && c->ci.state == UCS_CS_ALERTING &&
+		   c->ci.direction == UCS_CALL_INCOMING &&
+		   (ev->event == UCS_CE_DELIVERED || ev->event == UCS_CE_ESTABLISHED) &&
+		   ev->connected[0] && !is_dev(l, ev->connected);
 	if (ev->event == UCS_CE_SNAPSHOT && !created && c->ci.state == ev->state)
 		changed = false;
 	c->ci.event = ev->event;
@@ -584,7 +663,7 @@ void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_
 	else if ((ev->event == UCS_CE_TRANSFERRED || ev->event == UCS_CE_CONFERENCED) &&
 		 ev->state != UCS_CS_NULL)
 		joined_party(m, l, c, ev);
-	if (ev->redirecting[0] && !is_dev(l, ev->redirecting)) {
+	if (ev->redirecting[0] && !is_dev(l, ev->redirecting) && !parallel) {
 		int internal;
 
 		party(m, l, UCS_DP_CALLER, ev->redirecting, &c->ci.diverted_from, &internal);
@@ -615,6 +694,9 @@ void lm_calls_event(struct lm *m, struct lm_line *l, const struct ucs_line_call_
 		c->answered = true;
 		c->ci.connected_ms = ev->time_ms > 0 ? ev->time_ms : lm_now_ms();
 	}
+	/* ucsd's departure mark is spent on the diversion it announced */
+	if (ev->event == UCS_CE_DIVERTED && c->ci.state != UCS_CS_NULL)
+		c->leaving = 0;
 	if (!changed)
 		return;
 	if (c->ci.state == UCS_CS_NULL) {

@@ -130,6 +130,25 @@ static void deflect_done(struct lm *m, struct lm_req *rq, int status, const char
 
 /* ---- pickup -------------------------------------------------------------------------- */
 
+/* A pickup that failed brings no call: the picking line's next call is not
+ * its result. */
+static void pickup_failed(struct lm *m, const char *line)
+{
+	struct lm_line *l = lm_line_find(m, line);
+
+	if (l)
+		l->pickup_until_ms = 0;
+}
+
+/* The answer to a pickup the picking line sent itself (code, group). */
+static void pickup_own_done(struct lm *m, struct lm_req *rq, int status, const char *reason,
+			    const char *call)
+{
+	if (status)
+		pickup_failed(m, rq->line);
+	lm_reply_done(m, rq, status, reason, call);
+}
+
 static uint64_t driver_caps(const struct lm_line *l)
 {
 	return (l->desc.caps ? l->desc.caps : l->group->desc.caps) & ~l->group->conf.cti_off;
@@ -147,8 +166,10 @@ static void pickup_deflected(struct lm *m, struct lm_req *rq, int status, const 
 	struct ucs_id id;
 
 	(void)call;
-	if (status)
+	if (status) {
 		lm_call_leaving_clear(m, rq->line, rq->rq.call, UCS_END_PICKED_UP);
+		pickup_failed(m, rq->arg_text);
+	}
 	if (status == 0 && t) {
 		lm_call_id(t, rq->rq.call, &id);
 		lm_control_reply(m, rq->bus_req, 0, id.text, "");
@@ -179,7 +200,7 @@ static int pickup_by_code(struct lm *m, struct lm_line *l, struct lm_line *t,
 				  sizeof(rq.number)) != 0)
 		return -ENOTSUP;
 	l->pickup_until_ms = lm_now_ms() + m->conf.request_timeout_ms;
-	lm_request_send(m, l, &rq, lm_reply_done, req, NULL, NULL);
+	lm_request_send(m, l, &rq, pickup_own_done, req, NULL, NULL);
 	return 0;
 }
 
@@ -193,6 +214,8 @@ static void pickup_picked(struct lm *m, struct lm_req *rq, int status, const cha
 
 	if (status && t)
 		lm_call_leaving_clear(m, t->info.id.text, rq->rq.call, UCS_END_PICKED_UP);
+	if (status)
+		pickup_failed(m, rq->line);
 	if (status == -EREMOTEIO && l && t && l->info.status == UCS_LS_OPEN &&
 	    !l->group->drv->removed && l->group->conf.pickup_code[0]) {
 		LM_LOG(m, UCS_LOG_INFO,
@@ -215,6 +238,8 @@ static void pickup_direct(struct lm *m, struct lm_line *l, struct lm_line *t, co
 				 "the call rings on another PBX: it can only be redirected");
 		return;
 	}
+	/* the redirect step's mark went with its failure */
+	l->pickup_until_ms = 0;
 	if (driver_caps(l) & UCS_CAP_PICKUP) {
 		rq.op = UCS_OP_PICKUP;
 		snprintf(rq.call, sizeof(rq.call), "%s", pbx);
@@ -322,7 +347,7 @@ static void group_pickup(struct lm *m, struct lm_line *l, struct ucs_request *re
 	struct ucs_line_request rq = {.size = sizeof(rq), .op = UCS_OP_PICKUP};
 
 	l->pickup_until_ms = lm_now_ms() + m->conf.request_timeout_ms;
-	lm_request_send(m, l, &rq, lm_reply_done, req, NULL, NULL);
+	lm_request_send(m, l, &rq, pickup_own_done, req, NULL, NULL);
 }
 
 /* ---- serving ---------------------------------------------------------------------------- */

@@ -886,7 +886,60 @@ def call_info_ucsd():
     run(body, probe=True)
 
 
+def call_info_forward_immediate():
+    """A call forwarded away at once (forwarding immediate: the line never
+    rings) still gives the forwarding line one call.state - the journal shows
+    its user who took the call."""
+    def body(s):
+        subscribe(s, 121, 123)
+        s.pbx.ok("forward 121 immediate 123")
+        s.pbx.ok(f"call {CALLER} 121")
+        evs = state_until(s, lambda e: e["line"] == "pbx/123", "123 rings")
+        evs += states(s)
+        mine = [e for e in evs if e["line"] == "pbx/121"]
+        check(len(mine) == 1, f"one call.state on 121: {mine}")
+        e = mine[0]
+        part(e, "forwarded", [], "pbx/123", line_number(123))
+        check(e["event_name"] == "diverted" and e["state"] == 0 and e["direction"] == 1 and
+              e["remote"] == CALLER_CANONICAL and e["alerting_ms"] == 0 and
+              e["started_ms"] > 0 and e["ended_ms"] >= e["started_ms"], f"forwarded away: {e}")
+        got = [x for x in evs if x["line"] == "pbx/123"][-1]
+        check(got["call"] == e["call"] and got["flag_names"] == ["forwarded"] and
+              got["diverted_from"] == line_number(121), f"123 got it from 121: {got}")
+        s.pbx.ok(f"hangup {CALLER}")
+        states(s)
+
+    run(body, probe=True)
+
+
+def call_info_no_lci():
+    """A PBX that leaves localConnectionInfo out: one member's answer (an
+    Established at another device) does not connect the members still
+    ringing; they end cleared, answered by the member that took the call."""
+    def body(s):
+        subscribe(s, 121, 122, 123)
+        s.pbx.ok(f"call {CALLER} 200")
+        evs = state_until(s, lambda e: e["line"] == "pbx/123" and e["state_name"] == "alerting",
+                          "123 rings")
+        s.pbx.ok("answer 122")
+        evs += state_until(s, lambda e: e["line"] == "pbx/123" and e["state"] == 0, "123 ends")
+        evs += states(s)
+        for x in (121, 123):
+            mine = [e for e in evs if e["line"] == f"pbx/{x}"]
+            check(all(e["state_name"] in ("alerting", "null") for e in mine),
+                  f"{x} never connected: {[(e['event_name'], e['state_name']) for e in mine]}")
+            part(end_of(evs, f"pbx/{x}"), "cleared", [], "pbx/122", line_number(122))
+        ans = [e for e in evs if e["line"] == "pbx/122"][-1]
+        check(ans["state_name"] == "connected" and ans["flag_names"] == ["answered"], f"{ans}")
+        s.pbx.ok("hangup 122")
+        states(s)
+
+    run(body, probe=True, pbx_extra=("--hunt-group", "200=parallel:121,122,123",
+                                     "--no-local-connection-info"))
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (incoming_call, conference_and_clear, forwarding_dnd, pickup,
                                   pickup_direct, reconnect_resync, bad_input,
-                                  call_info_hunt, call_info_phone, call_info_ucsd)})
+                                  call_info_hunt, call_info_phone, call_info_ucsd,
+                                  call_info_forward_immediate, call_info_no_lci)})

@@ -491,8 +491,38 @@ def monitor_delay():
     run(body, link={"monitor_delay_ms": 300})
 
 
+def no_local_info():
+    """A PBX that leaves localConnectionInfo out: the driver works the states
+    out from the devices; members of a parallel hunt group that still ring
+    stay alerting when another member answers (not connected)."""
+    def body(pbx, u, p):
+        all_open(u)
+        pbx.cmd("call +4989123456 200")
+        event(p, "call.state", "pbx1/103", '"state_name":"alerting"')
+        p.events(0.3)
+        pbx.cmd("answer 102")
+        seen, deadline = [], time.monotonic() + 10
+        while time.monotonic() < deadline:
+            seen += [json.loads(e.split(" ", 3)[3]) for e in p.events(0.5)
+                     if e.startswith("event call.state ")]
+            ends = {x: [e for e in seen if e["line"] == f"pbx1/{x}" and e["state"] == 0]
+                    for x in (101, 103)}
+            if all(ends.values()):
+                break
+        check(all(ends.values()), f"101 and 103 end: {seen}")
+        ends = {x: v[-1] for x, v in ends.items()}
+        for x, e in ends.items():
+            check(e["ended_by_name"] == "cleared" and e["answered_line"] == "pbx1/102",
+                  f"{x} ends answered elsewhere: {e}")
+        bad = [(e["line"], e["event_name"], e["state_name"]) for e in seen
+               if e["line"] in ("pbx1/101", "pbx1/103") and e["state_name"] == "connected"]
+        check(not bad, f"a ringing member connected: {bad}")
+        pbx.cmd("hangup 102")
+    run(body, "--hunt-group", "200=parallel:101,102,103", "--no-local-connection-info")
+
+
 if __name__ == "__main__":
     main({"open": open_, "two_drivers": two_drivers, "tls": tls, "incoming": incoming,
           "requests": requests, "monitor_limit": monitor_limit, "login_retry": login_retry,
           "drop_resync": drop_resync, "garbage": garbage, "oversize": oversize, "stall": stall,
-          "monitor_delay": monitor_delay})
+          "monitor_delay": monitor_delay, "no_local_info": no_local_info})

@@ -1673,6 +1673,159 @@ def call_info_group():
     run(Server(), body)
 
 
+def call_info_parallel_moves():
+    """Parallel ringing: another member's pickup (a Diverted event every
+    member's monitor sees) leaves the still-ringing member as it was; a
+    transfer made while the target rang is not 'answered elsewhere'."""
+    def body(s):
+        for ext in (121, 122, 123):
+            s.p.ok(f"sub call.state line:pbx/{ext}")
+        for ext in (121, 122):
+            ring(s, f"pbx/{ext}", "g1", "00891234567", "200")
+        evs_of(s)
+        # 123 picks up 121's ringing call at the phone; 122 still rings
+        s.td("event pbx/121 diverted null g1 calling=00891234567 called=200 connected=123 "
+             "redirecting=121 cause=callPickup")
+        s.td("event pbx/122 diverted alerting g1 calling=00891234567 called=200 connected=123 "
+             "redirecting=121 cause=callPickup")
+        s.td("event pbx/123 established connected g1 calling=00891234567 called=200 "
+             "connected=123 redirecting=121 cause=callPickup")
+        s.td("event pbx/122 established alerting g1 calling=00891234567 called=200 "
+             "connected=123 redirecting=121 cause=callPickup")
+        evs = evs_of(s)
+        for e in [e for e in evs if e["line"] == "pbx/122"]:
+            check(e["state_name"] == "alerting" and e["remote"] == "+49891234567" and
+                  e["flag_names"] == [] and e["diverted_from"] == "",
+                  f"122 still rings, not forwarded: {e}")
+        s.td("event pbx/122 connection_cleared null g1 cause=normalClearing")
+        part_end(last(evs_of(s), "pbx/122", "td/g1"), "cleared", [], "pbx/123", num(123))
+        s.td("event pbx/123 connection_cleared null g1")
+        evs_of(s)
+        # 121 talks to 123, consults 122 and transfers while 122 rings: 122's
+        # party becomes 123, and 123 (answered, the same PBX call) did not
+        # take 122's call
+        s.td("event pbx/121 originated connected x1 calling=121 called=123")
+        s.td("event pbx/123 delivered alerting x1 calling=121 called=123")
+        s.td("event pbx/123 established connected x1 calling=121 called=123 connected=123")
+        s.td("event pbx/121 established connected x1 calling=121 called=123 connected=123")
+        s.td("event pbx/121 originated connected x2 calling=121 called=122")
+        s.td("event pbx/122 delivered alerting x2 calling=121 called=122")
+        s.td("event pbx/121 transferred null x2 old=x1 connected=122 cause=transfer")
+        s.td("event pbx/123 transferred connected x2 old=x1 connected=122 cause=transfer")
+        s.td("event pbx/122 transferred alerting x2 old=x1 connected=123 cause=transfer")
+        s.td("event pbx/122 connection_cleared null x2")
+        s.td("event pbx/123 connection_cleared null x2")
+        evs = evs_of(s)
+        part_end(last(evs, "pbx/122", "td/x2"), "cleared", ["transferred"])
+
+    run(Server(), body)
+
+
+def call_info_deflect_causes():
+    """ucsd's deflection ends the line's part deflected whatever cause the
+    PBX's Diverted gives (or none), towards the requested number; a PBX
+    diversion elsewhere with its own cause stays forwarded."""
+    def body(s):
+        for ext in (121, 124):
+            s.p.ok(f"sub call.state line:pbx/{ext}")
+        cases = [("e1", "connected=00301234 cause=callForwardImmediate"),
+                 ("e2", "connected=00301234"), ("e3", "")]
+        for call, extra in cases:
+            ring(s, "pbx/121", call, "00891234567", "121")
+            evs_of(s)
+            r = s.call(op="deflect", actor="alice", line="pbx/121", call=f"td/{call}",
+                       number="0301234")
+            check(r["status"] == 0, f"deflect: {r}")
+            s.td(f"event pbx/121 diverted null {call} calling=00891234567 called=121 "
+                 f"redirecting=121 {extra}")
+            part_end(last(evs_of(s), "pbx/121", f"td/{call}"), "deflected", [], "",
+                     "+49301234")
+        # the PBX's own no-answer forwarding to another phone while ucsd's
+        # deflection is under way: the PBX's reason and destination
+        ring(s, "pbx/121", "e4", "00891234567", "121")
+        evs_of(s)
+        r = s.call(op="deflect", actor="alice", line="pbx/121", call="td/e4",
+                   number="0301234")
+        check(r["status"] == 0, f"deflect: {r}")
+        s.td("event pbx/121 diverted null e4 calling=00891234567 called=121 connected=124 "
+             "redirecting=121 cause=callForwardNoAnswer")
+        part_end(last(evs_of(s), "pbx/121", "td/e4"), "forwarded", [], "pbx/124", num(124))
+
+    run(Server(lines={"request_timeout_ms": 3000}), body)
+
+
+def call_info_forwarded_away():
+    """A call forwarded away before it rang (its first event on the line is a
+    Diverted ending it) gives the line one call.state: the manual counts it as
+    answered by the forwarding destination."""
+    def body(s):
+        for ext in (121, 122, 123):
+            s.p.ok(f"sub call.state line:pbx/{ext}")
+        s.td("event pbx/121 diverted null f1 calling=00891234567 called=121 connected=122 "
+             "redirecting=121 cause=callForwardImmediate")
+        s.td("event pbx/122 delivered alerting f1 calling=00891234567 called=121 "
+             "redirecting=121 cause=callForwardImmediate")
+        # the Diverted event a third monitored line sees is not its call
+        s.td("event pbx/123 diverted null f1 calling=00891234567 called=121 connected=122 "
+             "redirecting=121 cause=callForwardImmediate")
+        evs = evs_of(s)
+        mine = [e for e in evs if e["line"] == "pbx/121"]
+        check(len(mine) == 1, f"one call.state for the forwarding line: {mine}")
+        e = mine[0]
+        part_end(e, "forwarded", [], "pbx/122", num(122))
+        check(e["event_name"] == "diverted" and e["direction"] == 1 and
+              e["remote"] == "+49891234567" and e["alerting_ms"] == 0 and
+              e["started_ms"] > 0 and e["ended_ms"] >= e["started_ms"] and
+              e["call"] == "td/f1", f"forwarded away: {e}")
+        check(not [e for e in evs if e["line"] == "pbx/123"], f"123 saw nothing: {evs}")
+        check(s.calls("pbx/121") == [], "nothing left on the forwarding line")
+        check(last(evs, "pbx/122", "td/f1")["flag_names"] == ["forwarded"], f"{evs}")
+        # to an outside number, from a withheld caller
+        s.td("event pbx/121 diverted null f2 called=121 connected=00301234 redirecting=121 "
+             "cause=callForwardImmediate hidden=1")
+        e = last(evs_of(s), "pbx/121", "td/f2")
+        part_end(e, "forwarded", ["hidden"], "", "+49301234")
+
+    run(Server(), body)
+
+
+def pickup_failed_mark():
+    """A pickup that failed leaves no mark: the picking line's next call is
+    not taken for its result (directed, by the feature code, group)."""
+    def body(s):
+        s.p.ok("sub call.state line:pbx/123")
+        ring(s, "pbx/122", "b1", "00891234567", "122")
+        s.td("answer pbx/122 refuse invalidCallID")
+        s.td("answer pbx/123 refuse invalidCallID")
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        check(r["status"] == -EREMOTEIO, f"refused: {r}")
+        ring(s, "pbx/123", "n1", "00891234567", "123")
+        check(last(evs_of(s), "pbx/123", "td/n1")["flag_names"] == [], "not a pickup")
+        s.td("event pbx/123 connection_cleared null n1")
+        # a group pickup refused
+        r = s.call(op="pickup", actor="carol", line="pbx/123")
+        check(r["status"] == -EREMOTEIO, f"group pickup refused: {r}")
+        ring(s, "pbx/123", "n2", "00891234567", "123")
+        check(last(evs_of(s), "pbx/123", "td/n2")["flag_names"] == [], "not a group pickup")
+        s.td("event pbx/123 connection_cleared null n2")
+
+    run(Server(lines={"request_timeout_ms": 5000}), body)
+
+    def code(s):
+        s.p.ok("sub call.state line:pbx/123")
+        ring(s, "pbx/122", "b1", "00891234567", "122")
+        s.td("answer pbx/123 refuse busy")
+        r = s.call(op="pickup", actor="carol", line="pbx/123", target_line="pbx/122")
+        check(r["status"] == -EREMOTEIO and [q["op"] for q in s.requests()] ==
+              ["pickup", "make"], f"direct and code refused: {r}")
+        ring(s, "pbx/123", "n3", "00891234567", "123")
+        check(last(evs_of(s), "pbx/123", "td/n3")["flag_names"] == [], "not a code pickup")
+
+    run(Server(lines={"request_timeout_ms": 5000,
+                      "groups": [{"name": "pbx", "always_pickup": True,
+                                  "pickup_code": "*8<NUMBER>"}]}), code)
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (
         config_errors, line_status, incoming_call, rights_matrix, pickup, capabilities,
@@ -1681,4 +1834,5 @@ if __name__ == "__main__":
         bad_driver_input, reload, interest,
         two_pbxs, long_call_ids, authorised_dial, roaming_lines, simulate_mode, dial_results,
         redirect_unwatched, pickup_named_call, clean_stop, control_results, call_info_answer,
-        call_info_pickup, call_info_deflect, call_info_group)})
+        call_info_pickup, call_info_deflect, call_info_group, call_info_parallel_moves,
+        call_info_deflect_causes, call_info_forwarded_away, pickup_failed_mark)})

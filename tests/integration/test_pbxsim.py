@@ -1865,6 +1865,39 @@ def case_deflect_control():
         c.close()
 
 
+def case_deflect_member():
+    """A deflection to a phone already in the call (a hunt member ringing in
+    parallel, the caller) or to a pilot whose members all ring is refused
+    before anything moves; a deflection to a pilot rings its member with the
+    cause it came with; nobody calls or deflects to 'anonymous'."""
+    with Pbxsim("--hunt-group", "200=parallel:101,102,103",
+                "--hunt-group", "300=sequential:104,105", extensions="100-109") as p:
+        c = p.client()
+        m = {x: c.monitor(str(x)) for x in (100, 101, 102, 103, 104)}
+        cid = p.ok("call +4989123456 200")
+        drain(c)
+        for to in ("102", "+4989123456", "200", "anonymous"):
+            check(p.ctl(f"deflect 101 {to}").startswith("error invalid destination"),
+                  f"deflect 101 {to}: {p.ctl(f'deflect 101 {to}')}")
+        c.error("DeflectCall", conn_xml("callToBeDiverted", cid, "101") +
+                "<newDestination>103</newDestination>", "operation", "invalidDestination")
+        c.no_event()
+        for x in (101, 102, 103):
+            check(p.ok(f"state {x}").endswith(f"calls={cid}:alerting"), f"{x} still rings")
+        p.ok("hangup +4989123456")
+        drain(c)
+        # to a pilot: its first member rings with the deflection's cause
+        c2 = p.ok("call +4930111 100")
+        drain(c)
+        p.ok("deflect 100 300")
+        check_detail(c, [f"DivertedEvent(100)@{m[100]}:null/redirected",
+                         f"DeliveredEvent(104)@{m[104]}:alerting/redirected"],
+                     "deflected to a pilot", c2)
+        check(p.ctl("call 100 anonymous").startswith("error invalid destination"),
+              "a call to anonymous")
+        c.close()
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":

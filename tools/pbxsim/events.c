@@ -95,7 +95,7 @@ static void send_to(struct sim *s, struct ev *e, struct device *d)
 			    "<monitorCrossRefID>%s</monitorCrossRefID>",
 			    e->type, csta_ns(s), m->idstr);
 		sbuf_add(o, e->body.p, e->body.len);
-		if (!e->no_lci)
+		if (!e->no_lci && !s->o.no_lci)
 			sbuf_printf(o, "<localConnectionInfo>%s</localConnectionInfo>", lci);
 		if (e->cause)
 			sbuf_printf(o, "<cause>%s</cause>", e->cause);

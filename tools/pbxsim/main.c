@@ -45,7 +45,7 @@ static void usage(FILE *f)
 		"              [--pickup-group 100-109,120 ...]\n"
 		"              [--hunt-group PILOT=parallel|sequential|cyclic:EXT,EXT,...[:RING_S]"
 		" ...]\n"
-		"              [-v]\n"
+		"              [--no-local-connection-info] [-v]\n"
 		"A CSTA (ECMA-269/ECMA-323 XML over TCP) PBX simulator; see pbxsim(1).\n");
 }
 
@@ -166,6 +166,7 @@ enum {
 	O_NOANS,
 	O_PICKUP,
 	O_HUNT,
+	O_NOLCI,
 	O_HELP,
 	O_VERSION,
 };
@@ -191,6 +192,7 @@ static const struct option longopts[] = {
 	{"noanswer-s", required_argument, NULL, O_NOANS},
 	{"pickup-group", required_argument, NULL, O_PICKUP},
 	{"hunt-group", required_argument, NULL, O_HUNT},
+	{"no-local-connection-info", no_argument, NULL, O_NOLCI},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, O_HELP},
 	{"version", no_argument, NULL, O_VERSION},
@@ -295,6 +297,9 @@ static int parse_args(struct sim *s, int argc, char **argv)
 			if (!num_arg("--noanswer-s", optarg, 0, 86400, &v))
 				return 2;
 			o->noanswer_s = (unsigned)v;
+			break;
+		case O_NOLCI:
+			o->no_lci = true;
 			break;
 		case O_PICKUP:
 			/* after all options: the extensions must exist first */

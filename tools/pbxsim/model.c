@@ -733,15 +733,16 @@ static bool member_available(struct call *c, struct device *d)
 	return !d->dnd && !dev_busy(d) && !call_conn_of(c, d);
 }
 
-/* Member d rings (Delivered, cause distributed). */
-static int hunt_ring(struct sim *s, struct call *c, struct device *d)
+/* Member d rings (Delivered, cause distributed - or, for the call's
+ * arrival, the cause it arrived with: a transfer or deflection to the pilot). */
+static int hunt_ring(struct sim *s, struct call *c, struct device *d, const char *cause)
 {
 	struct conn *x = conn_new(&s->m, c, d, CS_ALERTING);
 
 	if (!x)
 		return M_ENOMEM;
 	emit_conn_event(s, "DeliveredEvent", "connection", "alertingDevice", true, x,
-			"distributed");
+			cause && cause[0] && strcmp(cause, "newCall") ? cause : "distributed");
 	return 0;
 }
 
@@ -751,7 +752,8 @@ static void hunt_due(struct sim *s, const struct sched_ent *e);
  * rings; from (the member ringing now, NULL at the start) hands the call
  * over with a Diverted event. When no member is left, from rings on; when
  * none was available at all, the call fails. */
-static int hunt_next(struct sim *s, struct call *c, struct hunt_group *g, struct conn *from)
+static int hunt_next(struct sim *s, struct call *c, struct hunt_group *g, struct conn *from,
+		     const char *cause)
 {
 	for (; c->hunt_step < g->n; c->hunt_step++) {
 		struct device *d = g->members[(c->hunt_start + c->hunt_step) % g->n];
@@ -767,7 +769,7 @@ static int hunt_next(struct sim *s, struct call *c, struct hunt_group *g, struct
 			snprintf(c->lastredir, sizeof(c->lastredir), "%s", fd->num);
 			conn_free(&s->m, from);
 		}
-		err = hunt_ring(s, c, d);
+		err = hunt_ring(s, c, d, from ? "distributed" : cause);
 		if (err)
 			return err;
 		c->hunt_step++;
@@ -791,11 +793,11 @@ static void hunt_due(struct sim *s, const struct sched_ent *e)
 	if (!x || x->st != CS_ALERTING || !c->hunt || c->hunt_step != e->arg ||
 	    (size_t)c->hunt > s->m.nhunts)
 		return;
-	hunt_next(s, c, &s->m.hunts[c->hunt - 1], x);
+	hunt_next(s, c, &s->m.hunts[c->hunt - 1], x, "distributed");
 }
 
 /* A call reaches the pilot of g. */
-static int hunt_deliver(struct sim *s, struct call *c, struct hunt_group *g)
+static int hunt_deliver(struct sim *s, struct call *c, struct hunt_group *g, const char *cause)
 {
 	int rung = 0, err;
 
@@ -806,7 +808,7 @@ static int hunt_deliver(struct sim *s, struct call *c, struct hunt_group *g)
 		for (size_t i = 0; i < g->n; i++) {
 			if (!member_available(c, g->members[i]))
 				continue;
-			err = hunt_ring(s, c, g->members[i]);
+			err = hunt_ring(s, c, g->members[i], cause);
 			if (err)
 				return err;
 			rung++;
@@ -819,7 +821,7 @@ static int hunt_deliver(struct sim *s, struct call *c, struct hunt_group *g)
 		c->hunt_start = g->next_start;
 		g->next_start = (g->next_start + 1) % g->n;
 	}
-	return hunt_next(s, c, g, NULL);
+	return hunt_next(s, c, g, NULL, cause);
 }
 
 /* Someone took a hunt call (answered, picked up): the hunt ends, and the
@@ -855,8 +857,8 @@ static int deliver(struct sim *s, struct call *c, const char *to, const char *re
 		snprintf(c->lastredir, sizeof(c->lastredir), "%s", redir);
 	g = model_hunt(&s->m, to);
 	if (g)
-		return hunt_deliver(s, c, g);
-	d = dev_for(&s->m, to);
+		return hunt_deliver(s, c, g, cause);
+	d = strcmp(to, ANONYMOUS) ? dev_for(&s->m, to) : NULL;
 	if (!d) {
 		call_failed(s, c, to,
 			    number_valid(to) ? "resourcesNotAvailable" : "destNotObtainable");
@@ -921,11 +923,15 @@ static void noanswer_rearm(struct sim *s, struct conn *x)
 static int originate(struct sim *s, struct device *fd, const char *to, const char *cause,
 		     struct call **out)
 {
-	struct call *c = call_new(&s->m);
+	struct call *c;
 	struct conn *x;
 	struct sbuf *b;
 	int err;
 
+	/* a withheld caller has no number to call back */
+	if (!strcmp(to, ANONYMOUS))
+		return M_EINVDEST;
+	c = call_new(&s->m);
 	if (!c)
 		return M_ENOMEM;
 	snprintf(c->calling, sizeof(c->calling), "%s", fd->num);
@@ -1273,6 +1279,25 @@ int op_reconnect(struct sim *s, struct conn *held, struct conn *active)
 	return op_retrieve(s, held);
 }
 
+/* A deflection must reach someone new: a phone already in the call (the
+ * caller, a hunt member ringing in parallel) or a pilot whose members all
+ * are would end the call busy after the Diverted event - it is refused
+ * before anything moves, as a PBX refuses an invalid destination. */
+static bool deflect_dest_ok(struct sim *s, struct call *c, const char *to)
+{
+	struct hunt_group *g = model_hunt(&s->m, to);
+	struct device *d;
+
+	if (g) {
+		for (size_t i = 0; i < g->n; i++)
+			if (!call_conn_of(c, g->members[i]))
+				return true;
+		return false;
+	}
+	d = model_dev(&s->m, to);
+	return !d || !call_conn_of(c, d);
+}
+
 int op_deflect(struct sim *s, struct conn *x, const char *to)
 {
 	struct call *c = x->call;
@@ -1283,7 +1308,7 @@ int op_deflect(struct sim *s, struct conn *x, const char *to)
 		return M_ESTATE;
 	if (!number_valid(to))
 		return M_EINVDEST;
-	if (!strcmp(to, d->num))
+	if (!strcmp(to, d->num) || !deflect_dest_ok(s, c, to))
 		return M_EINVDEST;
 	/* d may be an outside party that goes away with its connection */
 	snprintf(from, sizeof(from), "%s", d->num);

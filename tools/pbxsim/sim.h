@@ -38,6 +38,7 @@ struct opts {
 	unsigned keepalive_s;
 	int edition;
 	unsigned noanswer_s;
+	bool no_lci; /* --no-local-connection-info: events without localConnectionInfo */
 	int verbose;
 };
 

@@ -65,8 +65,9 @@ static void test_events(void)
 			"<connection><callID>9</callID><deviceID>120</deviceID></connection>"
 			"</DeliveredEvent>";
 
+		/* notKnown: the PBX has no number, the caller did not withhold it */
 		CHECK_INT(csta_decode(nk, sizeof(nk) - 1, &m), ==, 0);
-		CHECK_INT(m.calling_hidden, ==, 1);
+		CHECK_INT(m.calling_hidden, ==, 0);
 		CHECK_INT(csta_decode(none, sizeof(none) - 1, &m), ==, 0);
 		CHECK_INT(m.calling_hidden, ==, 0);
 	}
