@@ -14,7 +14,8 @@
  *   the store (jr_db.c, jr_ops.c, jr_retention.c, jr_rights.c, jr_json.c)
  *   owns the SQLite database in WAL mode: migrations at start, a writer
  *   thread that commits appended entries in batches (durable within
- *   JR_FLUSH_MS: a kill -9 loses at most that window and never corrupts),
+ *   JR_FLUSH_MS while commits succeed: a kill -9 loses at most that window
+ *   and never corrupts),
  *   the service's queries and changes (rights checked), offline delivery
  *   and retention.
  *
@@ -28,7 +29,15 @@
 
 #include <ucs/ucs.h>
 
-/* Appended entries are committed at the latest this long after append. */
+/* Appended entries are committed at the latest this long after append -
+ * while the writer keeps up (fewer than about 50,000 entries a second) and
+ * the database accepts the commit. A failed BEGIN/COMMIT keeps the batch
+ * and retries it after 50, 200 and 800 ms (JR_DB_COMMIT_TRIES, jr_db.h),
+ * so under a transient failure the bound grows by about a second (plus
+ * SQLite's 5 s busy timeout per try while another connection holds the
+ * write lock);
+ * when every try fails the batch's entries are counted failed and logged.
+ * kill -9 loses at most the entries not yet committed. */
 #define JR_FLUSH_MS 200
 
 enum jr_private_mode {
@@ -38,8 +47,8 @@ enum jr_private_mode {
 };
 
 struct jr_conf {
-	int missed;	/* enum ucs_pick (plugins/common/ucs_pick.h): calls nobody answered */
-	int forwarded;	/* enum ucs_pick: forwarded and answered by someone else */
+	int missed;	  /* enum ucs_pick (plugins/common/ucs_pick.h): calls nobody answered */
+	int forwarded;	  /* enum ucs_pick: forwarded and answered by someone else */
 	int private_mode; /* enum jr_private_mode */
 	/* retention, days; 0 = keep forever */
 	int internal_days;  /* internal calls without notes */
@@ -55,7 +64,7 @@ struct jr_conf {
 /* One journal entry: a call as one participating user saw it. Strings are
  * "" when unknown. */
 struct jr_entry {
-	char id[40];	  /* unique, assigned by the tracker ("<ms>-<seq>") */
+	char id[40];	  /* unique, assigned by the tracker ("<ms>-<run>-<seq>") */
 	char user[64];	  /* the owner (user id) */
 	char call[64];	  /* ucs_call_info.call */
 	char line[64];	  /* her line */
@@ -67,17 +76,17 @@ struct jr_entry {
 	int ended_by;	  /* enum ucs_call_end of her line */
 	uint32_t flags;	  /* UCS_CALLF_* */
 	int64_t started_ms, alerting_ms, connected_ms, ended_ms;
-	int32_t ring_s, talk_s;	     /* durations in seconds */
-	char own_number[48];	     /* her line's canonical number */
-	char remote_number[48];	     /* canonical */
+	int32_t ring_s, talk_s; /* durations in seconds */
+	char own_number[48];	/* her line's canonical number */
+	char remote_number[48]; /* canonical */
 	char remote_display[64];
-	char remote_name[64];	     /* from the contact lookup */
-	char remote_user[64];	     /* the other party when she is a ucsd user */
-	char answered_user[64];	     /* who answered, if a user */
-	char answered_number[48];    /* ... or the number that answered */
-	char diverted_from[48];	     /* a forwarded call: who forwarded it */
+	char remote_name[64];	  /* from the contact lookup */
+	char remote_user[64];	  /* the other party when she is a ucsd user */
+	char answered_user[64];	  /* who answered, if a user */
+	char answered_number[48]; /* ... or the number that answered */
+	char diverted_from[48];	  /* a forwarded call: who forwarded it */
 	char project[64];
-	char project_info[64];	     /* the project's J data */
+	char project_info[64]; /* the project's J data */
 	char note[1025];
 	int read;
 	int offline; /* created while she had no client session, not yet delivered */

@@ -26,14 +26,14 @@
 
 #include "jr_track.h"
 
-struct jr_out {
+struct jr_pout {
 	char *buf;
 	size_t cap, len;
 };
 
-static void out_put(struct jr_out *o, const char *fmt, ...) UCS_PRINTF(2, 3);
+static void out_put(struct jr_pout *o, const char *fmt, ...) UCS_PRINTF(2, 3);
 
-static void out_put(struct jr_out *o, const char *fmt, ...)
+static void out_put(struct jr_pout *o, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -48,7 +48,7 @@ static void out_put(struct jr_out *o, const char *fmt, ...)
 
 static void emit(void *arg, const char *p, size_t n)
 {
-	struct jr_out *o = arg;
+	struct jr_pout *o = arg;
 
 	if (o->len < o->cap) {
 		size_t k = o->cap - o->len - 1 < n ? o->cap - o->len - 1 : n;
@@ -60,7 +60,7 @@ static void emit(void *arg, const char *p, size_t n)
 }
 
 /* "key":"text", text bounded by its array */
-static void out_str(struct jr_out *o, const char *key, const char *s, size_t max)
+static void out_str(struct jr_pout *o, const char *key, const char *s, size_t max)
 {
 	const char *end = memchr(s, '\0', max);
 
@@ -73,7 +73,7 @@ static void out_str(struct jr_out *o, const char *key, const char *s, size_t max
 int jr_call_to_json(const void *payload, size_t len, char *buf, size_t cap)
 {
 	const struct ucs_journal_call *c = payload;
-	struct jr_out o = {.buf = buf, .cap = cap};
+	struct jr_pout o = {.buf = buf, .cap = cap};
 
 	if (!c || len < sizeof(*c) || c->size < sizeof(*c) || c->size > len ||
 	    c->part_size < sizeof(struct ucs_journal_part) || c->n_parts > JR_LEGS_MAX ||
@@ -103,8 +103,8 @@ int jr_call_to_json(const void *payload, size_t len, char *buf, size_t cap)
 			"\"connected_ms\":%lld,\"ended_ms\":%lld",
 			i ? "," : "", (int)p->direction, p->rang != 0, p->answered != 0,
 			p->unanswered != 0, (int)p->ended_by, (unsigned)p->flags,
-			p->private_call != 0, (long long)p->alerting_ms,
-			(long long)p->connected_ms, (long long)p->ended_ms);
+			p->private_call != 0, (long long)p->alerting_ms, (long long)p->connected_ms,
+			(long long)p->ended_ms);
 		STR(&o, "user", p->user.text);
 		STR(&o, "line", p->line.text);
 		STR(&o, "entry", p->entry.text);

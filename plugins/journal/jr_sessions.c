@@ -64,10 +64,11 @@ void jr_sessions_note(struct jr_sessions *s, const char *user, const char *sessi
 		return; /* idle/active changes of a known session */
 	if (s->count >= JR_SESSIONS_MAX || !(n = calloc(1, sizeof(*n)))) {
 		if (!s->full_logged && s->j)
-			s->j->host->log->log(s->j->self, UCS_LOG_WARNING,
-					     "%zu client sessions recorded: the session of %s is not; "
-					     "her calls go to the offline journal",
-					     s->count, user);
+			s->j->host->log->log(
+				s->j->self, UCS_LOG_WARNING,
+				"%zu client sessions recorded: the session of %s is not; "
+				"her calls go to the offline journal",
+				s->count, user);
 		s->full_logged = 1;
 		return;
 	}
