@@ -403,9 +403,14 @@ static void svcprobe_stop(void *state)
 	if (p->listener)
 		p->host->net->listener_close(p->listener);
 	p->listener = NULL;
+	/* A service's done callback may still run after this (a provider
+	 * ending its operations at its own stop): it must find the client
+	 * gone, not write to a closed connection. */
 	for (struct svcprobe_client *c = p->clients; c; c = c->next)
-		if (c->alive)
+		if (c->alive) {
 			p->host->net->close(c->conn);
+			c->alive = 0;
+		}
 }
 
 static void svcprobe_fini(void *state)
