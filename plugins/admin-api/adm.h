@@ -27,6 +27,9 @@
  *   adm_tools.c     locations.*, dialplan.check, rights.explain
  *   adm_config.c    config.get / validate / apply, server.restart
  *   adm_archive.c   export, import
+ *   adm_lines.c     lines.list / get / retry (the line manager)
+ *   adm_svc.c       mail.test, sms.test, journal.retention.apply and the
+ *                   status of the mail, sms and journal services
  *
  * Every service other than ucs.auth is optional and looked up when a
  * request needs it (service->find): without a user store the CRUD methods
@@ -171,6 +174,17 @@ struct adm_op {
 	char *secret; /* a password waiting for its turn, wiped when freed */
 	size_t secret_len;
 	json_t *data; /* what the operation carries (its own) */
+	/* an operation of a service (adm_svc.c): cancelled when its session
+	 * closes and at stop, through the service if it is still there */
+	void *svc_op;
+	const void *svc_api;
+	void (*svc_cancel)(struct adm_op *op);
+	/* while the service's start call runs: set when done ran within it
+	 * (the operation is gone then) */
+	_Bool *svc_ran;
+	/* a closing session does not cancel it (a retention run: its answer to
+	 * the closed session is dropped); stop still does */
+	_Bool svc_keep;
 };
 struct adm_op *adm_op_new(struct adm *a, struct wsrpc_session *s, json_t *id, const char *action,
 			  const char *object);
@@ -197,6 +211,9 @@ json_t *adm_msg_path(const char *msg);
  * reference, or NULL with *err. */
 typedef int(adm_fill_h)(const void *ctx, char *buf, size_t cap);
 json_t *adm_load_text(adm_fill_h *fill, const void *ctx, size_t cap, int *err);
+/* A snprintf-rules producer's text (a service's status), grown until it
+ * fits, parsed: a new reference, or NULL with *err (adm_status.c). */
+json_t *adm_grow_json(int (*fn)(char *buf, size_t cap), int *err);
 /* The reason for a negative errno of a service. */
 enum wsrpc_reason adm_reason_of(int err);
 /* The login of a session's administrator ("-" before the login). */
@@ -261,6 +278,17 @@ void adm_m_lines_list(struct wsrpc_session *s, json_t *params, json_t *id, void 
 void adm_m_lines_get(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
 void adm_m_lines_retry(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
 void adm_m_import(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
+
+/* adm_svc.c: the services of issue 7 (mail, sms, journal) */
+void adm_m_mail_test(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
+void adm_m_sms_test(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
+void adm_m_journal_retention(struct wsrpc_session *s, json_t *params, json_t *id, void *arg);
+/* The service's status() as JSON; null when the service is not running. */
+json_t *adm_svc_status(const char *service);
+/* Cancels (and audits) the service operations of a closing session / all
+ * of them at stop. */
+void adm_svc_session_gone(struct adm *a, struct wsrpc_session *s);
+void adm_svc_stop(struct adm *a);
 void adm_import_stop(struct adm *a);
 
 /* The resolver of adm_map.h over a user store snapshot. */

@@ -198,6 +198,7 @@ void adm_session_close(struct wsrpc_session *s, int code, const char *reason, vo
 		adm_op_free(op);
 	}
 	adm_events_session_gone(sess);
+	adm_svc_session_gone(a, s);
 	if (sess->prev)
 		sess->prev->next = sess->next;
 	else

@@ -6,8 +6,10 @@
  * (name, version, start, the plugins with their own counters, through
  * host->server), this plugin (the administrators logged in), the client
  * protocol (its `.status` counters: sessions and users), and the line
- * manager (ucs.lines: lines open and failed, calls). A part whose source is
- * not running says so ("available": false) instead of showing zeros.
+ * manager (ucs.lines: lines open and failed, calls), and the journal, mail
+ * and sms services (their status(): null when not running). A part whose
+ * source is not running says so ("available": false) instead of showing
+ * zeros.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +31,7 @@ static const struct ucs_server_api *server_api(struct adm *a)
 }
 
 /* A snprintf-rules producer's text, grown until it fits; parsed. */
-static json_t *grow_json(int (*fn)(char *buf, size_t cap), int *err)
+json_t *adm_grow_json(int (*fn)(char *buf, size_t cap), int *err)
 {
 	size_t cap = 65536;
 	char *buf = NULL;
@@ -74,7 +76,7 @@ static json_t *plugins_json(struct adm *a, int *err)
 		*err = -ENOTSUP;
 		return NULL;
 	}
-	return grow_json(srv->plugins, err);
+	return adm_grow_json(srv->plugins, err);
 }
 
 static json_t *server_part(struct adm *a)
@@ -261,6 +263,9 @@ void adm_m_status(struct wsrpc_session *s, json_t *params, json_t *id, void *arg
 	json_object_set_new(out, "admin_sessions", admins_part(a));
 	json_object_set_new(out, "clients", clients_part(plugins));
 	lines_part(out);
+	json_object_set_new(out, "journal", adm_svc_status(UCS_JOURNAL_SERVICE));
+	json_object_set_new(out, "mail", adm_svc_status(UCS_MAIL_SERVICE));
+	json_object_set_new(out, "sms", adm_svc_status(UCS_SMS_SERVICE));
 	json_object_set_new(out, "plugins", plugins ? plugins : json_null());
 	wsrpc_reply(s, id, out);
 }

@@ -43,6 +43,7 @@ static const struct wsrpc_method methods[] = {
 	{"groups.list", 0, adm_m_groups_list},
 	{"groups.update", 0, adm_m_groups_update},
 	{"import", 0, adm_m_import},
+	{"journal.retention.apply", 0, adm_m_journal_retention},
 	{"lines.get", 0, adm_m_lines_get},
 	{"lines.list", 0, adm_m_lines_list},
 	{"lines.retry", 0, adm_m_lines_retry},
@@ -51,6 +52,7 @@ static const struct wsrpc_method methods[] = {
 	{"locations.get", 0, adm_m_locations_get},
 	{"locations.list", 0, adm_m_locations_list},
 	{"locations.update", 0, adm_m_locations_update},
+	{"mail.test", 0, adm_m_mail_test},
 	{"plugins.list", 0, adm_m_plugins},
 	{"profiles.create", 0, adm_m_profiles_create},
 	{"profiles.delete", 0, adm_m_profiles_delete},
@@ -61,6 +63,7 @@ static const struct wsrpc_method methods[] = {
 	{"server.restart", 0, adm_m_server_restart},
 	{"settings.get", 0, adm_m_settings_get},
 	{"settings.set", 0, adm_m_settings_set},
+	{"sms.test", 0, adm_m_sms_test},
 	{"status.get", 0, adm_m_status},
 	{"users.create", 0, adm_m_users_create},
 	{"users.delete", 0, adm_m_users_delete},
@@ -74,7 +77,8 @@ static const struct wsrpc_method methods[] = {
  * names it); everything runs on the loop thread. */
 static enum wsrpc_reason last_reason = WSRPC_REASON_COUNT;
 
-/* The methods that change something: each is audited, done or refused. */
+/* The methods that change something (or reach outside: a test mail or SMS,
+ * the retention run): each is audited, done or refused. */
 static int is_write(const char *method)
 {
 	static const char *const writes[] = {"settings.set",
@@ -83,6 +87,9 @@ static int is_write(const char *method)
 					     "import",
 					     "admin.passwd",
 					     "lines.retry",
+					     "mail.test",
+					     "sms.test",
+					     "journal.retention.apply",
 					     NULL};
 	const char *dot = strrchr(method, '.');
 
@@ -96,7 +103,7 @@ static int is_write(const char *method)
 /* What a write acts on, as its params name it ("" when they do not). */
 static const char *write_object(const char *method, json_t *params)
 {
-	static const char *const keys[] = {"login", "name", "id", NULL};
+	static const char *const keys[] = {"login", "name", "id", "to", NULL};
 	const char *v = NULL;
 
 	if (strncmp(method, "locations.", 10) == 0 &&
@@ -440,6 +447,7 @@ static void adm_stop(void *state)
 	a->stopped = 1;
 	adm_import_stop(a);
 	adm_events_stop(a);
+	adm_svc_stop(a);
 	adm_ops_orphan(a);
 	if (a->srv)
 		wsrpc_server_free(a->srv);

@@ -104,10 +104,13 @@ struct ca_counters {
 	uint64_t logins_ok, logins_failed, resumes_ok, resumes_failed, logouts, revoked;
 	uint64_t control_requests, control_refused, presence_events, line_events, call_events;
 	uint64_t searches, search_cache_hits;
+	uint64_t journal_requests, journal_events, offline_delivered, sms_sent, sms_failed;
 };
 
 struct ca_contacts; /* ca_contacts.c */
 struct ca_token;    /* ca_tokens.c */
+struct ca_jtake;    /* ca_journal.c */
+struct ca_jout;	    /* ca_journal.c */
 
 struct ca {
 	struct ucs_plugin *self;
@@ -129,7 +132,12 @@ struct ca {
 	struct ucs_timer *sweep;
 	const struct ucs_msg_type *t_after;
 	struct ucs_sub *after_sub;
-	struct ca_op *after; /* ops waiting for the bus, oldest first */
+	struct ca_op *after;	  /* ops waiting for the bus, oldest first */
+	struct ucs_sub *jdel_sub; /* every "journal.event": owners of deleted entries */
+	struct ca_map jdel;	  /* entry id -> struct jdel: deletions by sessions here */
+	/* user id -> struct ca_jout: fetched offline entries not yet sent when
+	 * her last session closed, for her next login (ca_journal.c) */
+	struct ca_map jkept;
 	uint64_t after_seq;
 	struct ca_counters n;
 	bool running;
@@ -143,10 +151,14 @@ struct ca_user {
 	size_t n_sess, cap_sess;
 	struct ca_map watching; /* target id -> (uintptr_t) sessions watching it */
 	struct ucs_sub *view_sub;
-	uint64_t pw_tag;      /* ca_pw_tag() when her first session began */
-	unsigned pw_changing; /* own password changes running (set_password) */
-	bool pic_busy;	      /* a picture update of hers is in progress */
-	uint64_t pic_next_ms; /* no picture update before this (rate limit) */
+	uint64_t pw_tag;	     /* ca_pw_tag() when her first session began */
+	unsigned pw_changing;	     /* own password changes running (set_password) */
+	bool pic_busy;		     /* a picture update of hers is in progress */
+	uint64_t pic_next_ms;	     /* no picture update before this (rate limit) */
+	struct ucs_sub *journal_sub; /* "journal.event" key "user:<id>" */
+	struct ca_jtake *jtake;	     /* her offline entries being fetched (ca_journal.c) */
+	struct ca_jout *jout;	     /* ... and on their way to her sessions */
+	struct ca_map jseen;	     /* ids of offline entries fetched for her (no twice) */
 };
 
 /* An asynchronous step of one request. cancel() stops what runs and frees
@@ -325,10 +337,13 @@ CA_METHOD(ca_m_presence_subscribe);
 CA_METHOD(ca_m_presence_unsubscribe);
 /* ca_contacts.c */
 CA_METHOD(ca_m_contacts_search);
-/* ca_later.c */
+/* ca_journal.c */
 CA_METHOD(ca_m_journal_query);
 CA_METHOD(ca_m_journal_update);
 CA_METHOD(ca_m_journal_delete);
+/* ca_sms.c */
+CA_METHOD(ca_m_sms_send);
+/* ca_later.c */
 CA_METHOD(ca_m_chat_send);
 CA_METHOD(ca_m_chat_history);
 
@@ -388,6 +403,42 @@ json_t *ca_jcall(struct ca *ca, const struct ucs_call_info *ci, const struct ca_
 void ca_lines_session_close(struct ca_sess *s);
 void ca_presence_session_close(struct ca_sess *s);
 void ca_presence_user_changed(struct ca *ca, const char *target);
+
+/* The journal (ca_journal.c). A user's first session subscribes her
+ * "journal.event" (her own entries, pushed as journal.event to each of her
+ * sessions); her last one ends it. A login or resume fetches the entries
+ * kept while she had no session (take_offline) as her fetch, not the
+ * session's (it ends with her last session); each goes to all her sessions
+ * as a journal.event with "offline": true. */
+int ca_journal_user_new(struct ca_user *cu);
+/* Ends the plugin's own watch of the journal's deletions (for the log line
+ * of a deletion of another user's entry) and what waits for a next login. */
+void ca_journal_stop(struct ca *ca);
+void ca_journal_user_free(struct ca_user *cu);
+void ca_journal_session_start(struct ca_sess *s);
+
+/* ---- params of journal.* and sms.send (ca_params.c, pure) ------------------- */
+
+#define CA_JOURNAL_LIMIT 100 /* journal.query without limit */
+#define CA_ENTRY_ID_MAX	 (UCS_ID_MAX - 1)
+#define CA_USER_MAX	 256 /* a login or id */
+#define CA_SMS_TO_MAX	 64
+#define CA_SMS_TEXT_MAX	 1600
+
+/* Why params were refused: the message ("params.NAME: why") and the
+ * member ("" when the params as a whole are wrong). */
+struct ca_bad {
+	char msg[192];
+	char member[64];
+};
+/* 0, or -EINVAL with *b. user gets the `user` member ("" none): whose
+ * journal, resolved by the caller. */
+int ca_parse_journal_query(json_t *params, struct ucs_journal_query *q, char *user, size_t ucap,
+			   struct ca_bad *b);
+int ca_parse_journal_update(json_t *params, struct ucs_journal_update *u, struct ca_bad *b);
+int ca_parse_journal_delete(json_t *params, char *entry, size_t cap, struct ca_bad *b);
+/* to and text point into params. */
+int ca_parse_sms_send(json_t *params, const char **to, const char **text, struct ca_bad *b);
 
 /* ca_contacts.c */
 int ca_contacts_new(struct ca *ca);

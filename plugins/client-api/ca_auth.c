@@ -122,6 +122,9 @@ static bool finish(struct ca_sess *s, json_t *id, const char *user_id, bool resu
 	else
 		ca->n.logins_ok++;
 	ok = true;
+	/* the offline journal comes after this answer (the fetch runs on the
+	 * journal's thread); it is her fetch, ended with her last session */
+	ca_journal_session_start(s);
 	result = json_pack("{s:s,s:o,s:o}", "session", s->token, "user", juser(u), "server",
 			   jserver(ca));
 	if (result && s->computer[0])

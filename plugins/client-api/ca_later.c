@@ -1,6 +1,6 @@
 /*
- * plugins/client-api/ca_later.c - journal.* and chat.*: methods whose
- * plugins come later (the journal with issue 7, chat after it).
+ * plugins/client-api/ca_later.c - chat.*: methods whose plugin comes later
+ * (the journal, which came with issue 7, is ca_journal.c).
  *
  * The methods are part of the protocol now, so clients can be written
  * against them: their params are validated exactly (a malformed request is
@@ -15,18 +15,16 @@
 
 #include "ca.h"
 
-#define JOURNAL_SERVICE "ucs.journal"
-#define CHAT_SERVICE	"ucs.chat"
+#define CHAT_SERVICE "ucs.chat"
 
 /* The plugin's service may exist before this plugin knows its contract:
  * then the answer says that instead. */
 static void not_running(struct wsrpc_session *ws, json_t *id, const char *what)
 {
 	struct ca *ca = ca_sess_of(ws)->ca;
-	const char *svc = strcmp(what, "chat") == 0 ? CHAT_SERVICE : JOURNAL_SERVICE;
 	char msg[96];
 
-	if (ca->host->service->find(svc, 1, NULL))
+	if (ca->host->service->find(CHAT_SERVICE, 1, NULL))
 		snprintf(msg, sizeof(msg), "the %s is not offered to clients by this version",
 			 what);
 	else
@@ -43,13 +41,6 @@ static bool opt_int(struct wsrpc_session *ws, json_t *id, json_t *params, const 
 	return wsrpc_param_int(ws, id, params, name, 0, min, max, &v) != -EINVAL;
 }
 
-static bool opt_bool(struct wsrpc_session *ws, json_t *id, json_t *params, const char *name)
-{
-	int v;
-
-	return wsrpc_param_bool(ws, id, params, name, 0, &v) != -EINVAL;
-}
-
 static bool opt_str(struct wsrpc_session *ws, json_t *id, json_t *params, const char *name,
 		    int required, size_t max)
 {
@@ -57,42 +48,6 @@ static bool opt_str(struct wsrpc_session *ws, json_t *id, json_t *params, const 
 	int err = wsrpc_param_string(ws, id, params, name, required, max, &v);
 
 	return err == 0 || (err == -ENOENT && !required);
-}
-
-CA_METHOD(ca_m_journal_query)
-{
-	static const char *const only[] = {"since", "until", "limit", "missed", "user", NULL};
-
-	(void)arg;
-	if (wsrpc_params_only(ws, id, params, only) ||
-	    !opt_int(ws, id, params, "since", 0, INT64_MAX) ||
-	    !opt_int(ws, id, params, "until", 0, INT64_MAX) ||
-	    !opt_int(ws, id, params, "limit", 1, 10000) || !opt_bool(ws, id, params, "missed") ||
-	    !opt_str(ws, id, params, "user", 0, 256))
-		return;
-	not_running(ws, id, "journal");
-}
-
-CA_METHOD(ca_m_journal_update)
-{
-	static const char *const only[] = {"id", "note", "private", "read", NULL};
-
-	(void)arg;
-	if (wsrpc_params_only(ws, id, params, only) || !opt_str(ws, id, params, "id", 1, 64) ||
-	    !opt_str(ws, id, params, "note", 0, 1024) || !opt_bool(ws, id, params, "private") ||
-	    !opt_bool(ws, id, params, "read"))
-		return;
-	not_running(ws, id, "journal");
-}
-
-CA_METHOD(ca_m_journal_delete)
-{
-	static const char *const only[] = {"id", NULL};
-
-	(void)arg;
-	if (wsrpc_params_only(ws, id, params, only) || !opt_str(ws, id, params, "id", 1, 64))
-		return;
-	not_running(ws, id, "journal");
 }
 
 /* Chat switched off globally, or not one of the user's services. */

@@ -219,6 +219,10 @@ int ca_sess_attach(struct ca_sess *s, const struct ucs_ud_user *u)
 	}
 	cu->sess[cu->n_sess++] = s;
 	s->user = cu;
+	/* no journal events is no reason to refuse the login (logged); a
+	 * subscription that failed is tried again at each login of hers */
+	if (!cu->journal_sub)
+		ca_journal_user_new(cu);
 	snprintf(s->login, sizeof(s->login), "%s", u->login);
 	s->idle = false;
 	wsrpc_session_authenticated(s->ws);
@@ -226,6 +230,7 @@ int ca_sess_attach(struct ca_sess *s, const struct ucs_ud_user *u)
 out:
 	if (err && fresh) {
 		ca_map_del(&ca->users, cu->id);
+		ca_journal_user_free(cu);
 		free(cu->sess);
 		free(cu);
 	}
@@ -237,6 +242,7 @@ static void user_free(struct ca *ca, struct ca_user *cu)
 	const struct ucs_bus_api *bus = ca->host->bus;
 
 	ca_map_del(&ca->users, cu->id);
+	ca_journal_user_free(cu);
 	if (cu->view_sub)
 		bus->unsubscribe(cu->view_sub);
 	ca_map_free(&cu->watching);

@@ -113,6 +113,7 @@ static const struct wsrpc_method methods[] = {
 	{"presence.set", 0, ca_m_presence_set},
 	{"presence.subscribe", 0, ca_m_presence_subscribe},
 	{"presence.unsubscribe", 0, ca_m_presence_unsubscribe},
+	{"sms.send", 0, ca_m_sms_send},
 };
 #define N_METHODS (sizeof(methods) / sizeof(methods[0]))
 
@@ -380,6 +381,7 @@ static void ca_stop(void *state)
 	if (ca->after_sub)
 		ca->host->bus->unsubscribe(ca->after_sub);
 	ca->after_sub = NULL;
+	ca_journal_stop(ca);
 	ca->host->timer->close(ca->sweep);
 	ca->sweep = NULL;
 }
@@ -413,13 +415,16 @@ static int ca_status(void *state, char *buf, size_t cap)
 		",\"control_requests\":%" PRIu64 ",\"control_refused\":%" PRIu64
 		",\"presence_events\":%" PRIu64 ",\"line_events\":%" PRIu64
 		",\"call_events\":%" PRIu64 ",\"searches\":%" PRIu64
-		",\"search_cache_hits\":%" PRIu64 "}",
+		",\"search_cache_hits\":%" PRIu64 ",\"journal_requests\":%" PRIu64
+		",\"journal_events\":%" PRIu64 ",\"offline_delivered\":%" PRIu64
+		",\"sms_sent\":%" PRIu64 ",\"sms_failed\":%" PRIu64 "}",
 		st.sessions, st.authenticated, st.tls_sessions, ca->users.n, ca->tokens.n,
 		ca->linewatch.n, st.accepted, st.rejected, st.closed_by_limit, st.requests,
 		st.errors, st.notifications, st.bytes_in, st.bytes_out, n->logins_ok,
 		n->logins_failed, n->resumes_ok, n->resumes_failed, n->logouts, n->revoked,
 		n->control_requests, n->control_refused, n->presence_events, n->line_events,
-		n->call_events, n->searches, n->search_cache_hits);
+		n->call_events, n->searches, n->search_cache_hits, n->journal_requests,
+		n->journal_events, n->offline_delivered, n->sms_sent, n->sms_failed);
 }
 
 static const char *const ca_requires[] = {UCS_AUTH_SERVICE, UCS_USERDB_SERVICE, UCS_RIGHTS_SERVICE,

@@ -21,10 +21,10 @@
 #include "ucsctl.h"
 
 static const struct ucsctl_cmd *const commands[] = {
-	&ucsctl_cmd_status,	   &ucsctl_cmd_events,	  &ucsctl_cmd_plugins,	&ucsctl_cmd_users,
-	&ucsctl_cmd_groups,	   &ucsctl_cmd_computers, &ucsctl_cmd_dialplan, &ucsctl_cmd_config,
-	&ucsctl_cmd_export,	   &ucsctl_cmd_import,	  &ucsctl_cmd_restart,	&ucsctl_cmd_passwd,
-	&ucsctl_cmd_hash_password,
+	&ucsctl_cmd_status, &ucsctl_cmd_events,	   &ucsctl_cmd_plugins,	 &ucsctl_cmd_users,
+	&ucsctl_cmd_groups, &ucsctl_cmd_computers, &ucsctl_cmd_dialplan, &ucsctl_cmd_config,
+	&ucsctl_cmd_export, &ucsctl_cmd_import,	   &ucsctl_cmd_restart,	 &ucsctl_cmd_passwd,
+	&ucsctl_cmd_mail,   &ucsctl_cmd_sms,	   &ucsctl_cmd_journal,	 &ucsctl_cmd_hash_password,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -68,7 +68,8 @@ static void usage(FILE *f)
 		"  2  cannot connect: refused, unreachable, TLS failure (certificate not\n"
 		"     trusted), no WebSocket there, or the connection broke or timed out\n"
 		"  3  authentication failed (wrong password, unknown administrator, locked out)\n"
-		"  4  the server refused the request (its reason and message on stderr)\n"
+		"  4  the server refused the request (its reason and message on stderr),\n"
+		"     or a test mail or SMS did not get through\n"
 		"  5  local I/O error (a file could not be read or written)\n");
 }
 

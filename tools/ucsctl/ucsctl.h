@@ -74,7 +74,8 @@ struct ucsctl_cmd {
 extern const struct ucsctl_cmd ucsctl_cmd_status, ucsctl_cmd_events, ucsctl_cmd_plugins,
 	ucsctl_cmd_users, ucsctl_cmd_groups, ucsctl_cmd_computers, ucsctl_cmd_dialplan,
 	ucsctl_cmd_config, ucsctl_cmd_export, ucsctl_cmd_import, ucsctl_cmd_restart,
-	ucsctl_cmd_passwd, ucsctl_cmd_hash_password;
+	ucsctl_cmd_passwd, ucsctl_cmd_hash_password, ucsctl_cmd_mail, ucsctl_cmd_sms,
+	ucsctl_cmd_journal;
 
 /* Makes one request (opening and logging in the session first when it is
  * not open yet). params is taken (may be NULL). On UX_OK *result holds the

@@ -1,7 +1,7 @@
 /*
  * plugins/client-api/tests/test_text.c - the small parts of the client
  * protocol plugin that need no host: the UTF-8 sanitiser, base64, the
- * string map, the spelling of names.
+ * string map, the spelling of names, the params of journal.* and sms.send.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -135,6 +135,122 @@ static void test_names(void)
 		CHECK(ucs_self_field_names[i] != NULL);
 }
 
+static json_t *js(const char *text)
+{
+	json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+	CHECK(v != NULL);
+	return v;
+}
+
+/* The refusal of params: its member and message. */
+static void check_refused(int rc, const struct ca_bad *b, const char *member, const char *msg)
+{
+	CHECK_INT(rc, ==, -EINVAL);
+	CHECK_STR(b->member, member);
+	CHECK_STR(b->msg, msg);
+}
+
+static void test_journal_params(void)
+{
+	struct ucs_journal_query q;
+	struct ucs_journal_update u;
+	char user[CA_USER_MAX + 1], entry[UCS_ID_MAX], text[200];
+	struct ca_bad b;
+	json_t *p;
+
+	p = js("{\"since\":5,\"until\":9,\"limit\":7,\"missed\":true,\"user\":\"bob\","
+	       "\"text\":\"0815\"}");
+	CHECK_INT(ca_parse_journal_query(p, &q, user, sizeof(user), &b), ==, 0);
+	CHECK(q.size == sizeof(q) && q.since == 5 && q.until == 9 && q.limit == 7 && q.missed == 1);
+	CHECK_STR(q.text, "0815");
+	CHECK_STR(user, "bob");
+	json_decref(p);
+	/* nothing: the defaults (own journal, 100 newest) */
+	CHECK_INT(ca_parse_journal_query(NULL, &q, user, sizeof(user), &b), ==, 0);
+	CHECK(q.limit == CA_JOURNAL_LIMIT && q.since == 0 && q.until == 0 && !q.missed);
+	CHECK_STR(user, "");
+	p = js("{\"since\":10,\"until\":5}");
+	check_refused(ca_parse_journal_query(p, &q, user, sizeof(user), &b), &b, "until",
+		      "params.until: must not be before since");
+	json_decref(p);
+	p = js("{\"limit\":0}");
+	check_refused(ca_parse_journal_query(p, &q, user, sizeof(user), &b), &b, "limit",
+		      "params.limit: must be between 1 and 10000");
+	json_decref(p);
+	/* 127 bytes fit the service's text field, 128 do not: refused, never cut */
+	memset(text, 'x', 127);
+	text[127] = '\0';
+	p = json_pack("{s:s}", "text", text);
+	CHECK_INT(ca_parse_journal_query(p, &q, user, sizeof(user), &b), ==, 0);
+	CHECK_INT((int)strlen(q.text), ==, 127);
+	json_decref(p);
+	text[127] = 'x';
+	text[128] = '\0';
+	p = json_pack("{s:s}", "text", text);
+	check_refused(ca_parse_journal_query(p, &q, user, sizeof(user), &b), &b, "text",
+		      "params.text: longer than 127 bytes");
+	json_decref(p);
+	p = js("{\"colour\":1}");
+	check_refused(ca_parse_journal_query(p, &q, user, sizeof(user), &b), &b, "colour",
+		      "params.colour: unknown member");
+	json_decref(p);
+	p = js("[1]");
+	check_refused(ca_parse_journal_query(p, &q, user, sizeof(user), &b), &b, "",
+		      "params: must be an object");
+	json_decref(p);
+
+	p = js("{\"id\":\"e-1\",\"note\":\"\",\"read\":false}");
+	CHECK_INT(ca_parse_journal_update(p, &u, &b), ==, 0);
+	CHECK(u.set == (UCS_JU_NOTE | UCS_JU_READ) && u.read == 0);
+	CHECK_STR(u.entry.text, "e-1");
+	CHECK_STR(u.note, "");
+	json_decref(p);
+	p = js("{\"id\":\"e-1\",\"private\":true}");
+	CHECK_INT(ca_parse_journal_update(p, &u, &b), ==, 0);
+	CHECK(u.set == UCS_JU_PRIVATE && u.private_call == 1);
+	json_decref(p);
+	p = js("{\"id\":\"e-1\"}");
+	check_refused(ca_parse_journal_update(p, &u, &b), &b, "",
+		      "params: nothing to change: give note, private or read");
+	json_decref(p);
+	p = js("{\"id\":\"a\\u0001b\",\"read\":true}");
+	check_refused(ca_parse_journal_update(p, &u, &b), &b, "id", "params.id: not an entry id");
+	json_decref(p);
+	p = js("{\"id\":\"e\",\"note\":\"a\\u0000b\"}");
+	check_refused(ca_parse_journal_update(p, &u, &b), &b, "note",
+		      "params.note: holds a NUL character");
+	json_decref(p);
+
+	p = js("{\"id\":\"1764151234567-12\"}");
+	CHECK_INT(ca_parse_journal_delete(p, entry, sizeof(entry), &b), ==, 0);
+	CHECK_STR(entry, "1764151234567-12");
+	json_decref(p);
+	check_refused(ca_parse_journal_delete(NULL, entry, sizeof(entry), &b), &b, "id",
+		      "params.id: missing");
+}
+
+static void test_sms_params(void)
+{
+	const char *to = NULL, *text = NULL;
+	struct ca_bad b;
+	json_t *p;
+
+	p = js("{\"to\":\"+49 (170) 123-45/67\",\"text\":\"hi\"}");
+	CHECK_INT(ca_parse_sms_send(p, &to, &text, &b), ==, 0);
+	CHECK_STR(to, "+49 (170) 123-45/67");
+	CHECK_STR(text, "hi");
+	json_decref(p);
+	p = js("{\"to\":\"+-()\",\"text\":\"hi\"}");
+	check_refused(ca_parse_sms_send(p, &to, &text, &b), &b, "to",
+		      "params.to: not a phone number");
+	json_decref(p);
+	p = js("{\"to\":\"0170\",\"text\":\"\"}");
+	check_refused(ca_parse_sms_send(p, &to, &text, &b), &b, "text",
+		      "params.text: must not be empty");
+	json_decref(p);
+}
+
 int main(void)
 {
 	test_jstr();
@@ -142,5 +258,7 @@ int main(void)
 	test_map();
 	test_map_each_delete();
 	test_names();
+	test_journal_params();
+	test_sms_params();
 	return check_report();
 }
