@@ -2,6 +2,7 @@
  * plugins/common/ucs_jsontext.c - UTF-8 checks and JSON string quoting
  * (ucs_jsontext.h).
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,4 +101,37 @@ void ucs_json_quote(const char *s, size_t len, void (*emit)(void *arg, const cha
 		}
 	}
 	emit(arg, "\"", 1);
+}
+
+void ucs_jout_put(struct ucs_jout *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
+		      o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n;
+}
+
+static void jout_emit(void *arg, const char *p, size_t n)
+{
+	struct ucs_jout *o = arg;
+
+	if (o->len < o->cap) {
+		size_t k = o->cap - o->len - 1 < n ? o->cap - o->len - 1 : n;
+
+		memcpy(o->buf + o->len, p, k);
+		o->buf[o->len + k] = '\0';
+	}
+	o->len += n;
+}
+
+void ucs_jout_str(struct ucs_jout *o, const char *s, size_t max)
+{
+	const char *end = memchr(s, '\0', max);
+
+	ucs_json_quote(s, end ? (size_t)(end - s) : max, jout_emit, o);
 }

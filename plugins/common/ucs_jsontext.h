@@ -28,4 +28,19 @@ size_t ucs_utf8_repair(const char *s, size_t len, char *out);
 void ucs_json_quote(const char *s, size_t len, void (*emit)(void *arg, const char *p, size_t n),
 		    void *arg);
 
+/* A JSON text built into a caller's buffer with snprintf rules: buf stays
+ * NUL-terminated within cap, len counts everything, also what did not fit,
+ * so a caller learns the size it needs. */
+struct ucs_jout {
+	char *buf;
+	size_t cap, len;
+};
+void ucs_jout_put(struct ucs_jout *o, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* s[0..max) up to its first NUL as a quoted JSON string (ucs_json_quote). */
+void ucs_jout_str(struct ucs_jout *o, const char *s, size_t max);
+
 #endif

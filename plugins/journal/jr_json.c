@@ -18,39 +18,6 @@
 
 #include "jr_store.h"
 
-void jr_out_put(struct jr_out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
-		      o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n;
-}
-
-static void emit(void *arg, const char *p, size_t n)
-{
-	struct jr_out *o = arg;
-
-	if (o->len < o->cap) {
-		size_t k = o->cap - o->len - 1 < n ? o->cap - o->len - 1 : n;
-
-		memcpy(o->buf + o->len, p, k);
-		o->buf[o->len + k] = '\0';
-	}
-	o->len += n;
-}
-
-void jr_out_str(struct jr_out *o, const char *s, size_t max)
-{
-	const char *end = memchr(s, '\0', max);
-
-	ucs_json_quote(s, end ? (size_t)(end - s) : max, emit, o);
-}
-
 static const char *const end_names[] = {"none",	      "cleared",   "picked_up",	  "deflected",
 					"redirected", "forwarded", "transferred", "failed"};
 #define N_ENDS (sizeof(end_names) / sizeof(end_names[0]))
@@ -71,42 +38,44 @@ const char *jr_op_name(int op)
 	return op >= 1 && op <= 3 ? op_names[op] : "unknown";
 }
 
-#define STR(o, e, f)                                   \
-	do {                                           \
-		jr_out_put(o, ",\"" #f "\":");         \
-		jr_out_str(o, (e)->f, sizeof((e)->f)); \
+#define STR(o, e, f)                                     \
+	do {                                             \
+		ucs_jout_put(o, ",\"" #f "\":");         \
+		ucs_jout_str(o, (e)->f, sizeof((e)->f)); \
 	} while (0)
-#define BOOL(o, name, v) jr_out_put(o, ",\"%s\":%s", name, (v) ? "true" : "false")
+#define BOOL(o, name, v) ucs_jout_put(o, ",\"%s\":%s", name, (v) ? "true" : "false")
 
-int jr_entry_json_out(const struct jr_entry *e, struct jr_out *o)
+int jr_entry_json_out(const struct jr_entry *e, struct ucs_jout *o)
 {
 	size_t start = o->len;
 	bool first = true;
 
-	jr_out_put(o, "{\"id\":");
-	jr_out_str(o, e->id, sizeof(e->id));
+	ucs_jout_put(o, "{\"id\":");
+	ucs_jout_str(o, e->id, sizeof(e->id));
 	STR(o, e, user);
 	STR(o, e, call);
 	STR(o, e, line);
-	jr_out_put(o, ",\"direction\":\"%s\"",
-		   ucs_enum_name(ucs_direction_names, UCS_NAMES_DIRECTIONS, e->direction)
-			   ? ucs_enum_name(ucs_direction_names, UCS_NAMES_DIRECTIONS, e->direction)
-			   : "none");
+	ucs_jout_put(
+		o, ",\"direction\":\"%s\"",
+		ucs_enum_name(ucs_direction_names, UCS_NAMES_DIRECTIONS, e->direction)
+			? ucs_enum_name(ucs_direction_names, UCS_NAMES_DIRECTIONS, e->direction)
+			: "none");
 	BOOL(o, "internal", e->internal);
 	BOOL(o, "private", e->private_call);
 	BOOL(o, "answered", e->answered);
 	BOOL(o, "unanswered", e->unanswered);
-	jr_out_put(o, ",\"ended_by\":\"%s\",\"flags\":[", jr_end_name(e->ended_by));
+	ucs_jout_put(o, ",\"ended_by\":\"%s\",\"flags\":[", jr_end_name(e->ended_by));
 	for (size_t i = 0; i < N_FLAGS; i++)
 		if (e->flags & (1u << i)) {
-			jr_out_put(o, "%s\"%s\"", first ? "" : ",", flag_names[i]);
+			ucs_jout_put(o, "%s\"%s\"", first ? "" : ",", flag_names[i]);
 			first = false;
 		}
-	jr_out_put(o,
-		   "],\"started_ms\":%lld,\"alerting_ms\":%lld,\"connected_ms\":%lld,"
-		   "\"ended_ms\":%lld,\"ring_s\":%d,\"talk_s\":%d",
-		   (long long)e->started_ms, (long long)e->alerting_ms, (long long)e->connected_ms,
-		   (long long)e->ended_ms, (int)e->ring_s, (int)e->talk_s);
+	ucs_jout_put(o,
+		     "],\"started_ms\":%lld,\"alerting_ms\":%lld,\"connected_ms\":%lld,"
+		     "\"ended_ms\":%lld,\"ring_s\":%d,\"talk_s\":%d",
+		     (long long)e->started_ms, (long long)e->alerting_ms,
+		     (long long)e->connected_ms, (long long)e->ended_ms, (int)e->ring_s,
+		     (int)e->talk_s);
 	STR(o, e, own_number);
 	STR(o, e, remote_number);
 	STR(o, e, remote_display);
@@ -120,13 +89,13 @@ int jr_entry_json_out(const struct jr_entry *e, struct jr_out *o)
 	STR(o, e, note);
 	BOOL(o, "read", e->read);
 	BOOL(o, "offline", e->offline);
-	jr_out_put(o, "}");
+	ucs_jout_put(o, "}");
 	return (int)(o->len - start);
 }
 
 int jr_entry_json(const struct jr_entry *e, char *buf, size_t cap)
 {
-	struct jr_out o = {buf, cap, 0};
+	struct ucs_jout o = {buf, cap, 0};
 
 	if (cap)
 		buf[0] = '\0';
@@ -136,7 +105,7 @@ int jr_entry_json(const struct jr_entry *e, char *buf, size_t cap)
 int jr_event_to_json(const void *payload, size_t len, char *buf, size_t cap)
 {
 	const struct ucs_journal_event *ev = payload;
-	struct jr_out o = {buf, cap, 0};
+	struct ucs_jout o = {buf, cap, 0};
 	const char *json;
 	size_t jl;
 
@@ -147,23 +116,23 @@ int jr_event_to_json(const void *payload, size_t len, char *buf, size_t cap)
 		buf[0] = '\0';
 	json = ucs_journal_event_json(ev);
 	jl = strnlen(json, ev->json_len);
-	jr_out_put(&o, "{\"op\":\"%s\",\"user\":", jr_op_name(ev->op));
-	jr_out_str(&o, ev->user.text, sizeof(ev->user.text));
-	jr_out_put(&o, ",\"entry\":");
-	jr_out_str(&o, ev->entry.text, sizeof(ev->entry.text));
-	jr_out_put(&o, ",\"offline\":%s,\"entry_json\":", ev->offline ? "true" : "false");
+	ucs_jout_put(&o, "{\"op\":\"%s\",\"user\":", jr_op_name(ev->op));
+	ucs_jout_str(&o, ev->user.text, sizeof(ev->user.text));
+	ucs_jout_put(&o, ",\"entry\":");
+	ucs_jout_str(&o, ev->entry.text, sizeof(ev->entry.text));
+	ucs_jout_put(&o, ",\"offline\":%s,\"entry_json\":", ev->offline ? "true" : "false");
 	/* the text came from jr_entry_json; a payload someone else built is
 	 * checked to be one JSON value before it is passed on */
 	{
 		json_t *v = jl ? json_loadb(json, jl, 0, NULL) : NULL;
 
 		if (v && json_is_object(v))
-			emit(&o, json, jl);
+			ucs_jout_put(&o, "%.*s", (int)jl, json);
 		else
-			jr_out_put(&o, "null");
+			ucs_jout_put(&o, "null");
 		json_decref(v);
 	}
-	jr_out_put(&o, "}");
+	ucs_jout_put(&o, "}");
 	return (int)o.len;
 }
 

@@ -163,9 +163,9 @@ static int do_change(struct ucs_journal_op *op)
 			err = put(op, "{\"id\":", 6);
 			if (!err) {
 				char q[3 * UCS_ID_MAX + 8];
-				struct jr_out o = {q, sizeof(q), 0};
+				struct ucs_jout o = {q, sizeof(q), 0};
 
-				jr_out_str(&o, op->entry, sizeof(op->entry));
+				ucs_jout_str(&o, op->entry, sizeof(op->entry));
 				err = put(op, q, strlen(q));
 			}
 			if (!err)
@@ -582,7 +582,7 @@ int jr_ops_status(struct jr *j, char *buf, size_t cap)
 
 static int op_status(char *buf, size_t cap)
 {
-	struct jr_out o = {buf, cap, 0};
+	struct ucs_jout o = {buf, cap, 0};
 	char part[2048];
 
 	if (cap)
@@ -590,12 +590,12 @@ static int op_status(char *buf, size_t cap)
 	if (!the)
 		return snprintf(buf, cap, "{}");
 	jr_ops_status(the, part, sizeof(part));
-	jr_out_put(&o, "{%s", part);
+	ucs_jout_put(&o, "{%s", part);
 	if (jr_retention_status(the, part, sizeof(part)) > 0)
-		jr_out_put(&o, ",%s", part);
+		ucs_jout_put(&o, ",%s", part);
 	if (jr_track_status(the, part, sizeof(part)) > 0)
-		jr_out_put(&o, ",%s", part);
-	jr_out_put(&o, "}");
+		ucs_jout_put(&o, ",%s", part);
+	ucs_jout_put(&o, "}");
 	return (int)o.len;
 }
 

@@ -19,23 +19,18 @@
 
 #include <ucs/ucs.h>
 
+#include <ucs_jsontext.h>
+
 #include "jr.h"
 
 /* ---- JSON (jr_json.c) ---------------------------------------------------- */
 
-/* Appending output with snprintf rules: len counts what did not fit. */
-struct jr_out {
-	char *buf;
-	size_t cap, len;
-};
-void jr_out_put(struct jr_out *o, const char *fmt, ...) UCS_PRINTF(2, 3);
-/* s[0..max) up to its NUL as a JSON string (UTF-8 repaired). */
-void jr_out_str(struct jr_out *o, const char *s, size_t max);
+/* JSON text is built with struct ucs_jout (plugins/common/ucs_jsontext.h). */
 
 /* The names used in the row format. */
 const char *jr_end_name(int ended_by);
 const char *jr_op_name(int op);
-int jr_entry_json_out(const struct jr_entry *e, struct jr_out *o);
+int jr_entry_json_out(const struct jr_entry *e, struct ucs_jout *o);
 
 /* Reads an entry in the row format (unknown members are errors; missing
  * ones stay 0/""). 0, or -EINVAL with err saying why. */

@@ -195,11 +195,11 @@ struct jr_plugin {
 /* The text payloads as JSON strings. */
 static int text_to_json(const void *payload, size_t len, char *buf, size_t cap)
 {
-	struct jr_out o = {buf, cap, 0};
+	struct ucs_jout o = {buf, cap, 0};
 
 	if (cap)
 		buf[0] = '\0';
-	jr_out_str(&o, payload, len);
+	ucs_jout_str(&o, payload, len);
 	return (int)o.len;
 }
 
@@ -223,11 +223,11 @@ static void append_serve(struct ucs_request *req, const struct ucs_msg *msg, voi
 	if (status) {
 		text = malloc(512);
 		if (text) {
-			struct jr_out o = {text, 512, 0};
+			struct ucs_jout o = {text, 512, 0};
 
-			jr_out_put(&o, "{\"error\":");
-			jr_out_str(&o, err, sizeof(err));
-			jr_out_put(&o, "}");
+			ucs_jout_put(&o, "{\"error\":");
+			ucs_jout_str(&o, err, sizeof(err));
+			ucs_jout_put(&o, "}");
 		}
 	} else {
 		status = jr_db_append(j, e);

@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <ucs/ucs.h>
+#include <ucs_jsontext.h>
 
 #include "lm_index.h"
 #include "lm_map.h"
@@ -427,13 +428,8 @@ void lm_admin_serve(struct ucs_request *req, const struct ucs_msg *msg, void *ar
 #define LM_ADMIN_TYPE	     "lines.admin"
 #define LM_ADMIN_RESULT_TYPE "lines.admin.result"
 
-/* lm_json.c: a growing text for JSON (snprintf rules) */
-struct lm_out {
-	char *buf;
-	size_t cap, len;
-};
-void lm_out_put(struct lm_out *o, const char *fmt, ...) UCS_PRINTF(2, 3);
-void lm_out_str(struct lm_out *o, const char *s, size_t max);
-void lm_out_caps(struct lm_out *o, uint64_t caps);
+/* lm_json.c: JSON text with snprintf rules (struct ucs_jout of
+ * plugins/common/ucs_jsontext.h) */
+void lm_out_caps(struct ucs_jout *o, uint64_t caps);
 
 #endif

@@ -21,71 +21,71 @@
 
 #include "lm.h"
 
-static void line_json(struct lm_out *o, const struct lm_line *l, bool with_calls)
+static void line_json(struct ucs_jout *o, const struct lm_line *l, bool with_calls)
 {
 	const struct ucs_line_info *in = &l->info;
 	bool first = true;
 
-	lm_out_put(o, "{\"id\":");
-	lm_out_str(o, in->id.text, sizeof(in->id.text));
-	lm_out_put(o, ",\"driver\":");
-	lm_out_str(o, l->group->drv->name, sizeof(l->group->drv->name));
-	lm_out_put(o, ",\"group\":");
-	lm_out_str(o, in->group, sizeof(in->group));
-	lm_out_put(o, ",\"status\":\"%s\",\"reason\":", lm_status_name(in->status));
-	lm_out_str(o, in->reason, sizeof(in->reason));
-	lm_out_put(o, ",\"used\":%s,\"caps\":", l->used ? "true" : "false");
+	ucs_jout_put(o, "{\"id\":");
+	ucs_jout_str(o, in->id.text, sizeof(in->id.text));
+	ucs_jout_put(o, ",\"driver\":");
+	ucs_jout_str(o, l->group->drv->name, sizeof(l->group->drv->name));
+	ucs_jout_put(o, ",\"group\":");
+	ucs_jout_str(o, in->group, sizeof(in->group));
+	ucs_jout_put(o, ",\"status\":\"%s\",\"reason\":", lm_status_name(in->status));
+	ucs_jout_str(o, in->reason, sizeof(in->reason));
+	ucs_jout_put(o, ",\"used\":%s,\"caps\":", l->used ? "true" : "false");
 	lm_out_caps(o, in->caps);
-	lm_out_put(o, ",\"internal\":");
-	lm_out_str(o, in->internal.text, sizeof(in->internal.text));
-	lm_out_put(o, ",\"number\":");
-	lm_out_str(o, in->number.canonical.text, sizeof(in->number.canonical.text));
-	lm_out_put(o, ",\"display\":");
-	lm_out_str(o, in->number.display, sizeof(in->number.display));
-	lm_out_put(o, ",\"name\":");
-	lm_out_str(o, in->name, sizeof(in->name));
-	lm_out_put(o, ",\"location\":");
-	lm_out_str(o, in->location, sizeof(in->location));
-	lm_out_put(o, ",\"trunk\":%s,\"private\":%s,\"journal\":%s,\"dnd\":%s,\"forwarding\":{",
-		   in->trunk ? "true" : "false", in->private_line ? "true" : "false",
-		   l->journal ? "true" : "false", in->dnd ? "true" : "false");
+	ucs_jout_put(o, ",\"internal\":");
+	ucs_jout_str(o, in->internal.text, sizeof(in->internal.text));
+	ucs_jout_put(o, ",\"number\":");
+	ucs_jout_str(o, in->number.canonical.text, sizeof(in->number.canonical.text));
+	ucs_jout_put(o, ",\"display\":");
+	ucs_jout_str(o, in->number.display, sizeof(in->number.display));
+	ucs_jout_put(o, ",\"name\":");
+	ucs_jout_str(o, in->name, sizeof(in->name));
+	ucs_jout_put(o, ",\"location\":");
+	ucs_jout_str(o, in->location, sizeof(in->location));
+	ucs_jout_put(o, ",\"trunk\":%s,\"private\":%s,\"journal\":%s,\"dnd\":%s,\"forwarding\":{",
+		     in->trunk ? "true" : "false", in->private_line ? "true" : "false",
+		     l->journal ? "true" : "false", in->dnd ? "true" : "false");
 	for (int i = 0; i < UCS_FWD_MODES; i++)
 		if (in->fwd_on[i]) {
-			lm_out_put(o, "%s\"%s\":", first ? "" : ",", lm_fwd_name(i));
-			lm_out_str(o, in->fwd_to[i].canonical.text,
-				   sizeof(in->fwd_to[i].canonical.text));
+			ucs_jout_put(o, "%s\"%s\":", first ? "" : ",", lm_fwd_name(i));
+			ucs_jout_str(o, in->fwd_to[i].canonical.text,
+				     sizeof(in->fwd_to[i].canonical.text));
 			first = false;
 		}
-	lm_out_put(o, "},\"remote_office\":");
+	ucs_jout_put(o, "},\"remote_office\":");
 	if (l->ro_on)
-		lm_out_str(o, l->ro_number, sizeof(l->ro_number));
+		ucs_jout_str(o, l->ro_number, sizeof(l->ro_number));
 	else
-		lm_out_put(o, "null");
+		ucs_jout_put(o, "null");
 	if (with_calls) {
-		lm_out_put(o, ",\"calls\":[");
+		ucs_jout_put(o, ",\"calls\":[");
 		for (const struct lm_call *c = l->calls; c; c = c->next) {
 			int n;
 
 			/* straight into o: a call's JSON has no fixed size (escapes) */
-			lm_out_put(o, "%s", c == l->calls ? "" : ",");
+			ucs_jout_put(o, "%s", c == l->calls ? "" : ",");
 			n = lm_json_call_info(&c->ci, sizeof(c->ci),
 					      o->len < o->cap ? o->buf + o->len : NULL,
 					      o->len < o->cap ? o->cap - o->len : 0);
 			if (n > 0)
 				o->len += (size_t)n;
 		}
-		lm_out_put(o, "]");
+		ucs_jout_put(o, "]");
 	} else {
-		lm_out_put(o, ",\"calls\":%zu", l->n_calls);
+		ucs_jout_put(o, ",\"calls\":%zu", l->n_calls);
 	}
-	lm_out_put(o, ",\"last_error\":");
-	lm_out_str(o, l->last_error, sizeof(l->last_error));
-	lm_out_put(o, ",\"last_error_ms\":%lld}", (long long)l->last_error_ms);
+	ucs_jout_put(o, ",\"last_error\":");
+	ucs_jout_str(o, l->last_error, sizeof(l->last_error));
+	ucs_jout_put(o, ",\"last_error_ms\":%lld}", (long long)l->last_error_ms);
 }
 
 int lm_admin_status(struct lm *m, char *buf, size_t cap)
 {
-	struct lm_out o = {buf, cap, 0};
+	struct ucs_jout o = {buf, cap, 0};
 	size_t by[UCS_LS_REMOVED + 1] = {0}, unused = 0, calls = 0;
 
 	if (cap)
@@ -99,64 +99,64 @@ int lm_admin_status(struct lm *m, char *buf, size_t cap)
 			by[l->info.status]++;
 		calls += l->n_calls;
 	}
-	lm_out_put(&o, "{\"lines\":%zu,\"unused\":%zu,\"by_status\":{", m->n_lines, unused);
+	ucs_jout_put(&o, "{\"lines\":%zu,\"unused\":%zu,\"by_status\":{", m->n_lines, unused);
 	for (int i = 0; i < UCS_LS_REMOVED; i++)
-		lm_out_put(&o, "%s\"%s\":%zu", i ? "," : "", lm_status_name(i), by[i]);
-	lm_out_put(&o,
-		   "},\"calls\":%zu,\"requests_in_flight\":%zu,\"requests\":%llu,"
-		   "\"requests_failed\":%llu,\"timeouts\":%llu,\"events\":%llu,"
-		   "\"redirects\":%llu,\"open_retries\":%llu,\"drivers\":[",
-		   calls, m->n_reqs, (unsigned long long)m->stats.requests,
-		   (unsigned long long)m->stats.requests_failed,
-		   (unsigned long long)m->stats.timeouts, (unsigned long long)m->stats.events,
-		   (unsigned long long)m->stats.redirects,
-		   (unsigned long long)m->stats.open_retries);
+		ucs_jout_put(&o, "%s\"%s\":%zu", i ? "," : "", lm_status_name(i), by[i]);
+	ucs_jout_put(&o,
+		     "},\"calls\":%zu,\"requests_in_flight\":%zu,\"requests\":%llu,"
+		     "\"requests_failed\":%llu,\"timeouts\":%llu,\"events\":%llu,"
+		     "\"redirects\":%llu,\"open_retries\":%llu,\"drivers\":[",
+		     calls, m->n_reqs, (unsigned long long)m->stats.requests,
+		     (unsigned long long)m->stats.requests_failed,
+		     (unsigned long long)m->stats.timeouts, (unsigned long long)m->stats.events,
+		     (unsigned long long)m->stats.redirects,
+		     (unsigned long long)m->stats.open_retries);
 	for (const struct lm_driver *d = m->drivers; d; d = d->next) {
-		lm_out_put(&o, "%s", d == m->drivers ? "" : ",");
-		lm_out_str(&o, d->name, sizeof(d->name));
+		ucs_jout_put(&o, "%s", d == m->drivers ? "" : ",");
+		ucs_jout_str(&o, d->name, sizeof(d->name));
 	}
-	lm_out_put(&o, "],\"last_errors\":[");
+	ucs_jout_put(&o, "],\"last_errors\":[");
 	/* newest first */
 	for (size_t k = 0; k < m->n_last_errors; k++) {
 		size_t i = (m->next_last_error + LM_LAST_ERRORS - 1 - k) % LM_LAST_ERRORS;
 
-		lm_out_put(&o, "%s{\"line\":", k ? "," : "");
-		lm_out_str(&o, m->last_errors[i].line, sizeof(m->last_errors[i].line));
-		lm_out_put(&o, ",\"error\":");
-		lm_out_str(&o, m->last_errors[i].text, sizeof(m->last_errors[i].text));
-		lm_out_put(&o, ",\"at_ms\":%lld}", (long long)m->last_errors[i].at_ms);
+		ucs_jout_put(&o, "%s{\"line\":", k ? "," : "");
+		ucs_jout_str(&o, m->last_errors[i].line, sizeof(m->last_errors[i].line));
+		ucs_jout_put(&o, ",\"error\":");
+		ucs_jout_str(&o, m->last_errors[i].text, sizeof(m->last_errors[i].text));
+		ucs_jout_put(&o, ",\"at_ms\":%lld}", (long long)m->last_errors[i].at_ms);
 	}
-	lm_out_put(&o, "]}");
+	ucs_jout_put(&o, "]}");
 	return (int)o.len;
 }
 
 /* Runs one command into o: 0 or a negative errno (o then holds the why). */
-static int command(struct lm *m, const char *cmd, size_t len, struct lm_out *o)
+static int command(struct lm *m, const char *cmd, size_t len, struct ucs_jout *o)
 {
 	char arg[UCS_ID_MAX];
 	struct lm_line *l;
 	int verb = lm_admin_parse(cmd, len, arg, sizeof(arg));
 
 	if (verb == LM_ADMIN_MALFORMED) {
-		lm_out_put(o, "{\"error\":\"malformed command\"}");
+		ucs_jout_put(o, "{\"error\":\"malformed command\"}");
 		return -EINVAL;
 	}
 	if (verb == LM_ADMIN_LIST) {
-		lm_out_put(o, "{\"lines\":[");
+		ucs_jout_put(o, "{\"lines\":[");
 		for (const struct lm_line *p = m->lines; p; p = p->next) {
-			lm_out_put(o, "%s", p == m->lines ? "" : ",");
+			ucs_jout_put(o, "%s", p == m->lines ? "" : ",");
 			line_json(o, p, false);
 		}
-		lm_out_put(o, "]}");
+		ucs_jout_put(o, "]}");
 		return 0;
 	}
 	if (verb != LM_ADMIN_GET && verb != LM_ADMIN_RETRY) {
-		lm_out_put(o, "{\"error\":\"unknown command\"}");
+		ucs_jout_put(o, "{\"error\":\"unknown command\"}");
 		return -EINVAL;
 	}
 	l = lm_line_find(m, arg);
 	if (!l) {
-		lm_out_put(o, "{\"error\":\"no such line\"}");
+		ucs_jout_put(o, "{\"error\":\"no such line\"}");
 		return -ENOENT;
 	}
 	if (verb == LM_ADMIN_GET) {
@@ -164,15 +164,16 @@ static int command(struct lm *m, const char *cmd, size_t len, struct lm_out *o)
 		return 0;
 	}
 	if (!l->group->drv->ops->open || !l->used) {
-		lm_out_put(o, "{\"error\":\"%s\"}",
-			   l->used ? "the driver cannot open lines again" : "the line is not used");
+		ucs_jout_put(o, "{\"error\":\"%s\"}",
+			     l->used ? "the driver cannot open lines again"
+				     : "the line is not used");
 		return -ENOTSUP;
 	}
 	LM_LOG(m, UCS_LOG_INFO, "line %s: open again on the administration's request", arg);
 	lm_open_queue(m, l);
-	lm_out_put(o, "{\"id\":");
-	lm_out_str(o, l->info.id.text, sizeof(l->info.id.text));
-	lm_out_put(o, ",\"queued\":true}");
+	ucs_jout_put(o, "{\"id\":");
+	ucs_jout_str(o, l->info.id.text, sizeof(l->info.id.text));
+	ucs_jout_put(o, ",\"queued\":true}");
 	return 0;
 }
 
@@ -181,7 +182,7 @@ void lm_admin_serve(struct ucs_request *req, const struct ucs_msg *msg, void *ar
 	struct lm *m = arg;
 	size_t len = 0;
 	const char *cmd = m->host->bus->msg_payload(msg, &len);
-	struct lm_out o = {NULL, 0, 0};
+	struct ucs_jout o = {NULL, 0, 0};
 	struct ucs_msg *reply = NULL;
 	int status;
 

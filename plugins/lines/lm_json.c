@@ -24,59 +24,26 @@
 
 #include "lm.h"
 
-void lm_out_put(struct lm_out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
-		      o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n;
-}
-
-static void emit(void *arg, const char *p, size_t n)
-{
-	struct lm_out *o = arg;
-
-	if (o->len < o->cap) {
-		size_t k = o->cap - o->len - 1 < n ? o->cap - o->len - 1 : n;
-
-		memcpy(o->buf + o->len, p, k);
-		o->buf[o->len + k] = '\0';
-	}
-	o->len += n;
-}
-
-void lm_out_str(struct lm_out *o, const char *s, size_t max)
-{
-	const char *end = memchr(s, '\0', max);
-
-	ucs_json_quote(s, end ? (size_t)(end - s) : max, emit, o);
-}
-
-void lm_out_caps(struct lm_out *o, uint64_t caps)
+void lm_out_caps(struct ucs_jout *o, uint64_t caps)
 {
 	bool first = true;
 
-	lm_out_put(o, "[");
+	ucs_jout_put(o, "[");
 	for (int i = 0; i < LM_N_CAPS; i++)
 		if (caps & (1ull << i)) {
-			lm_out_put(o, "%s\"%s\"", first ? "" : ",", lm_cap_names[i]);
+			ucs_jout_put(o, "%s\"%s\"", first ? "" : ",", lm_cap_names[i]);
 			first = false;
 		}
-	lm_out_put(o, "]");
+	ucs_jout_put(o, "]");
 }
 
-#define STR(o, key, field)                               \
-	do {                                             \
-		lm_out_put((o), ",\"%s\":", (key));      \
-		lm_out_str((o), (field), sizeof(field)); \
+#define STR(o, key, field)                                 \
+	do {                                               \
+		ucs_jout_put((o), ",\"%s\":", (key));      \
+		ucs_jout_str((o), (field), sizeof(field)); \
 	} while (0)
 
-static int finish(struct lm_out *o)
+static int finish(struct ucs_jout *o)
 {
 	if (o->cap && o->len >= o->cap)
 		o->buf[o->cap - 1] = '\0';
@@ -86,16 +53,17 @@ static int finish(struct lm_out *o)
 int lm_json_line_info(const void *payload, size_t len, char *buf, size_t cap)
 {
 	const struct ucs_line_info *li = payload;
-	struct lm_out o = {buf, cap, 0};
+	struct ucs_jout o = {buf, cap, 0};
 
 	if (!li || len < sizeof(*li))
 		return -EINVAL;
 	if (cap)
 		buf[0] = '\0';
-	lm_out_put(&o, "{\"id\":");
-	lm_out_str(&o, li->id.text, sizeof(li->id.text));
-	lm_out_put(&o, ",\"status\":%d,\"status_name\":\"%s\",\"caps\":%llu,\"dnd\":%d", li->status,
-		   lm_status_name(li->status), (unsigned long long)li->caps, li->dnd != 0);
+	ucs_jout_put(&o, "{\"id\":");
+	ucs_jout_str(&o, li->id.text, sizeof(li->id.text));
+	ucs_jout_put(&o, ",\"status\":%d,\"status_name\":\"%s\",\"caps\":%llu,\"dnd\":%d",
+		     li->status, lm_status_name(li->status), (unsigned long long)li->caps,
+		     li->dnd != 0);
 	STR(&o, "number", li->number.canonical.text);
 	STR(&o, "display", li->number.display);
 	STR(&o, "internal", li->internal.text);
@@ -103,75 +71,77 @@ int lm_json_line_info(const void *payload, size_t len, char *buf, size_t cap)
 	STR(&o, "group", li->group);
 	STR(&o, "location", li->location);
 	STR(&o, "reason", li->reason);
-	lm_out_put(&o,
-		   ",\"private\":%d,\"trunk\":%d,\"journal\":%d,\"fwd\":[%d,%d,%d],\"fwd_to\":[",
-		   li->private_line != 0, li->trunk != 0, li->journal != 0, li->fwd_on[0] != 0,
-		   li->fwd_on[1] != 0, li->fwd_on[2] != 0);
+	ucs_jout_put(&o,
+		     ",\"private\":%d,\"trunk\":%d,\"journal\":%d,\"fwd\":[%d,%d,%d],\"fwd_to\":[",
+		     li->private_line != 0, li->trunk != 0, li->journal != 0, li->fwd_on[0] != 0,
+		     li->fwd_on[1] != 0, li->fwd_on[2] != 0);
 	for (int i = 0; i < UCS_FWD_MODES; i++) {
-		lm_out_put(&o, i ? "," : "");
-		lm_out_str(&o, li->fwd_to[i].canonical.text, sizeof(li->fwd_to[i].canonical.text));
+		ucs_jout_put(&o, i ? "," : "");
+		ucs_jout_str(&o, li->fwd_to[i].canonical.text,
+			     sizeof(li->fwd_to[i].canonical.text));
 	}
-	lm_out_put(&o, "]}");
+	ucs_jout_put(&o, "]}");
 	return finish(&o);
 }
 
 int lm_json_call_info(const void *payload, size_t len, char *buf, size_t cap)
 {
 	const struct ucs_call_info *ci = payload;
-	struct lm_out o = {buf, cap, 0};
+	struct ucs_jout o = {buf, cap, 0};
 
 	if (!ci || len < sizeof(*ci))
 		return -EINVAL;
 	if (cap)
 		buf[0] = '\0';
-	lm_out_put(&o, "{\"call\":");
-	lm_out_str(&o, ci->call.text, sizeof(ci->call.text));
+	ucs_jout_put(&o, "{\"call\":");
+	ucs_jout_str(&o, ci->call.text, sizeof(ci->call.text));
 	STR(&o, "line", ci->line.text);
-	lm_out_put(&o,
-		   ",\"event\":%d,\"event_name\":\"%s\",\"state\":%d,\"state_name\":\"%s\","
-		   "\"direction\":%d",
-		   ci->event, lm_event_name(ci->event), ci->state, lm_state_name(ci->state),
-		   ci->direction);
+	ucs_jout_put(&o,
+		     ",\"event\":%d,\"event_name\":\"%s\",\"state\":%d,\"state_name\":\"%s\","
+		     "\"direction\":%d",
+		     ci->event, lm_event_name(ci->event), ci->state, lm_state_name(ci->state),
+		     ci->direction);
 	STR(&o, "remote", ci->remote.canonical.text);
 	STR(&o, "remote_display", ci->remote.display);
 	STR(&o, "remote_name", ci->remote_name);
-	lm_out_put(&o, ",\"internal\":%d,\"private\":%d,\"started_ms\":%lld,\"connected_ms\":%lld",
-		   ci->internal != 0, ci->private_call != 0, (long long)ci->started_ms,
-		   (long long)ci->connected_ms);
+	ucs_jout_put(&o,
+		     ",\"internal\":%d,\"private\":%d,\"started_ms\":%lld,\"connected_ms\":%lld",
+		     ci->internal != 0, ci->private_call != 0, (long long)ci->started_ms,
+		     (long long)ci->connected_ms);
 	STR(&o, "diverted_from", ci->diverted_from.canonical.text);
 	STR(&o, "project", ci->project);
 	STR(&o, "cause", ci->cause);
 	/* ABI 1.2: the end of the line's part and how the call reached it */
-	lm_out_put(&o,
-		   ",\"alerting_ms\":%lld,\"ended_ms\":%lld,\"ended_by\":%d,"
-		   "\"ended_by_name\":\"%s\",\"flags\":%u,\"flag_names\":[",
-		   (long long)ci->alerting_ms, (long long)ci->ended_ms, ci->ended_by,
-		   lm_end_name(ci->ended_by), ci->flags);
+	ucs_jout_put(&o,
+		     ",\"alerting_ms\":%lld,\"ended_ms\":%lld,\"ended_by\":%d,"
+		     "\"ended_by_name\":\"%s\",\"flags\":%u,\"flag_names\":[",
+		     (long long)ci->alerting_ms, (long long)ci->ended_ms, ci->ended_by,
+		     lm_end_name(ci->ended_by), ci->flags);
 	for (int i = 0, first = 1; i < LM_N_CALLF; i++)
 		if (ci->flags & (1u << i)) {
-			lm_out_put(&o, "%s\"%s\"", first ? "" : ",", lm_callf_names[i]);
+			ucs_jout_put(&o, "%s\"%s\"", first ? "" : ",", lm_callf_names[i]);
 			first = 0;
 		}
-	lm_out_put(&o, "]");
+	ucs_jout_put(&o, "]");
 	STR(&o, "answered_line", ci->answered_line.text);
 	STR(&o, "answered_by", ci->answered_by.canonical.text);
 	STR(&o, "answered_by_display", ci->answered_by.display);
 	STR(&o, "project_info", ci->project_info);
-	lm_out_put(&o, "}");
+	ucs_jout_put(&o, "}");
 	return finish(&o);
 }
 
 int lm_json_call_control(const void *payload, size_t len, char *buf, size_t cap)
 {
 	const struct ucs_call_control *q = payload;
-	struct lm_out o = {buf, cap, 0};
+	struct ucs_jout o = {buf, cap, 0};
 
 	if (!q || len < sizeof(*q))
 		return -EINVAL;
 	if (cap)
 		buf[0] = '\0';
-	lm_out_put(&o, "{\"op\":\"%s\",\"mode\":%d,\"on\":%d", lm_op_name(q->op), q->mode,
-		   q->on != 0);
+	ucs_jout_put(&o, "{\"op\":\"%s\",\"mode\":%d,\"on\":%d", lm_op_name(q->op), q->mode,
+		     q->on != 0);
 	STR(&o, "actor", q->actor.text);
 	STR(&o, "line", q->line.text);
 	STR(&o, "call", q->call.text);
@@ -181,23 +151,23 @@ int lm_json_call_control(const void *payload, size_t len, char *buf, size_t cap)
 	STR(&o, "number", q->number);
 	STR(&o, "project", q->project);
 	STR(&o, "digits", q->digits);
-	lm_out_put(&o, "}");
+	ucs_jout_put(&o, "}");
 	return finish(&o);
 }
 
 int lm_json_call_result(const void *payload, size_t len, char *buf, size_t cap)
 {
 	const struct ucs_call_control_result *r = payload;
-	struct lm_out o = {buf, cap, 0};
+	struct ucs_jout o = {buf, cap, 0};
 
 	if (!r || len < sizeof(*r))
 		return -EINVAL;
 	if (cap)
 		buf[0] = '\0';
-	lm_out_put(&o, "{\"status\":%d", r->status);
+	ucs_jout_put(&o, "{\"status\":%d", r->status);
 	STR(&o, "call", r->call.text);
 	STR(&o, "reason", r->reason);
-	lm_out_put(&o, "}");
+	ucs_jout_put(&o, "}");
 	return finish(&o);
 }
 

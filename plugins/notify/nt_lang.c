@@ -156,36 +156,21 @@ out:
 
 int nt_lang_load_mem(struct nt_lang *l, const char *buf, size_t len, char *err, size_t cap)
 {
-	xmlParserCtxtPtr ctxt;
-	xmlDocPtr doc;
+	void *doc;
 	struct nt_lang next = {0};
 	int rc;
 
-	if (len > 1024 * 1024 || len > (size_t)INT32_MAX) {
+	if (len > 1024 * 1024) {
 		snprintf(err, cap, "a language file is at most 1 MiB");
 		return -EINVAL;
 	}
-	nt_xml_init();
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		return -ENOMEM;
-	nt_xml_quiet(true);
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, "language.xml", NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	nt_xml_quiet(false);
-	if (!doc) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-
-		snprintf(err, cap, "line %d: %s", e ? e->line : 0,
-			 e && e->message ? e->message : "not well-formed XML");
-		/* libxml2's messages end with a newline */
-		err[strcspn(err, "\n")] = '\0';
-		xmlFreeParserCtxt(ctxt);
-		return -EINVAL;
-	}
+	/* the same guarded parse as the notification documents: no network,
+	 * no DOCTYPE, libxml2's messages collected rather than printed */
+	rc = nt_xml_parse(buf, len, &doc, err, cap);
+	if (rc)
+		return rc;
 	rc = parse(&next, doc, err, cap);
-	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
+	nt_xml_free(doc);
 	if (rc) {
 		nt_lang_free(&next);
 		return rc;

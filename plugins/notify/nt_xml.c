@@ -317,13 +317,14 @@ int nt_xml_parse(const char *buf, size_t len, void **out, char *err, size_t cap)
 
 		snprintf(err, cap, "line %d: %s", e ? e->line : 0,
 			 e && e->message ? e->message : "not well-formed XML");
+		/* libxml2's messages end with a newline */
 		err[strcspn(err, "\n")] = '\0';
 		xmlFreeParserCtxt(ctxt);
 		return -EINVAL;
 	}
 	xmlFreeParserCtxt(ctxt);
 	if (doc->intSubset || doc->extSubset) {
-		snprintf(err, cap, "a notification document may not have a DOCTYPE");
+		snprintf(err, cap, "a DOCTYPE is not allowed");
 		xmlFreeDoc(doc);
 		return -EINVAL;
 	}
