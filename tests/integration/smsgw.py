@@ -176,8 +176,9 @@ class SmsGateway:
         self.modes = []
         self.requests = []
         self.connections = 0
-        self.parallel = 0  # connections open now
+        self.parallel = 0  # requests on the wire now (read, not yet answered)
         self.max_parallel = 0  # the most at once
+        self.counted = set()  # the serving threads counted in parallel
         self.cond = threading.Condition()
         self.dir = tempfile.mkdtemp(prefix="smsgw-")
         self.ca_file = None
@@ -319,8 +320,7 @@ class SmsGateway:
         conn = raw
         with self.cond:
             self.open_conns.add(raw)
-            self.parallel += 1
-            self.max_parallel = max(self.max_parallel, self.parallel)
+        counted = False
         try:
             raw.settimeout(60)
             if self.ctx:
@@ -333,16 +333,25 @@ class SmsGateway:
                 return
             mode = self._next_mode()
             req["mode"] = mode
+            # "on the wire": from a complete request until its answer goes
+            # out. Counting open connections instead would race with this
+            # thread's close after the client already has its answer and
+            # opened the next one.
             with self.cond:
                 self.requests.append(req)
+                self.parallel += 1
+                self.counted.add(threading.current_thread())
+                counted = True
+                self.max_parallel = max(self.max_parallel, self.parallel)
                 self.cond.notify_all()
-            self._answer(conn, mode, req)
+            self._answer(conn, mode, req, self._uncount)
         except OSError:
             pass
         finally:
             with self.cond:
                 self.open_conns.discard(raw)
-                self.parallel -= 1
+            if counted:
+                self._uncount()
             try:
                 conn.close()
             except OSError:
@@ -409,7 +418,7 @@ class SmsGateway:
         return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n").encode() + body
 
-    def _slow(self, conn, req, secs):
+    def _slow(self, conn, req, secs, before_answer):
         if not self._sleep(secs, conn):
             with self.cond:
                 req["client_closed"] = True
@@ -417,12 +426,22 @@ class SmsGateway:
                 self.client_closed += 1
                 self.cond.notify_all()
             return
+        before_answer()
         conn.sendall(self._response(200, "OK", OK_BODY))
 
-    def _answer(self, conn, mode, req):
+    def _uncount(self):
+        """The request being answered is no longer on the wire (once)."""
+        with self.cond:
+            if threading.current_thread() in self.counted:
+                self.counted.discard(threading.current_thread())
+                self.parallel -= 1
+
+    def _answer(self, conn, mode, req, before_answer):
         if mode.startswith("slow:"):
-            self._slow(conn, req, float(mode[5:]))
-        elif mode.startswith("status:"):
+            return self._slow(conn, req, float(mode[5:]), before_answer)
+        if mode != "slow":
+            before_answer()
+        if mode.startswith("status:"):
             n = int(mode[7:])
             conn.sendall(self._response(n, f"Status {n}", f"status {n}".encode()))
         elif mode == "latin1":
@@ -449,7 +468,7 @@ class SmsGateway:
             conn.sendall(self._response(302, "Found", b"moved",
                                         extra="Location: https://elsewhere.example/\r\n"))
         elif mode == "slow":
-            self._slow(conn, req, self.slow_s)
+            self._slow(conn, req, self.slow_s, before_answer)
         elif mode == "dribble":
             for b in self._response(200, "OK", OK_BODY):
                 if self.closing:
