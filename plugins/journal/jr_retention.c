@@ -72,7 +72,9 @@ void jr_window_night(int start, int end, const struct tm *tm, char *buf, size_t 
 		d.tm_isdst = -1;
 		mktime(&d);
 	}
-	snprintf(buf, cap, "%04d-%02d-%02d", d.tm_year + 1900, d.tm_mon + 1, d.tm_mday);
+	/* the modulos only tell the compiler the widths (16 bytes suffice) */
+	snprintf(buf, cap, "%04u-%02u-%02u", (unsigned)(d.tm_year + 1900) % 10000u,
+		 (unsigned)(d.tm_mon + 1) % 100u, (unsigned)d.tm_mday % 100u);
 }
 
 static int64_t wall_ms(void)

@@ -30,6 +30,7 @@
  *                            after stop refused, E accepted"
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,10 +498,13 @@ static void burst_step(void *arg)
 			 "\"remote_number\":\"+4989%07ld\",\"started_ms\":%lld,\"ring_s\":%ld}",
 			 b->prefix, i, b->user, i, b->t0 + i, i % 30);
 		if (send_append(b->p, json, burst_reply, b)) {
-			/* counted as answered and failed at once */
+			/* counted as answered and failed at once; the last answer
+			 * frees b, so decide before */
+			bool last = b->answered + 1 == b->n;
+
 			burst_reply(-EIO, NULL, b);
-			if (b->answered == b->n)
-				return; /* b is gone */
+			if (last)
+				return;
 		}
 	}
 	/* 1 ms, not 0: a 0 ms timer armed from a timer runs again in the
