@@ -66,12 +66,26 @@ Cases (each starts its own pbxsim, smtpd and ucsd):
                     ucsd at start with the key's position
   bad_reload        a SIGHUP with an invalid prefix or a broken language file
                     keeps the running settings; a good one is taken
+The journal_and_mail_* cases check the journal's rows (STATE_DIR/journal.db,
+read only) and the mails of the same call:
+  journal_and_mail_parallel    a parallel hunt group (alice, bob, carl),
+                    nobody answers: journal missed all marks every row
+                    unanswered, recipients all mails each once; then bob
+                    answers: rows answered by bob, no mail
+  journal_and_mail_pickup      bob picks alice's ringing call up at his phone:
+                    her row answered by bob and not unanswered (forwarded
+                    none), his with the pickup flag; no mail (a pickup is an
+                    answer); with even_if_answered one to alice naming bob
+  journal_and_mail_sequential  a sequential hunt group, alice then bob, bob
+                    answers: forwarded all marks alice (answered by bob); no
+                    mail, with even_if_answered one to alice
 """
 import email.policy
 import json
 import os
 import re
 import signal
+import sqlite3
 import time
 
 from harness import BUILD, SOURCE, Failure, Probe, Ucsd, check, main
@@ -123,7 +137,7 @@ class Stand:
     svcprobe."""
 
     def __init__(self, notify=None, log_level="info", files=None, pbx_extra=(), sms=False,
-                 mail=True):
+                 mail=True, journal=None):
         self.pbx = None
         self.smtp = None
         self.gw = None
@@ -144,7 +158,7 @@ class Stand:
                 "line-csta": {"links": [link], "reconnect_min_ms": 200,
                               "reconnect_max_ms": 1000},
                 "lines": LINES,
-                "journal": {"unanswered": {"missed": "all", "forwarded": "all"}},
+                "journal": journal or {"unanswered": {"missed": "all", "forwarded": "all"}},
                 "mail": {"smtp": {"host": "127.0.0.1", "port": self.smtp.port, "tls": "none"},
                          "from": "ucsd@example.com", "retry": {"min_s": 1, "max_s": 2}},
                 "notify": self.notify}
@@ -216,6 +230,31 @@ class Stand:
 
     def status(self):
         return json.loads(self.p.ok("notify.status"))
+
+    def rows(self, call, n, timeout=5):
+        """The journal's stored rows of a call (STATE_DIR/journal.db, read
+        only), by user, once there are n of them (committed within 200 ms)."""
+        db = os.path.join(self.u.state, "journal.db")
+        deadline = time.monotonic() + timeout
+        got = []
+        while True:
+            if os.path.exists(db):
+                con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+                try:
+                    con.row_factory = sqlite3.Row
+                    got = [dict(r) for r in con.execute(
+                        "SELECT * FROM entries WHERE call = ? ORDER BY seq", (call,))]
+                finally:
+                    con.close()
+            if len(got) >= n or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        check(len(got) == n, f"call {call}: {n} journal rows expected, got {got}")
+        out = {}
+        for row in got:
+            check(row["user"] not in out, f"one row per user and call: {got}")
+            out[row["user"]] = row
+        return out
 
     def mails(self, n, timeout=10):
         """Exactly n messages arrive (and no more within a short while)."""
@@ -509,6 +548,135 @@ def answered():
             _, html, _ = parts(m)
             check("Answered by" in html and "Carl Test" in html, f"{html}")
     run(body)
+
+
+# ---- journal rows and mails of the same call (issue 7) ------------------------------------
+
+CALLF_PICKUP = 1 << 1  # journal entries.flags (plugins/journal, abi/ucs/lines.h)
+END_PICKED_UP = 2  # entries.ended_by
+HUNT_PAR = "132"  # alice, bob, carl at once
+HUNT_SEQ = "133"  # alice, then bob (1 s each)
+HUNTS = ("--hunt-group", f"{HUNT_PAR}=parallel:121,122,123",
+         "--hunt-group", f"{HUNT_SEQ}=sequential:121,122:1")
+
+
+def journal_conf(missed="all", forwarded="all"):
+    return {"unanswered": {"missed": missed, "forwarded": forwarded}}
+
+
+def journal_and_mail_parallel():
+    """A parallel hunt group rings alice, bob and carl: nobody answers -
+    every row unanswered (missed all) and one mail each (recipients all);
+    then bob answers - rows answered by bob, no mail."""
+    def body(s):
+        s.pbx.ok(f"call {CALLER} {HUNT_PAR}")
+        for ext in (121, 122, 123):
+            s.ringing(ext)
+        time.sleep(0.3)
+        s.pbx.ok(f"hangup {CALLER}")
+        c = s.call_done()
+        check(c["answered"] == 0, f"nobody answered: {c}")
+        rows = s.rows(c["call"], 3)
+        check(sorted(rows) == ["alice", "bob", "carl"], f"{rows}")
+        for u, r in rows.items():
+            check(r["unanswered"] == 1 and r["answered"] == 0 and r["answered_user"] == "",
+                  f"missed=all: {u}: {r}")
+        msgs = s.mails(3)
+        check(recipients(msgs) == ["alice@example.com", "bob@example.com",
+                                   "carl@example.com"], f"one mail each: {recipients(msgs)}")
+        for m in msgs:
+            check(m.msg["subject"] == "Missed call from +49 (89) 1234567", m.msg["subject"])
+
+        s.smtp.reset()
+        s.pbx.ok(f"call {CALLER2} {HUNT_PAR}")
+        for ext in (121, 122, 123):
+            s.ringing(ext)
+        s.pbx.ok("answer 122")
+        time.sleep(0.3)
+        s.pbx.ok(f"hangup {CALLER2}")
+        c = s.call_done()
+        check(c["answered"] == 1 and c["answered_user"] == "bob", f"{c}")
+        rows = s.rows(c["call"], 3)
+        check(rows["bob"]["answered"] == 1 and rows["bob"]["unanswered"] == 0,
+              f"bob: {rows['bob']}")
+        for u in ("alice", "carl"):
+            check(rows[u]["answered_user"] == "bob", f"answered by bob: {u}: {rows[u]}")
+        s.no_mail("bob answered (even_if_answered false)")
+        check(s.status()["suppressed"]["answered"] == 2, f"alice and carl: {s.status()}")
+    run(body, journal=journal_conf("all", "none"), pbx_extra=HUNTS)
+
+
+def journal_and_mail_pickup():
+    """bob picks alice's ringing call up at his phone (pbxsim pickup 122
+    121): answered elsewhere for alice (not unanswered: the missed rule does
+    not apply, forwarded none), bob's row with the pickup flag; no missed-call
+    mail (a pickup is an answer); with even_if_answered alice's mail names
+    bob."""
+    def call(s, caller):
+        s.smtp.reset()
+        s.pbx.ok(f"call {caller} 121")
+        s.ringing(121)
+        s.pbx.ok("pickup 122 121")
+        s.pbx.wait_state(122, lambda st: "connected" in st["calls"].values(), "bob talks")
+        time.sleep(0.3)
+        s.pbx.ok(f"hangup {caller}")
+        c = s.call_done()
+        check(c["answered"] == 1 and c["answered_user"] == "bob", f"{c}")
+        rows = s.rows(c["call"], 2)
+        a, b = rows["alice"], rows["bob"]
+        check(a["answered_user"] == "bob" and a["unanswered"] == 0
+              and a["ended_by"] == END_PICKED_UP, f"alice: {a}")
+        check(b["answered"] == 1 and b["unanswered"] == 0 and b["flags"] & CALLF_PICKUP,
+              f"bob picked it up: {b}")
+
+    def body(s):
+        call(s, CALLER)
+        s.no_mail("picked up by bob")
+        check(s.status()["suppressed"]["answered"] == 1, f"{s.status()}")
+        s.reconfigure(even_if_answered=True)
+        call(s, CALLER2)
+        msgs = s.mails(1)
+        check(recipients(msgs) == ["alice@example.com"], f"only alice: {recipients(msgs)}")
+        m = msgs[0]
+        check(m.msg["subject"] == "Call from +49 (89) 7654321 answered by Bob Test",
+              f"{m.msg['subject']}")
+        text, html, _ = parts(m)
+        check("Answered by" in html and "Bob Test" in html, f"html: {html}")
+        check("Bob Test" in text, f"text: {text}")
+    run(body, journal=journal_conf("all", "none"))
+
+
+def journal_and_mail_sequential():
+    """A sequential hunt group rings alice, then bob, who answers: alice's
+    row per forwarded=all (unanswered, answered by bob), bob's answered; the
+    mail per recipients all: none, then with even_if_answered one to alice."""
+    def call(s, caller):
+        s.smtp.reset()
+        s.pbx.ok(f"call {caller} {HUNT_SEQ}")
+        s.ringing(121)
+        s.ringing(122)
+        s.pbx.ok("answer 122")
+        time.sleep(0.3)
+        s.pbx.ok(f"hangup {caller}")
+        c = s.call_done()
+        check([p["user"] for p in c["parts"]] == ["alice", "bob"], f"ringing order {c}")
+        check(c["answered"] == 1 and c["answered_user"] == "bob", f"{c}")
+        rows = s.rows(c["call"], 2)
+        a, b = rows["alice"], rows["bob"]
+        check(a["unanswered"] == 1 and a["answered_user"] == "bob", f"forwarded=all: {a}")
+        check(b["answered"] == 1 and b["unanswered"] == 0, f"bob: {b}")
+
+    def body(s):
+        call(s, CALLER)
+        s.no_mail("bob answered (even_if_answered false)")
+        check(s.status()["suppressed"]["answered"] == 1, f"{s.status()}")
+        s.reconfigure(even_if_answered=True)
+        call(s, CALLER2)
+        msgs = s.mails(1)
+        check(recipients(msgs) == ["alice@example.com"], f"alice only: {recipients(msgs)}")
+        check(msgs[0].msg["subject"] == "Call from +49 (89) 7654321 answered by Bob Test",
+              f"{msgs[0].msg['subject']}")
+    run(body, journal=journal_conf("all", "all"), pbx_extra=HUNTS)
 
 
 def _exceptions(cases):
@@ -866,5 +1034,8 @@ if __name__ == "__main__":
           "sender_vcard": sender_vcard, "sms_absent": sms_absent, "sms": sms,
           "state_persists": state_persists, "not_told": not_told, "state_files": state_files,
           "shutdown": shutdown,
+          "journal_and_mail_parallel": journal_and_mail_parallel,
+          "journal_and_mail_pickup": journal_and_mail_pickup,
+          "journal_and_mail_sequential": journal_and_mail_sequential,
           "bad_config": bad_config,
           "bad_reload": bad_reload})
