@@ -983,9 +983,11 @@ int jr_track_start(struct jr *j)
 		return err;
 	}
 	TLOG(t, UCS_LOG_INFO,
-	     "call tracker: a call is journaled %d ms after its last line ended; up to %d calls "
-	     "and %d lines per call followed; a call without events for %lld s is closed",
-	     JR_GRACE_MS, JR_CALLS_MAX, JR_LEGS_MAX, (long long)(JR_STALE_MS / 1000));
+	     "call tracker: a call is journaled %d ms after its last line ended (%d ms when it "
+	     "moved on to a party ucsd does not see); up to %d calls and %d lines per call "
+	     "followed; a call without events for %lld s is closed",
+	     JR_GRACE_MS, JR_MOVED_GRACE_MS, JR_CALLS_MAX, JR_LEGS_MAX,
+	     (long long)(JR_STALE_MS / 1000));
 	return 0;
 }
 
