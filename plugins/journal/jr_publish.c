@@ -17,7 +17,6 @@
  * "alerting_ms", "connected_ms", "ended_ms"}, ...]}; numbers canonical.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,46 +25,11 @@
 
 #include "jr_track.h"
 
-struct jr_pout {
-	char *buf;
-	size_t cap, len;
-};
-
-static void out_put(struct jr_pout *o, const char *fmt, ...) UCS_PRINTF(2, 3);
-
-static void out_put(struct jr_pout *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
-		      o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n;
-}
-
-static void emit(void *arg, const char *p, size_t n)
-{
-	struct jr_pout *o = arg;
-
-	if (o->len < o->cap) {
-		size_t k = o->cap - o->len - 1 < n ? o->cap - o->len - 1 : n;
-
-		memcpy(o->buf + o->len, p, k);
-		o->buf[o->len + k] = '\0';
-	}
-	o->len += n;
-}
-
 /* "key":"text", text bounded by its array */
-static void out_str(struct jr_pout *o, const char *key, const char *s, size_t max)
+static void out_str(struct ucs_jout *o, const char *key, const char *s, size_t max)
 {
-	const char *end = memchr(s, '\0', max);
-
-	out_put(o, ",\"%s\":", key);
-	ucs_json_quote(s, end ? (size_t)(end - s) : max, emit, o);
+	ucs_jout_put(o, ",\"%s\":", key);
+	ucs_jout_str(o, s, max);
 }
 
 #define STR(o, key, field) out_str((o), (key), (field), sizeof(field))
@@ -73,7 +37,7 @@ static void out_str(struct jr_pout *o, const char *key, const char *s, size_t ma
 int jr_call_to_json(const void *payload, size_t len, char *buf, size_t cap)
 {
 	const struct ucs_journal_call *c = payload;
-	struct jr_pout o = {.buf = buf, .cap = cap};
+	struct ucs_jout o = {.buf = buf, .cap = cap};
 
 	if (!c || len < sizeof(*c) || c->size < sizeof(*c) || c->size > len ||
 	    c->part_size < sizeof(struct ucs_journal_part) || c->n_parts > JR_LEGS_MAX ||
@@ -81,10 +45,10 @@ int jr_call_to_json(const void *payload, size_t len, char *buf, size_t cap)
 		return -EINVAL;
 	if (cap)
 		buf[0] = '\0';
-	out_put(&o, "{\"internal\":%d,\"answered\":%d,\"hidden\":%d,\"contact_found\":%d",
-		c->internal != 0, c->answered != 0, c->hidden != 0, c->contact_found != 0);
-	out_put(&o, ",\"started_ms\":%lld,\"ended_ms\":%lld", (long long)c->started_ms,
-		(long long)c->ended_ms);
+	ucs_jout_put(&o, "{\"internal\":%d,\"answered\":%d,\"hidden\":%d,\"contact_found\":%d",
+		     c->internal != 0, c->answered != 0, c->hidden != 0, c->contact_found != 0);
+	ucs_jout_put(&o, ",\"started_ms\":%lld,\"ended_ms\":%lld", (long long)c->started_ms,
+		     (long long)c->ended_ms);
 	STR(&o, "call", c->call.text);
 	STR(&o, "remote", c->remote.canonical.text);
 	STR(&o, "remote_display", c->remote.display);
@@ -93,24 +57,24 @@ int jr_call_to_json(const void *payload, size_t len, char *buf, size_t cap)
 	STR(&o, "answered_user", c->answered_user.text);
 	STR(&o, "answered_by", c->answered_by.canonical.text);
 	STR(&o, "answered_by_display", c->answered_by.display);
-	out_put(&o, ",\"parts\":[");
+	ucs_jout_put(&o, ",\"parts\":[");
 	for (uint32_t i = 0; i < c->n_parts; i++) {
 		const struct ucs_journal_part *p = ucs_journal_call_part(c, i);
 
-		out_put(&o,
-			"%s{\"direction\":%d,\"rang\":%d,\"answered\":%d,\"unanswered\":%d,"
-			"\"ended_by\":%d,\"flags\":%u,\"private\":%d,\"alerting_ms\":%lld,"
-			"\"connected_ms\":%lld,\"ended_ms\":%lld",
-			i ? "," : "", (int)p->direction, p->rang != 0, p->answered != 0,
-			p->unanswered != 0, (int)p->ended_by, (unsigned)p->flags,
-			p->private_call != 0, (long long)p->alerting_ms, (long long)p->connected_ms,
-			(long long)p->ended_ms);
+		ucs_jout_put(&o,
+			     "%s{\"direction\":%d,\"rang\":%d,\"answered\":%d,\"unanswered\":%d,"
+			     "\"ended_by\":%d,\"flags\":%u,\"private\":%d,\"alerting_ms\":%lld,"
+			     "\"connected_ms\":%lld,\"ended_ms\":%lld",
+			     i ? "," : "", (int)p->direction, p->rang != 0, p->answered != 0,
+			     p->unanswered != 0, (int)p->ended_by, (unsigned)p->flags,
+			     p->private_call != 0, (long long)p->alerting_ms,
+			     (long long)p->connected_ms, (long long)p->ended_ms);
 		STR(&o, "user", p->user.text);
 		STR(&o, "line", p->line.text);
 		STR(&o, "entry", p->entry.text);
-		out_put(&o, "}");
+		ucs_jout_put(&o, "}");
 	}
-	out_put(&o, "]}");
+	ucs_jout_put(&o, "]}");
 	if (o.len > INT32_MAX)
 		return -EOVERFLOW;
 	return (int)o.len;
